@@ -1,0 +1,81 @@
+//! The command line, per the CLI contract in DESIGN.md.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ownrecord", version, about = "Your health record, on your computer, encrypted.")]
+pub struct Cli {
+    /// The vault directory (default: your data folder, e.g. ~/.local/share/OwnRecord).
+    #[arg(long, global = true, env = "OWNRECORD_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a vault. The key goes to the system keyring, or is sealed with a passphrase when
+    /// OWNRECORD_PASSPHRASE is set (or --passphrase is given).
+    Init {
+        /// Ask for a passphrase instead of using the system keyring.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Import FHIR R4 files: a Bundle (any type), NDJSON, or a single resource.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Counts per resource type, date range and sources.
+    Summary,
+    /// Full-text search over names, codes' text and notes.
+    Search {
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Check the vault's integrity (database pages, encryption, audit chain).
+    Check,
+    /// Add or change the vault's passphrase (new one from OWNRECORD_NEW_PASSPHRASE, or asked for).
+    Passphrase,
+    /// The audit & disclosure log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Delete the vault, its key and every file of it, and verify nothing remains.
+    Wipe {
+        /// Confirm: wipe refuses to run without it.
+        #[arg(long)]
+        yes: bool,
+        /// Keep the audit & disclosure log (no clinical content) as disclosure-log.json.
+        #[arg(long)]
+        keep_disclosure_log: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List entries.
+    List {
+        /// Only exports and shares: who was given what, when.
+        #[arg(long)]
+        disclosures: bool,
+    },
+    /// Walk the hash chain; names the first entry that was changed.
+    Verify,
+    /// Write the log to a JSON file.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}

@@ -1,0 +1,262 @@
+//! One function per command: unlock, call the core, print text or JSON.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ownrecord_core::audit::{AuditKind, Filter};
+use ownrecord_core::vault::{self, KeyProtection, Unlock, Vault};
+use ownrecord_core::{Error, SystemClock};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::args::{AuditCommand, Cli, Command};
+use crate::progress::ProgressView;
+
+pub enum Failure {
+    Core(Error),
+    Usage(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+pub fn run(cli: Cli) -> Outcome {
+    let dir = cli.vault.clone().unwrap_or_else(vault::default_dir);
+    let out = Output { json: cli.json };
+    match cli.command {
+        Command::Init { passphrase } => init(&dir, passphrase, &out),
+        Command::Import { files } => import(&dir, &files, &out),
+        Command::Summary => {
+            let v = open(&dir)?;
+            let summary = v.summary()?;
+            out.print(&summary, || {
+                let mut text = format!(
+                    "{} resources ({} earlier versions kept)\n",
+                    summary.resources, summary.earlier_versions
+                );
+                if let (Some(from), Some(to)) = (&summary.earliest, &summary.latest) {
+                    text += &format!("Dates: {from} to {to}\n");
+                }
+                for t in &summary.by_type {
+                    text += &format!("  {:<28} {:>8}\n", t.resource_type, t.count);
+                }
+                text += "Sources:\n";
+                for s in &summary.sources {
+                    text += &format!("  {} {}: {} resources\n", s.kind, s.name, s.resources);
+                }
+                text
+            });
+            Ok(())
+        }
+        Command::Search { text, limit } => {
+            let v = open(&dir)?;
+            let hits = v.search(&text.join(" "), limit)?;
+            out.print(&hits, || {
+                if hits.is_empty() {
+                    return "Nothing found.\n".into();
+                }
+                hits.iter()
+                    .map(|h| {
+                        format!(
+                            "{}  {}/{}  {}\n",
+                            h.date.as_deref().map(|d| &d[..d.len().min(10)]).unwrap_or("----------"),
+                            h.resource_type,
+                            h.id,
+                            h.display.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            });
+            Ok(())
+        }
+        Command::Check => {
+            let v = open(&dir)?;
+            let problems = v.integrity_problems()?;
+            let chain = v.verify_audit()?;
+            if !problems.is_empty() {
+                return Err(Error::Corrupt(format!("{} integrity problems, first: {}", problems.len(), problems[0])).into());
+            }
+            #[derive(Serialize)]
+            struct Check {
+                ok: bool,
+                audit_entries: i64,
+            }
+            out.print(
+                &Check {
+                    ok: true,
+                    audit_entries: chain.entries,
+                },
+                || format!("The vault is sound: database and encryption checks pass, and the audit log's {} entries verify.\n", chain.entries),
+            );
+            Ok(())
+        }
+        Command::Passphrase => {
+            let mut v = open(&dir)?;
+            let new = new_passphrase()?;
+            v.set_passphrase(&new)?;
+            out.print(&serde_json::json!({ "passphrase_set": true }), || {
+                "The passphrase is set. You can now unlock this vault with it.\n".into()
+            });
+            Ok(())
+        }
+        Command::Audit { command } => audit_command(&dir, command, &out),
+        Command::Wipe {
+            yes,
+            keep_disclosure_log,
+        } => {
+            if !yes {
+                return Err(Failure::Usage(
+                    "wipe deletes your whole vault and its key for good; run it again with --yes to confirm".into(),
+                ));
+            }
+            let v = open(&dir)?;
+            let report = v.wipe(keep_disclosure_log)?;
+            out.print(&report, || {
+                let mut text = format!(
+                    "Wiped: {} files overwritten and deleted, key removed from the keyring: {}.\n",
+                    report.files_removed.len(),
+                    if report.keyring_entry_removed { "yes" } else { "none was there" }
+                );
+                if let Some(log) = &report.disclosure_log {
+                    text += &format!("The disclosure log was kept in {}.\n", log.display());
+                }
+                text
+            });
+            Ok(())
+        }
+    }
+}
+
+fn audit_command(dir: &Path, command: AuditCommand, out: &Output) -> Outcome {
+    let v = open(dir)?;
+    match command {
+        AuditCommand::List { disclosures } => {
+            let filter = Filter {
+                kinds: if disclosures { vec![AuditKind::Export, AuditKind::Share] } else { Vec::new() },
+            };
+            let entries = v.audit_entries(&filter)?;
+            out.print(&entries, || {
+                entries
+                    .iter()
+                    .map(|e| format!("{:>5}  {}  {:<15} {}\n", e.seq, e.at, e.kind, e.details))
+                    .collect()
+            });
+        }
+        AuditCommand::Verify => {
+            let verified = v.verify_audit()?;
+            out.print(&verified, || {
+                format!("The audit log is intact: {} entries, none changed.\n", verified.entries)
+            });
+        }
+        AuditCommand::Export { out: path } => {
+            let count = v.export_audit(&path)?;
+            out.print(&serde_json::json!({ "entries": count, "out": path }), || {
+                format!("Wrote {count} audit entries to {}.\n", path.display())
+            });
+        }
+    }
+    Ok(())
+}
+
+fn init(dir: &Path, ask_passphrase: bool, out: &Output) -> Outcome {
+    let protection = match passphrase_from_env() {
+        Some(p) => KeyProtection::passphrase(p),
+        None if ask_passphrase => KeyProtection::passphrase(new_passphrase()?),
+        None => KeyProtection::keyring(),
+    };
+    let uses_keyring = protection.keyring;
+    Vault::create(dir, protection, Arc::new(SystemClock))?;
+    out.print(&serde_json::json!({ "vault": dir, "keyring": uses_keyring }), || {
+        format!(
+            "Created an encrypted vault in {}. Its key is {}.\n",
+            dir.display(),
+            if uses_keyring { "in your system keyring" } else { "sealed with your passphrase" }
+        )
+    });
+    Ok(())
+}
+
+fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
+    let mut v = open(dir)?;
+    let mut reports = Vec::new();
+    for file in files {
+        let mut view = ProgressView::new(format!("Importing {}", file.display()), out.json);
+        let result = v.import_file(file, &mut |p| view.update(p));
+        view.finish();
+        let report = result?;
+        if !out.json {
+            println!(
+                "{}: {} new, {} updated, {} unchanged{}",
+                report.file,
+                report.counts.new,
+                report.counts.updated,
+                report.counts.unchanged,
+                if report.counts.older > 0 { format!(", {} older versions kept in history", report.counts.older) } else { String::new() }
+            );
+        }
+        reports.push(report);
+    }
+    if out.json {
+        out.print(&reports, String::new);
+    }
+    Ok(())
+}
+
+/// Opens the vault: keyring, or the passphrase from OWNRECORD_PASSPHRASE, or asked on the terminal.
+fn open(dir: &Path) -> Result<Vault, Failure> {
+    let clock = Arc::new(SystemClock);
+    let unlock = Unlock {
+        passphrase: passphrase_from_env(),
+    };
+    match Vault::open(dir, unlock, clock.clone()) {
+        Err(Error::PassphraseNeeded) if std::io::stdin().is_terminal() => {
+            let typed = rpassword::prompt_password("Vault passphrase: ")
+                .map_err(|_| Failure::Core(Error::PassphraseNeeded))?;
+            let unlock = Unlock {
+                passphrase: Some(Zeroizing::new(typed)),
+            };
+            Ok(Vault::open(dir, unlock, clock)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn passphrase_from_env() -> Option<Zeroizing<String>> {
+    std::env::var("OWNRECORD_PASSPHRASE").ok().filter(|p| !p.is_empty()).map(Zeroizing::new)
+}
+
+fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
+    if let Some(p) = std::env::var("OWNRECORD_NEW_PASSPHRASE").ok().filter(|p| !p.is_empty()) {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage("set OWNRECORD_NEW_PASSPHRASE, or run this on a terminal to type it".into()));
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("New passphrase: ").map_err(|e| Failure::Usage(e.to_string()))?);
+    let again = Zeroizing::new(rpassword::prompt_password("Same passphrase again: ").map_err(|e| Failure::Usage(e.to_string()))?);
+    if first != again {
+        return Err(Failure::Usage("the two passphrases differ; nothing was changed".into()));
+    }
+    Ok(first)
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value).expect("output serializes"));
+        } else {
+            print!("{}", human());
+        }
+    }
+}
+

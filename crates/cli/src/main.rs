@@ -1,0 +1,31 @@
+//! `ownrecord`: the command line over ownrecord-core. Parses, calls the core, prints.
+//! Exit code 0 on success; otherwise one clear sentence on stderr and a non-zero code.
+
+mod args;
+mod commands;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let json = cli.json;
+    if let Err(e) = commands::run(cli) {
+        let message = match &e {
+            commands::Failure::Core(e) => e.to_string(),
+            commands::Failure::Usage(m) => m.clone(),
+        };
+        if json {
+            let code = match &e {
+                commands::Failure::Core(e) => e.code(),
+                commands::Failure::Usage(_) => "usage",
+            };
+            println!("{}", serde_json::json!({ "error": { "code": code, "message": message } }));
+        }
+        eprintln!("ownrecord: {message}");
+        std::process::exit(match e {
+            commands::Failure::Usage(_) => 2,
+            commands::Failure::Core(_) => 1,
+        });
+    }
+}

@@ -1,0 +1,138 @@
+//! One error type for the core. Messages are written for a patient: they say what
+//! happened and what to do, and never quote clinical content.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("No vault was found in {0}. Create one with `ownrecord init`.")]
+    NoVault(PathBuf),
+
+    #[error("A vault already exists in {0}.")]
+    VaultExists(PathBuf),
+
+    #[error("The passphrase is wrong. Nothing was changed.")]
+    WrongPassphrase,
+
+    #[error("This vault is locked with a passphrase. Enter it (or set OWNRECORD_PASSPHRASE).")]
+    PassphraseNeeded,
+
+    #[error("The passphrase is too short: use at least {0} characters.")]
+    PassphraseTooShort(usize),
+
+    #[error(
+        "The system keyring could not be used ({0}). Unlock your keyring, or use a passphrase instead (OWNRECORD_PASSPHRASE)."
+    )]
+    Keyring(String),
+
+    #[error(
+        "The key for this vault is not in the system keyring. If you set a passphrase, unlock with it (OWNRECORD_PASSPHRASE)."
+    )]
+    KeyMissing,
+
+    #[error("The vault could not be opened with its key: the key is wrong or the vault file is not a vault.")]
+    WrongKey,
+
+    #[error("The vault file is damaged: {0}.")]
+    Corrupt(String),
+
+    #[error("The disk is full (or the file is too large to write). Nothing was changed; free some space and try again.")]
+    DiskFull,
+
+    #[error("{file}: {problem}. Nothing from this file was imported.")]
+    Import { file: String, problem: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("The audit log has been tampered with: entry {seq} {why}.")]
+    AuditBroken { seq: i64, why: String },
+
+    #[error("Wipe did not finish: {0}.")]
+    WipeIncomplete(String),
+
+    #[error("The vault settings file {0} is damaged.")]
+    BadSettings(PathBuf),
+
+    #[error("The vault database failed: {0}.")]
+    Database(String),
+}
+
+impl Error {
+    /// A stable, machine-readable code for the UI and `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NoVault(_) => "no_vault",
+            Error::VaultExists(_) => "vault_exists",
+            Error::WrongPassphrase => "wrong_passphrase",
+            Error::PassphraseNeeded => "passphrase_needed",
+            Error::PassphraseTooShort(_) => "passphrase_too_short",
+            Error::Keyring(_) => "keyring_unavailable",
+            Error::KeyMissing => "key_missing",
+            Error::WrongKey => "wrong_key",
+            Error::Corrupt(_) => "corrupt",
+            Error::DiskFull => "disk_full",
+            Error::Import { .. } => "bad_import",
+            Error::Io { .. } => "io",
+            Error::AuditBroken { .. } => "audit_broken",
+            Error::WipeIncomplete(_) => "wipe_incomplete",
+            Error::BadSettings(_) => "bad_settings",
+            Error::Database(_) => "database",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn import(file: &str, problem: impl Into<String>) -> Self {
+        Error::Import {
+            file: file.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull | ErrorCode::TooBig) => Error::DiskFull,
+            Some(ErrorCode::NotADatabase) => Error::WrongKey,
+            Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt("the database is malformed".into()),
+            // Extended I/O errors on write are how SQLite reports EFBIG / ENOSPC from the OS.
+            Some(ErrorCode::SystemIoFailure) if is_write_failure(&e) => Error::DiskFull,
+            // rusqlite's messages name tables and constraints, never row values.
+            _ => Error::Database(e.to_string()),
+        }
+    }
+}
+
+fn is_write_failure(e: &rusqlite::Error) -> bool {
+    const SQLITE_IOERR_WRITE: i32 = 10 | (3 << 8);
+    const SQLITE_IOERR_FSYNC: i32 = 10 | (4 << 8);
+    const SQLITE_IOERR_TRUNCATE: i32 = 10 | (6 << 8);
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.extended_code, SQLITE_IOERR_WRITE | SQLITE_IOERR_FSYNC | SQLITE_IOERR_TRUNCATE)
+    )
+}
+
+impl From<rusqlite_migration::Error> for Error {
+    fn from(e: rusqlite_migration::Error) -> Self {
+        match e {
+            rusqlite_migration::Error::RusqliteError { err, .. } => err.into(),
+            other => Error::Database(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Reading lines with a cap on their length, so one huge line cannot exhaust memory.
+
+use std::io::BufRead;
+
+pub struct BoundedLines<R> {
+    reader: R,
+    max: usize,
+    line: Vec<u8>,
+    consumed: u64,
+}
+
+pub enum LineError {
+    TooLong,
+    Io(std::io::Error),
+}
+
+impl<R: BufRead> BoundedLines<R> {
+    pub fn new(reader: R, max: usize) -> Self {
+        BoundedLines {
+            reader,
+            max,
+            line: Vec::new(),
+            consumed: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// The next line without its newline; `None` at the end.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+        self.line.clear();
+        let mut saw_any = false;
+        loop {
+            let buf = self.reader.fill_buf().map_err(LineError::Io)?;
+            if buf.is_empty() {
+                return Ok(saw_any.then_some(self.line.as_slice()));
+            }
+            saw_any = true;
+            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if self.line.len() + take > self.max + 1 {
+                return Err(LineError::TooLong);
+            }
+            self.line.extend_from_slice(&buf[..take]);
+            self.reader.consume(take);
+            self.consumed += take as u64;
+            if done {
+                self.line.pop();
+                return Ok(Some(self.line.as_slice()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8], max: usize) -> Result<Vec<String>, ()> {
+        let mut lines = BoundedLines::new(std::io::BufReader::with_capacity(4, input), max);
+        let mut out = Vec::new();
+        loop {
+            match lines.next_line() {
+                Ok(Some(l)) => out.push(String::from_utf8(l.to_vec()).unwrap()),
+                Ok(None) => return Ok(out),
+                Err(_) => return Err(()),
+            }
+        }
+    }
+
+    #[test]
+    fn splits_lines_across_buffer_refills() {
+        assert_eq!(collect(b"abcdefgh\nij\n\nk", 16).unwrap(), ["abcdefgh", "ij", "", "k"]);
+    }
+
+    #[test]
+    fn refuses_a_line_over_the_cap() {
+        assert!(collect(b"short\nthis line is far too long\n", 10).is_err());
+    }
+}

@@ -1,0 +1,438 @@
+//! Importing FHIR R4 from files: a Bundle of any type, NDJSON, or a single resource.
+//!
+//! One transaction per file: a file that fails changes nothing, and the error names the file, the
+//! entry or line, and what is wrong (never the clinical content). Bundles are read twice, streaming:
+//! the first pass maps each `fullUrl` to its resource's `Type/id` (so forward references resolve) and
+//! the second stores the resources. NDJSON is read line by line. Memory is bounded by the largest single
+//! resource ([`MAX_RESOURCE_BYTES`]), not by the file.
+
+mod bundle;
+mod lines;
+pub mod references;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditKind;
+use crate::error::{Error, Result};
+use crate::fhir::{self, ResourceFacts};
+use crate::vault::Vault;
+use crate::vault::resources::{self, SourceKind, StoreCounts};
+use bundle::ParseError;
+
+/// The largest single resource (one Bundle entry, one NDJSON line, one file) accepted.
+pub const MAX_RESOURCE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Files up to this size are read into memory (faster); larger ones are streamed.
+const IN_MEMORY_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Bundle,
+    Ndjson,
+    Resource,
+}
+
+/// What importing one file did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub format: Format,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub counts: StoreCounts,
+    /// Entries without a resource (e.g. DELETE requests, search outcomes).
+    pub skipped: u64,
+    /// `urn:` and conditional references that matched nothing in the file or the vault.
+    pub unresolved_references: u64,
+}
+
+/// Progress through one file, reported every few hundred resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub resources: u64,
+    /// Work done and total, in units that only make sense as a fraction.
+    pub done: u64,
+    pub total: u64,
+}
+
+const PROGRESS_EVERY: u64 = 500;
+
+impl Vault {
+    /// Imports one file in one transaction, recording an audit row (file name, counts) with it.
+    pub fn import_file(&mut self, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<FileReport> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let now = self.now();
+        self.write(AuditKind::Import, |tx| {
+            let source_id = resources::source_id(tx, SourceKind::File, &name, &now)?;
+            let mut job = Job {
+                tx,
+                file: &name,
+                source_id,
+                now: &now,
+                report: FileReport {
+                    file: name.clone(),
+                    format: Format::Resource,
+                    bytes,
+                    counts: StoreCounts::default(),
+                    skipped: 0,
+                    unresolved_references: 0,
+                },
+                full_urls: HashMap::new(),
+                identifiers: HashMap::new(),
+                progress,
+            };
+            job.run(path)?;
+            let report = job.report;
+            let details = serde_json::to_value(&report).expect("report serializes");
+            Ok((report, details))
+        })
+    }
+}
+
+struct Job<'a, 't> {
+    tx: &'a Transaction<'t>,
+    file: &'a str,
+    source_id: i64,
+    now: &'a str,
+    report: FileReport,
+    /// fullUrl → `Type/id`, from the first pass over a Bundle.
+    full_urls: HashMap<String, String>,
+    /// (type, system, value) → id, from the first pass, for conditional references within the file.
+    identifiers: HashMap<(String, String, String), String>,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+/// First pass: only what is needed to resolve references.
+#[derive(Deserialize)]
+struct EntryHead {
+    #[serde(rename = "fullUrl")]
+    full_url: Option<String>,
+    resource: Option<ResourceHead>,
+}
+
+#[derive(Deserialize)]
+struct ResourceHead {
+    #[serde(rename = "resourceType")]
+    resource_type: Option<String>,
+    id: Option<String>,
+    identifier: Option<Vec<IdentifierHead>>,
+}
+
+#[derive(Deserialize)]
+struct IdentifierHead {
+    system: Option<String>,
+    value: Option<String>,
+}
+
+/// Second pass: the resource's raw bytes.
+#[derive(Deserialize)]
+struct EntryBody {
+    #[serde(rename = "fullUrl")]
+    full_url: Option<String>,
+    resource: Option<Box<RawValue>>,
+    search: Option<EntrySearch>,
+}
+
+#[derive(Deserialize)]
+struct EntrySearch {
+    mode: Option<String>,
+}
+
+/// Where in a file a resource came from, for error messages.
+#[derive(Clone, Copy)]
+enum Place {
+    Entry(usize),
+    Line(u64),
+    File,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Entry(n) => write!(f, "entry {n}"),
+            Place::Line(n) => write!(f, "line {n}"),
+            Place::File => f.write_str("the resource"),
+        }
+    }
+}
+
+impl Job<'_, '_> {
+    fn fail(&self, problem: impl Into<String>) -> Error {
+        Error::import(self.file, problem)
+    }
+
+    fn run(&mut self, path: &Path) -> Result<()> {
+        let is_ndjson = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("ndjson") || e.eq_ignore_ascii_case("jsonl"));
+        if is_ndjson {
+            return self.ndjson(path);
+        }
+        if self.report.bytes <= IN_MEMORY_MAX_BYTES {
+            let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
+            if let Err(e) = std::str::from_utf8(data) {
+                return Err(self.fail(format!("is not UTF-8 text (at byte {})", e.valid_up_to())));
+            }
+            return self.document(path, &mut || Ok(serde_json::Deserializer::from_slice(data)));
+        }
+        self.document(path, &mut || {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            Ok(serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file)))
+        })
+    }
+
+    /// A JSON document: a Bundle (streamed in two passes) or a single resource.
+    fn document<'de, R: serde_json::de::Read<'de>>(
+        &mut self,
+        path: &Path,
+        open: &mut dyn FnMut() -> Result<serde_json::Deserializer<R>>,
+    ) -> Result<()> {
+        // Pass 1: map fullUrls and identifiers.
+        let mut heads: Vec<(usize, EntryHead)> = Vec::new();
+        let mut de = open()?;
+        let top = match bundle::for_each_entry(&mut de, &mut |n, head: EntryHead| {
+            heads.push((n, head));
+            Ok(())
+        }) {
+            Ok(top) => top,
+            Err(ParseError::Json(e)) if is_trailing_data(&e) => return self.ndjson(path),
+            Err(ParseError::Json(e)) => return Err(self.fail(describe_json_error(&e))),
+            Err(ParseError::Entry(e)) => return Err(e),
+        };
+        if let Err(e) = de.end() {
+            return match is_trailing_data(&e) {
+                true => self.ndjson(path),
+                false => Err(self.fail(describe_json_error(&e))),
+            };
+        }
+        match top.resource_type.as_deref() {
+            None => return Err(self.fail("is not a FHIR resource: it has no resourceType")),
+            Some("Bundle") => {}
+            Some(_) => return self.single_resource(path),
+        }
+        self.report.format = Format::Bundle;
+        self.map_entries(heads)?;
+
+        // Pass 2: store each entry's resource.
+        let total = top.entries as u64;
+        let mut de = open()?;
+        let mut store_entry = |n: usize, entry: EntryBody| -> Result<()> {
+            let Some(resource) = entry.resource else {
+                self.report.skipped += 1;
+                return Ok(());
+            };
+            if entry.search.and_then(|s| s.mode).as_deref() == Some("outcome") {
+                self.report.skipped += 1;
+                return Ok(());
+            }
+            self.store(resource.get(), entry.full_url.as_deref(), Place::Entry(n))?;
+            if (n as u64).is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(Progress {
+                    resources: self.report.counts.total(),
+                    done: n as u64,
+                    total,
+                });
+            }
+            Ok(())
+        };
+        match bundle::for_each_entry(&mut de, &mut store_entry) {
+            Ok(_) => Ok(()),
+            Err(ParseError::Json(e)) => Err(self.fail(describe_json_error(&e))),
+            Err(ParseError::Entry(e)) => Err(e),
+        }
+    }
+
+    fn map_entries(&mut self, heads: Vec<(usize, EntryHead)>) -> Result<()> {
+        let mut first_seen: HashMap<String, usize> = HashMap::new();
+        for (n, head) in heads {
+            let Some(resource) = head.resource else { continue };
+            let Some(resource_type) = resource.resource_type else {
+                return Err(self.fail(format!("entry {n} is not a FHIR resource: it has no resourceType")));
+            };
+            let id = resource.id.or_else(|| head.full_url.as_deref().and_then(id_from_full_url));
+            if let Some(full_url) = head.full_url {
+                if let Some(earlier) = first_seen.insert(full_url.clone(), n) {
+                    return Err(self.fail(format!("entries {earlier} and {n} have the same fullUrl")));
+                }
+                if let Some(id) = &id {
+                    self.full_urls.insert(full_url, format!("{resource_type}/{id}"));
+                }
+            }
+            if let Some(id) = id {
+                for i in resource.identifier.unwrap_or_default() {
+                    if let Some(value) = i.value {
+                        self.identifiers
+                            .insert((resource_type.clone(), i.system.unwrap_or_default(), value), id.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn single_resource(&mut self, path: &Path) -> Result<()> {
+        self.report.format = Format::Resource;
+        if self.report.bytes > MAX_RESOURCE_BYTES {
+            return Err(self.fail(too_large(Place::File)));
+        }
+        let data = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => self.fail("is not UTF-8 text"),
+            _ => Error::io(path, e),
+        })?;
+        let data = data.strip_prefix('\u{feff}').unwrap_or(&data);
+        self.store(data.trim(), None, Place::File)
+    }
+
+    fn ndjson(&mut self, path: &Path) -> Result<()> {
+        self.report.format = Format::Ndjson;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = lines::BoundedLines::new(BufReader::with_capacity(1 << 16, file), MAX_RESOURCE_BYTES as usize);
+        let total = self.report.bytes;
+        let mut line_no = 0u64;
+        loop {
+            line_no += 1;
+            let line = match reader.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
+                Err(lines::LineError::TooLong) => return Err(self.fail(too_large(Place::Line(line_no)))),
+                Err(lines::LineError::Io(e)) => return Err(Error::io(path, e)),
+            };
+            let line = if line_no == 1 { line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line) } else { line };
+            let Ok(text) = std::str::from_utf8(line) else {
+                return Err(self.fail(format!("line {line_no} is not UTF-8 text")));
+            };
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let text = text.to_owned();
+            self.store(&text, None, Place::Line(line_no))?;
+            if line_no.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(Progress {
+                    resources: self.report.counts.total(),
+                    done: reader.consumed(),
+                    total,
+                });
+            }
+        }
+    }
+
+    /// Resolves references, checks the resource and stores it.
+    fn store(&mut self, raw: &str, full_url: Option<&str>, place: Place) -> Result<()> {
+        if raw.len() as u64 > MAX_RESOURCE_BYTES {
+            return Err(self.fail(too_large(place)));
+        }
+        let mut unresolved = 0;
+        let resolved = references::resolve(raw, |reference| {
+            let target = self.resolve_reference(reference);
+            if target.is_none() && (reference.starts_with("urn:") || references::parse_conditional(reference).is_some()) {
+                unresolved += 1;
+            }
+            target
+        });
+        self.report.unresolved_references += unresolved;
+        let value: serde_json::Value = serde_json::from_str(&resolved)
+            .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
+        let mut facts = ResourceFacts::of(&value).map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
+        let json = match facts.id {
+            Some(_) => resolved,
+            None => {
+                let id = full_url
+                    .and_then(id_from_full_url)
+                    .unwrap_or_else(|| hex::encode(&Sha256::digest(resolved.as_bytes())[..16]));
+                let with_id = insert_id(&resolved, &id);
+                facts.id = Some(id);
+                std::borrow::Cow::Owned(with_id)
+            }
+        };
+        let stored = resources::put(self.tx, self.source_id, &facts, &json, self.now)?;
+        self.report.counts.add(stored);
+        Ok(())
+    }
+
+    fn resolve_reference(&self, reference: &str) -> Option<String> {
+        if let Some(target) = self.full_urls.get(reference) {
+            return Some(target.clone());
+        }
+        let (resource_type, system, value) = references::parse_conditional(reference)?;
+        let key = (resource_type.to_owned(), system.to_owned(), value.to_owned());
+        if let Some(id) = self.identifiers.get(&key) {
+            return Some(format!("{resource_type}/{id}"));
+        }
+        resources::find_by_identifier(self.tx, resource_type, system, value)
+            .ok()
+            .flatten()
+            .map(|id| format!("{resource_type}/{id}"))
+    }
+}
+
+/// `urn:uuid:<uuid>` → the uuid (a valid FHIR id); the last path segment of a RESTful URL.
+fn id_from_full_url(full_url: &str) -> Option<String> {
+    let candidate = full_url
+        .strip_prefix("urn:uuid:")
+        .or_else(|| full_url.rsplit('/').next().filter(|_| full_url.contains("://")))?;
+    fhir::is_valid_id(candidate).then(|| candidate.to_owned())
+}
+
+/// Adds `"id"` as the first element of a resource object that has none.
+fn insert_id(raw: &str, id: &str) -> String {
+    let open = raw.find('{').expect("a resource is a JSON object");
+    format!("{}{{\"id\":\"{id}\",{}", &raw[..open], &raw[open + 1..])
+}
+
+fn too_large(place: Place) -> String {
+    format!(
+        "{place} is larger than {} MB, the most one resource may be",
+        MAX_RESOURCE_BYTES / (1024 * 1024)
+    )
+}
+
+fn is_trailing_data(e: &serde_json::Error) -> bool {
+    e.is_syntax() && e.to_string().starts_with("trailing characters")
+}
+
+/// Describes a JSON error by kind and position only: serde's own messages can quote values.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        serde_json::error::Category::Eof => format!("ends too early, at {at}: the file looks truncated"),
+        serde_json::error::Category::Syntax => format!("is not valid JSON at {at}"),
+        serde_json::error::Category::Data => format!("has a value of the wrong kind at {at}"),
+        serde_json::error::Category::Io => "could not be read to the end".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_full_urls() {
+        assert_eq!(id_from_full_url("urn:uuid:0a1b-2c").as_deref(), Some("0a1b-2c"));
+        assert_eq!(id_from_full_url("https://x.org/fhir/Patient/42").as_deref(), Some("42"));
+        assert_eq!(id_from_full_url("urn:oid:1.2.3"), None);
+    }
+
+    #[test]
+    fn insert_id_keeps_the_rest() {
+        assert_eq!(
+            insert_id(r#" {"resourceType":"Patient"}"#, "abc"),
+            r#" {"id":"abc","resourceType":"Patient"}"#
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! # ownrecord-core
+//!
+//! All of OwnRecord's domain logic, usable without a window or a terminal:
+//!
+//! - [`vault`]: the encrypted SQLCipher vault, its key (OS keyring or passphrase) and schema.
+//! - [`import`]: FHIR R4 Bundles, NDJSON and single resources from files, one transaction per file.
+//! - [`audit`]: the append-only, hash-chained audit & disclosure log.
+//! - [`wipe`]: verified deletion of a vault.
+//! - [`fhir`]: small read views over raw FHIR JSON.
+//!
+//! The desktop shell and the CLI call this crate; it knows nothing of either
+//! (`cargo tree -p ownrecord-core -i tauri` finds nothing, checked in CI).
+
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod fhir;
+pub mod import;
+pub mod vault;
+pub mod wipe;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{Error, Result};
+pub use vault::{KeyProtection, Unlock, Vault};

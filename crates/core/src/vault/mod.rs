@@ -1,0 +1,269 @@
+//! The encrypted vault: one SQLCipher database per directory, plus `vault.json`.
+//!
+//! Files in a vault directory: `vault.db` (+ `-wal`, `-shm` while open) and `vault.json`.
+//! The key is 32 random bytes kept in the OS keyring and/or sealed under a passphrase.
+//! Every change goes through [`Vault::write`], which records its audit row in the same transaction.
+
+pub mod key;
+pub mod keyring;
+pub mod query;
+pub mod resources;
+pub mod schema;
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::audit::{self, AuditKind};
+use crate::clock::{Clock, rfc3339};
+use crate::error::{Error, Result};
+use key::{VaultKey, WrappedKey};
+use settings::Settings;
+
+/// The database file in a vault directory.
+pub const DB_FILE: &str = "vault.db";
+
+/// Every file name a vault may leave in its directory (wipe removes them all).
+pub const VAULT_FILES: &[&str] = &[
+    DB_FILE,
+    "vault.db-wal",
+    "vault.db-shm",
+    "vault.db-journal",
+    settings::SETTINGS_FILE,
+    "vault.json.tmp",
+];
+
+/// How a new vault's key is kept. At least one of the two.
+#[derive(Default)]
+pub struct KeyProtection {
+    pub keyring: bool,
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+impl KeyProtection {
+    pub fn keyring() -> Self {
+        KeyProtection {
+            keyring: true,
+            passphrase: None,
+        }
+    }
+
+    pub fn passphrase(passphrase: Zeroizing<String>) -> Self {
+        KeyProtection {
+            keyring: false,
+            passphrase: Some(passphrase),
+        }
+    }
+}
+
+/// What the user offers to unlock a vault.
+#[derive(Default)]
+pub struct Unlock {
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+/// How the vault was unlocked (recorded in the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlockMethod {
+    Keyring,
+    Passphrase,
+}
+
+pub struct Vault {
+    dir: PathBuf,
+    settings: Settings,
+    key: VaultKey,
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// The platform's per-user data directory for OwnRecord (e.g. `~/.local/share/OwnRecord`).
+pub fn default_dir() -> PathBuf {
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("OwnRecord")
+}
+
+/// Whether `dir` holds a vault.
+pub fn exists(dir: &Path) -> bool {
+    Settings::path(dir).exists()
+}
+
+impl Vault {
+    /// Creates a new vault in `dir` (created if missing, readable by this user only).
+    pub fn create(dir: &Path, protection: KeyProtection, clock: Arc<dyn Clock>) -> Result<Vault> {
+        if exists(dir) || dir.join(DB_FILE).exists() {
+            return Err(Error::VaultExists(dir.to_owned()));
+        }
+        if !protection.keyring && protection.passphrase.is_none() {
+            return Err(Error::PassphraseNeeded);
+        }
+        create_private_dir(dir)?;
+        let key = VaultKey::generate();
+        let vault_id = hex::encode(key::random_bytes::<16>());
+        let passphrase = match &protection.passphrase {
+            Some(p) => Some(WrappedKey::seal(&key, p, &vault_id)?),
+            None => None,
+        };
+        if protection.keyring {
+            keyring::store(&vault_id, &key)?;
+        }
+        let settings = Settings {
+            format: 1,
+            vault_id,
+            keyring: protection.keyring,
+            passphrase,
+        };
+        let conn = open_database(dir, &key, true)?;
+        let mut vault = Vault {
+            dir: dir.to_owned(),
+            settings,
+            key,
+            conn,
+            clock,
+        };
+        schema::migrate_to_latest(&mut vault.conn)?;
+        let details = serde_json::json!({
+            "keyring": protection.keyring,
+            "passphrase": protection.passphrase.is_some(),
+            "schema": schema::latest_version(),
+        });
+        vault.write(AuditKind::VaultCreated, |_| Ok(((), details)))?;
+        // vault.json last: until it exists the directory is not a vault, and `init` can run again.
+        vault.settings.save(dir)?;
+        Ok(vault)
+    }
+
+    /// Opens and unlocks the vault in `dir`, migrating its schema if needed.
+    pub fn open(dir: &Path, unlock: Unlock, clock: Arc<dyn Clock>) -> Result<Vault> {
+        let settings = Settings::load(dir)?;
+        if !dir.join(DB_FILE).exists() {
+            return Err(Error::Corrupt(format!("{DB_FILE} is missing from {}", dir.display())));
+        }
+        let (key, method) = match (&unlock.passphrase, &settings.passphrase) {
+            (Some(passphrase), Some(wrapped)) => (wrapped.open(passphrase, &settings.vault_id)?, UnlockMethod::Passphrase),
+            _ if settings.keyring => (keyring::load(&settings.vault_id)?, UnlockMethod::Keyring),
+            _ => return Err(Error::PassphraseNeeded),
+        };
+        let conn = open_database(dir, &key, false)?;
+        let mut vault = Vault {
+            dir: dir.to_owned(),
+            settings,
+            key,
+            conn,
+            clock,
+        };
+        schema::migrate_to_latest(&mut vault.conn)?;
+        vault.write(AuditKind::VaultUnlocked, |_| Ok(((), serde_json::json!({ "method": method }))))?;
+        Ok(vault)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> String {
+        rfc3339(self.clock.now())
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `change` in one transaction and appends its audit row (kind + the details `change`
+    /// returns) in that same transaction: the change and its record commit together or not at all.
+    pub fn write<T>(
+        &mut self,
+        kind: AuditKind,
+        change: impl FnOnce(&Transaction<'_>) -> Result<(T, serde_json::Value)>,
+    ) -> Result<T> {
+        let at = self.now();
+        let tx = self.conn.transaction()?;
+        let (value, details) = change(&tx)?;
+        audit::append(&tx, &at, kind, &details)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Seals the vault key under a new passphrase (adding one, or replacing the old one).
+    /// The vault is already unlocked, which proves the user may do this.
+    pub fn set_passphrase(&mut self, passphrase: &str) -> Result<()> {
+        let mut settings = self.settings.clone();
+        settings.passphrase = Some(WrappedKey::seal(&self.key, passphrase, &settings.vault_id)?);
+        let details = serde_json::json!({ "replaced": self.settings.passphrase.is_some() });
+        self.write(AuditKind::PassphraseSet, |_| Ok(((), details)))?;
+        settings.save(&self.dir)?;
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// SQLite's and SQLCipher's integrity checks: empty when the vault is sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        for pragma in ["PRAGMA integrity_check", "PRAGMA cipher_integrity_check"] {
+            let mut stmt = self.conn.prepare(pragma)?;
+            let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+            for row in rows {
+                let line = row?;
+                if line != "ok" {
+                    problems.push(line);
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Locks the vault: closes the database; the key is zeroed as it drops.
+    pub fn lock(self) -> Result<()> {
+        self.conn.close().map_err(|(_, e)| Error::from(e))
+    }
+
+    pub(crate) fn into_parts(self) -> (PathBuf, Settings, Connection) {
+        (self.dir, self.settings, self.conn)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(dir, e))
+}
+
+fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection> {
+    let path = dir.join(DB_FILE);
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(&path, flags)?;
+    conn.execute_batch(&key.pragma())?;
+    // SQLCipher checks the key only when the first page is read.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .map_err(|e| match Error::from(e) {
+            Error::WrongKey | Error::Corrupt(_) if !create => Error::WrongKey,
+            other => other,
+        })?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;",
+    )?;
+    Ok(conn)
+}

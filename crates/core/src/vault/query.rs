@@ -1,0 +1,143 @@
+//! Reading the vault: summary counts and full-text search.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::fhir;
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TypeCount {
+    pub resource_type: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub kind: String,
+    pub name: String,
+    pub resources: i64,
+    pub last_imported: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub resources: i64,
+    /// Earlier versions kept in history.
+    pub earlier_versions: i64,
+    pub by_type: Vec<TypeCount>,
+    pub earliest: Option<String>,
+    pub latest: Option<String>,
+    pub sources: Vec<SourceSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SearchHit {
+    pub resource_type: String,
+    pub id: String,
+    pub date: Option<String>,
+    pub display: Option<String>,
+    pub source: String,
+}
+
+impl Vault {
+    pub fn summary(&self) -> Result<Summary> {
+        let conn = self.connection();
+        let by_type = conn
+            .prepare("SELECT resource_type, count(*) FROM resources GROUP BY resource_type ORDER BY resource_type")?
+            .query_map([], |r| {
+                Ok(TypeCount {
+                    resource_type: r.get(0)?,
+                    count: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (earliest, latest): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT min(substr(clinical_date, 1, 10)), max(substr(clinical_date, 1, 10)) FROM resources",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let sources = conn
+            .prepare(
+                "SELECT s.kind, s.name, count(r.id), max(r.imported_at) FROM sources s
+                 LEFT JOIN resources r ON r.source_id = s.id GROUP BY s.id ORDER BY s.kind, s.name",
+            )?
+            .query_map([], |r| {
+                Ok(SourceSummary {
+                    kind: r.get(0)?,
+                    name: r.get(1)?,
+                    resources: r.get(2)?,
+                    last_imported: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let earlier_versions = conn.query_row("SELECT count(*) FROM resource_history", [], |r| r.get(0))?;
+        Ok(Summary {
+            resources: by_type.iter().map(|t| t.count).sum(),
+            earlier_versions,
+            by_type,
+            earliest,
+            latest,
+            sources,
+        })
+    }
+
+    /// Full-text search over display text, names and notes. Every word must match (prefixes allowed).
+    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.connection().prepare(
+            "SELECT r.resource_type, r.fhir_id, r.clinical_date, r.json, s.name
+             FROM resource_text t JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
+             WHERE resource_text MATCH ?1 ORDER BY t.rank LIMIT ?2",
+        )?;
+        let hits = stmt
+            .query_map(rusqlite::params![query, limit as i64], |r| {
+                let json: String = r.get(3)?;
+                let display = serde_json::from_str(&json).ok().as_ref().and_then(fhir::display);
+                Ok(SearchHit {
+                    resource_type: r.get(0)?,
+                    id: r.get(1)?,
+                    date: r.get(2)?,
+                    display,
+                    source: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(hits)
+    }
+}
+
+/// Quotes each word so user text can never be read as FTS5 syntax; each word matches as a prefix.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fts_query_quotes_user_text() {
+        assert_eq!(super::fts_query("  "), None);
+        assert_eq!(super::fts_query("a\"b OR"), Some("\"a\"\"b\"* \"OR\"*".into()));
+    }
+}
+
+impl Vault {
+    pub fn audit_entries(&self, filter: &crate::audit::Filter) -> Result<Vec<crate::audit::AuditEntry>> {
+        crate::audit::list(self.connection(), filter)
+    }
+
+    pub fn verify_audit(&self) -> Result<crate::audit::Verified> {
+        crate::audit::verify(self.connection())
+    }
+
+    /// Writes the whole audit log (with details) to `path`.
+    pub fn export_audit(&self, path: &std::path::Path) -> Result<usize> {
+        crate::audit::export(self.connection(), path, &self.now(), false)
+    }
+}

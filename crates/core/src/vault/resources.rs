@@ -1,0 +1,185 @@
+//! Writing resources: byte-exact JSON keyed by (source, resourceType, id), with history.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::fhir::ResourceFacts;
+
+/// Where resources came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    File,
+    Portal,
+}
+
+impl SourceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::File => "file",
+            SourceKind::Portal => "portal",
+        }
+    }
+}
+
+/// The id of a source row, created on first use.
+pub fn source_id(tx: &Transaction<'_>, kind: SourceKind, name: &str, now: &str) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO sources (kind, name, added_at) VALUES (?1, ?2, ?3) ON CONFLICT (kind, name) DO NOTHING",
+        params![kind.as_str(), name, now],
+    )?;
+    Ok(tx.query_row(
+        "SELECT id FROM sources WHERE kind = ?1 AND name = ?2",
+        params![kind.as_str(), name],
+        |r| r.get(0),
+    )?)
+}
+
+/// What storing one resource did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    /// A different version replaced the stored one (which moved to history).
+    Updated,
+    /// Byte-identical to what is stored.
+    Unchanged,
+    /// Older (by meta.lastUpdated) than what is stored: kept in history only.
+    Older,
+}
+
+/// Counts of [`Stored`] outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounts {
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub older: u64,
+}
+
+impl StoreCounts {
+    pub fn add(&mut self, stored: Stored) {
+        match stored {
+            Stored::New => self.new += 1,
+            Stored::Updated => self.updated += 1,
+            Stored::Unchanged => self.unchanged += 1,
+            Stored::Older => self.older += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.new + self.updated + self.unchanged + self.older
+    }
+}
+
+/// Stores one resource whose `facts.id` is set. `json` is kept exactly as given.
+pub fn put(tx: &Transaction<'_>, source_id: i64, facts: &ResourceFacts, json: &str, now: &str) -> Result<Stored> {
+    let id = facts.id.as_deref().expect("resources are stored with an id");
+    let sha256 = Sha256::digest(json.as_bytes());
+    let existing: Option<(i64, Vec<u8>, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT id, sha256, last_updated FROM resources WHERE source_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",
+        )?
+        .query_row(params![source_id, facts.resource_type, id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+
+    let Some((row_id, stored_sha, stored_updated)) = existing else {
+        let row_id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO resources (source_id, resource_type, fhir_id, version_id, last_updated, clinical_date, sha256, json, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    source_id,
+                    facts.resource_type,
+                    id,
+                    facts.version_id,
+                    facts.last_updated,
+                    facts.clinical_date,
+                    sha256.as_slice(),
+                    json,
+                    now
+                ],
+                |r| r.get(0),
+            )?;
+        index(tx, row_id, facts)?;
+        return Ok(Stored::New);
+    };
+
+    if stored_sha == sha256.as_slice() {
+        return Ok(Stored::Unchanged);
+    }
+    let incoming_is_older = matches!(
+        (&facts.last_updated, &stored_updated),
+        (Some(incoming), Some(stored)) if incoming < stored
+    );
+    if incoming_is_older {
+        let known: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM resource_history WHERE resource_id = ?1 AND sha256 = ?2)")?
+            .query_row(params![row_id, sha256.as_slice()], |r| r.get(0))?;
+        if !known {
+            tx.prepare_cached(
+                "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![row_id, facts.version_id, facts.last_updated, sha256.as_slice(), json, now])?;
+        }
+        return Ok(Stored::Older);
+    }
+    tx.prepare_cached(
+        "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
+         SELECT id, version_id, last_updated, sha256, json, ?2 FROM resources WHERE id = ?1",
+    )?
+    .execute(params![row_id, now])?;
+    tx.prepare_cached(
+        "UPDATE resources SET version_id = ?2, last_updated = ?3, clinical_date = ?4, sha256 = ?5, json = ?6, imported_at = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        row_id,
+        facts.version_id,
+        facts.last_updated,
+        facts.clinical_date,
+        sha256.as_slice(),
+        json,
+        now
+    ])?;
+    tx.prepare_cached("DELETE FROM resource_text WHERE rowid = ?1")?.execute([row_id])?;
+    tx.prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?.execute([row_id])?;
+    index(tx, row_id, facts)?;
+    Ok(Stored::Updated)
+}
+
+fn index(tx: &Transaction<'_>, row_id: i64, facts: &ResourceFacts) -> Result<()> {
+    if !facts.text.is_empty() {
+        tx.prepare_cached("INSERT INTO resource_text (rowid, text) VALUES (?1, ?2)")?
+            .execute(params![row_id, facts.text])?;
+    }
+    for (system, value) in &facts.identifiers {
+        tx.prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)")?
+            .execute(params![system, value, row_id])?;
+    }
+    Ok(())
+}
+
+/// The id of a stored resource of `resource_type` carrying identifier `system|value`
+/// (an empty `system` matches any), for conditional references.
+pub fn find_by_identifier(
+    tx: &Transaction<'_>,
+    resource_type: &str,
+    system: &str,
+    value: &str,
+) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT r.fhir_id FROM identifiers i JOIN resources r ON r.id = i.resource_id
+             WHERE i.value = ?3 AND (?2 = '' OR i.system = ?2) AND r.resource_type = ?1
+             ORDER BY r.id LIMIT 1",
+        )?
+        .query_row(params![resource_type, system, value], |r| r.get(0))
+        .optional()?)
+}

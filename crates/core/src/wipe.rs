@@ -1,0 +1,116 @@
+//! Verified deletion of a vault.
+//!
+//! Order: (optionally) export the disclosure log, close the database, remove the keyring entry,
+//! overwrite every vault file with zeros, sync, delete, then check that no vault file and no keyring
+//! entry remain. Destroying the key is what makes the data unreadable (crypto-erase); overwriting is a
+//! second line, since SSDs and copy-on-write file systems may keep old blocks.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::audit::{self, AuditKind};
+use crate::error::{Error, Result};
+use crate::vault::{VAULT_FILES, Vault, keyring, settings::Settings};
+
+/// The file a kept disclosure log is written to, in the vault directory.
+pub const DISCLOSURE_LOG_FILE: &str = "disclosure-log.json";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WipeReport {
+    pub files_removed: Vec<String>,
+    pub bytes_overwritten: u64,
+    pub keyring_entry_removed: bool,
+    /// Where the disclosure log was kept, if asked.
+    pub disclosure_log: Option<PathBuf>,
+}
+
+impl Vault {
+    /// Deletes this vault for good. With `keep_disclosure_log`, the audit & disclosure log is first
+    /// written to [`DISCLOSURE_LOG_FILE`] (disclosures in full; other rows as hashes only, so the file
+    /// holds no file names or clinical content and its chain still verifies).
+    pub fn wipe(mut self, keep_disclosure_log: bool) -> Result<WipeReport> {
+        let details = serde_json::json!({ "keep_disclosure_log": keep_disclosure_log });
+        self.write(AuditKind::Wipe, |_| Ok(((), details)))?;
+        let disclosure_log = if keep_disclosure_log {
+            let path = self.dir().join(DISCLOSURE_LOG_FILE);
+            audit::export(self.connection(), &path, &self.now(), true)?;
+            Some(path)
+        } else {
+            None
+        };
+        let (dir, settings, conn) = self.into_parts();
+        conn.close().map_err(|(_, e)| Error::from(e))?;
+        let mut report = destroy(&dir, &settings)?;
+        report.disclosure_log = disclosure_log;
+        Ok(report)
+    }
+}
+
+/// Removes the key and every vault file from `dir`, then verifies they are gone.
+fn destroy(dir: &Path, settings: &Settings) -> Result<WipeReport> {
+    let keyring_entry_removed = settings.keyring && keyring::delete(&settings.vault_id)?;
+    let mut report = WipeReport {
+        files_removed: Vec::new(),
+        bytes_overwritten: 0,
+        keyring_entry_removed,
+        disclosure_log: None,
+    };
+    for name in VAULT_FILES {
+        let path = dir.join(name);
+        if let Some(bytes) = overwrite_and_remove(&path)? {
+            report.bytes_overwritten += bytes;
+            report.files_removed.push((*name).to_owned());
+        }
+    }
+    sync_dir(dir);
+    verify_gone(dir, settings)?;
+    // Leave no empty directory behind.
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none()) {
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(report)
+}
+
+/// Overwrites a file with zeros, syncs it, truncates and deletes it. `None` if it did not exist.
+fn overwrite_and_remove(path: &Path) -> Result<Option<u64>> {
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let zero = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        let block = vec![0u8; 1 << 16];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(block.len() as u64) as usize;
+            file.write_all(&block[..n])?;
+            left -= n as u64;
+        }
+        file.sync_all()?;
+        file.set_len(0)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::remove_file(path)
+    };
+    zero().map_err(|e| Error::io(path, e))?;
+    Ok(Some(len))
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn verify_gone(dir: &Path, settings: &Settings) -> Result<()> {
+    if let Some(left) = VAULT_FILES.iter().find(|name| dir.join(name).exists()) {
+        return Err(Error::WipeIncomplete(format!("{left} is still in {}", dir.display())));
+    }
+    if settings.keyring && keyring::exists(&settings.vault_id)? {
+        return Err(Error::WipeIncomplete("the key is still in the system keyring".into()));
+    }
+    Ok(())
+}
