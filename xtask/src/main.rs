@@ -1,1 +1,241 @@
-fn main() {}
+//! `cargo xtask run | test | bench import`: the developer commands, including the system
+//! packages they need. Std only, so it builds in seconds on a fresh machine.
+//!
+//! - `run`: installs missing build packages, then starts the desktop app.
+//! - `test`: installs missing build/test packages and the Python SQLCipher client, then runs
+//!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
+//!   an unlocked gnome-keyring (the real Secret Service).
+//! - `bench import`: the import benchmark in release mode.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+/// Debian packages to build the workspace (the Tauri shell needs WebKitGTK).
+const BUILD_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "libxdo-dev",
+    "libssl-dev",
+];
+
+/// Debian packages the tests use as real peers and tools.
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "dbus",
+    "dbus-x11",
+    "gnome-keyring",
+    "libsecret-tools",
+    "python3-venv",
+];
+
+/// PyPI packages the tests use (a third-party SQLCipher client).
+const PYTHON_PACKAGES: &[&str] = &["sqlcipher3-binary"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["run"] => run(),
+        ["test"] => test(),
+        ["test-in-session"] => test_in_session(),
+        ["bench", "import"] | ["bench"] => bench_import(),
+        _ => Err("usage: cargo xtask run | test | bench import".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the repo")
+        .to_owned()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+fn status(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn run() -> Result {
+    ensure_apt(BUILD_PACKAGES)?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--bin", "ownrecord-desktop"]);
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        // Without a session bus GTK leaves helper processes behind.
+        let mut wrapped = Command::new("dbus-run-session");
+        wrapped
+            .arg("--")
+            .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        wrapped
+            .args(["run", "--bin", "ownrecord-desktop"])
+            .current_dir(repo_root());
+        return status(&mut wrapped);
+    }
+    status(&mut cmd)
+}
+
+fn test() -> Result {
+    ensure_apt(BUILD_PACKAGES)?;
+    ensure_apt(TEST_PACKAGES)?;
+    let python = ensure_python_venv()?;
+    // Re-enter under a private session bus, where gnome-keyring can run.
+    let xtask = std::env::current_exe().map_err(|e| e.to_string())?;
+    status(
+        Command::new("dbus-run-session")
+            .arg("--")
+            .arg(xtask)
+            .arg("test-in-session")
+            .env("OWNRECORD_PYTHON", python)
+            .current_dir(repo_root()),
+    )
+}
+
+fn test_in_session() -> Result {
+    let keyring_home =
+        std::env::temp_dir().join(format!("ownrecord-keyring-{}", std::process::id()));
+    std::fs::create_dir_all(&keyring_home).map_err(|e| e.to_string())?;
+    let env = start_gnome_keyring(&keyring_home)?;
+    let in_session = || {
+        let mut cmd = cargo();
+        cmd.envs(env.iter().cloned())
+            .env("XDG_DATA_HOME", &keyring_home);
+        cmd
+    };
+    status(cargo().args(["fmt", "--all", "--check"]))?;
+    status(in_session().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    status(in_session().args(["test", "--workspace", "--no-fail-fast"]))?;
+    let _ = std::fs::remove_dir_all(&keyring_home);
+    Ok(())
+}
+
+/// Starts gnome-keyring's secrets component, unlocked with a throwaway password, and returns the
+/// environment it prints (GNOME_KEYRING_CONTROL, ...).
+fn start_gnome_keyring(home: &Path) -> Result<Vec<(String, String)>> {
+    use std::io::Write;
+    let mut child = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--components=secrets"])
+        .env("XDG_DATA_HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("gnome-keyring-daemon: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(b"ownrecord-test-keyring")
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err("gnome-keyring-daemon did not start".into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect())
+}
+
+fn bench_import() -> Result {
+    status(cargo().args(["bench", "-p", "ownrecord-core", "--bench", "import"]))
+}
+
+/// Installs the Debian packages that are missing (as root, or through sudo).
+fn ensure_apt(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !apt_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !root {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        status(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&missing);
+    apt(&install)
+}
+
+fn apt_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// A venv under target/ with the PyPI packages the tests need; returns its python.
+fn ensure_python_venv() -> Result<PathBuf> {
+    let venv = repo_root().join("target/xtask-venv");
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let have = Command::new(&python)
+        .args(["-c", "import sqlcipher3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        status(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(PYTHON_PACKAGES),
+        )?;
+    }
+    Ok(python)
+}

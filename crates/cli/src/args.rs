@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ownrecord", version, about = "Your health record, on your computer, encrypted.")]
+#[command(
+    name = "ownrecord",
+    version,
+    about = "Your health record, on your computer, encrypted."
+)]
 pub struct Cli {
     /// The vault directory (default: your data folder, e.g. ~/.local/share/OwnRecord).
     #[arg(long, global = true, env = "OWNRECORD_VAULT", value_name = "DIR")]

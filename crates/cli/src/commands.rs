@@ -65,7 +65,10 @@ pub fn run(cli: Cli) -> Outcome {
                     .map(|h| {
                         format!(
                             "{}  {}/{}  {}\n",
-                            h.date.as_deref().map(|d| &d[..d.len().min(10)]).unwrap_or("----------"),
+                            h.date
+                                .as_deref()
+                                .map(|d| &d[..d.len().min(10)])
+                                .unwrap_or("----------"),
                             h.resource_type,
                             h.id,
                             h.display.as_deref().unwrap_or("")
@@ -80,7 +83,12 @@ pub fn run(cli: Cli) -> Outcome {
             let problems = v.integrity_problems()?;
             let chain = v.verify_audit()?;
             if !problems.is_empty() {
-                return Err(Error::Corrupt(format!("{} integrity problems, first: {}", problems.len(), problems[0])).into());
+                return Err(Error::Corrupt(format!(
+                    "{} integrity problems, first: {}",
+                    problems.len(),
+                    problems[0]
+                ))
+                .into());
             }
             #[derive(Serialize)]
             struct Check {
@@ -121,7 +129,11 @@ pub fn run(cli: Cli) -> Outcome {
                 let mut text = format!(
                     "Wiped: {} files overwritten and deleted, key removed from the keyring: {}.\n",
                     report.files_removed.len(),
-                    if report.keyring_entry_removed { "yes" } else { "none was there" }
+                    if report.keyring_entry_removed {
+                        "yes"
+                    } else {
+                        "none was there"
+                    }
                 );
                 if let Some(log) = &report.disclosure_log {
                     text += &format!("The disclosure log was kept in {}.\n", log.display());
@@ -138,7 +150,11 @@ fn audit_command(dir: &Path, command: AuditCommand, out: &Output) -> Outcome {
     match command {
         AuditCommand::List { disclosures } => {
             let filter = Filter {
-                kinds: if disclosures { vec![AuditKind::Export, AuditKind::Share] } else { Vec::new() },
+                kinds: if disclosures {
+                    vec![AuditKind::Export, AuditKind::Share]
+                } else {
+                    Vec::new()
+                },
             };
             let entries = v.audit_entries(&filter)?;
             out.print(&entries, || {
@@ -151,14 +167,18 @@ fn audit_command(dir: &Path, command: AuditCommand, out: &Output) -> Outcome {
         AuditCommand::Verify => {
             let verified = v.verify_audit()?;
             out.print(&verified, || {
-                format!("The audit log is intact: {} entries, none changed.\n", verified.entries)
+                format!(
+                    "The audit log is intact: {} entries, none changed.\n",
+                    verified.entries
+                )
             });
         }
         AuditCommand::Export { out: path } => {
             let count = v.export_audit(&path)?;
-            out.print(&serde_json::json!({ "entries": count, "out": path }), || {
-                format!("Wrote {count} audit entries to {}.\n", path.display())
-            });
+            out.print(
+                &serde_json::json!({ "entries": count, "out": path }),
+                || format!("Wrote {count} audit entries to {}.\n", path.display()),
+            );
         }
     }
     Ok(())
@@ -172,13 +192,20 @@ fn init(dir: &Path, ask_passphrase: bool, out: &Output) -> Outcome {
     };
     let uses_keyring = protection.keyring;
     Vault::create(dir, protection, Arc::new(SystemClock))?;
-    out.print(&serde_json::json!({ "vault": dir, "keyring": uses_keyring }), || {
-        format!(
-            "Created an encrypted vault in {}. Its key is {}.\n",
-            dir.display(),
-            if uses_keyring { "in your system keyring" } else { "sealed with your passphrase" }
-        )
-    });
+    out.print(
+        &serde_json::json!({ "vault": dir, "keyring": uses_keyring }),
+        || {
+            format!(
+                "Created an encrypted vault in {}. Its key is {}.\n",
+                dir.display(),
+                if uses_keyring {
+                    "in your system keyring"
+                } else {
+                    "sealed with your passphrase"
+                }
+            )
+        },
+    );
     Ok(())
 }
 
@@ -197,7 +224,11 @@ fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
                 report.counts.new,
                 report.counts.updated,
                 report.counts.unchanged,
-                if report.counts.older > 0 { format!(", {} older versions kept in history", report.counts.older) } else { String::new() }
+                if report.counts.older > 0 {
+                    format!(", {} older versions kept in history", report.counts.older)
+                } else {
+                    String::new()
+                }
             );
         }
         reports.push(report);
@@ -228,20 +259,36 @@ fn open(dir: &Path) -> Result<Vault, Failure> {
 }
 
 fn passphrase_from_env() -> Option<Zeroizing<String>> {
-    std::env::var("OWNRECORD_PASSPHRASE").ok().filter(|p| !p.is_empty()).map(Zeroizing::new)
+    std::env::var("OWNRECORD_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Zeroizing::new)
 }
 
 fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
-    if let Some(p) = std::env::var("OWNRECORD_NEW_PASSPHRASE").ok().filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var("OWNRECORD_NEW_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         return Ok(Zeroizing::new(p));
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage("set OWNRECORD_NEW_PASSPHRASE, or run this on a terminal to type it".into()));
+        return Err(Failure::Usage(
+            "set OWNRECORD_NEW_PASSPHRASE, or run this on a terminal to type it".into(),
+        ));
     }
-    let first = Zeroizing::new(rpassword::prompt_password("New passphrase: ").map_err(|e| Failure::Usage(e.to_string()))?);
-    let again = Zeroizing::new(rpassword::prompt_password("Same passphrase again: ").map_err(|e| Failure::Usage(e.to_string()))?);
+    let first = Zeroizing::new(
+        rpassword::prompt_password("New passphrase: ")
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    );
+    let again = Zeroizing::new(
+        rpassword::prompt_password("Same passphrase again: ")
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    );
     if first != again {
-        return Err(Failure::Usage("the two passphrases differ; nothing was changed".into()));
+        return Err(Failure::Usage(
+            "the two passphrases differ; nothing was changed".into(),
+        ));
     }
     Ok(first)
 }
@@ -253,10 +300,12 @@ struct Output {
 impl Output {
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).expect("output serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).expect("output serializes")
+            );
         } else {
             print!("{}", human());
         }
     }
 }
-

@@ -20,7 +20,10 @@ fn main() {
                 commands::Failure::Core(e) => e.code(),
                 commands::Failure::Usage(_) => "usage",
             };
-            println!("{}", serde_json::json!({ "error": { "code": code, "message": message } }));
+            println!(
+                "{}",
+                serde_json::json!({ "error": { "code": code, "message": message } })
+            );
         }
         eprintln!("ownrecord: {message}");
         std::process::exit(match e {

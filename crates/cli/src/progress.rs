@@ -28,7 +28,8 @@ impl ProgressView {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(Some(p.total.max(1)), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(p.total.max(1)), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {elapsed}")
                     .expect("template is valid")

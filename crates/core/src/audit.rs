@@ -84,18 +84,31 @@ fn row_hash(prev_hash: &[u8], seq: i64, at: &str, kind: &str, details_sha256: &[
 }
 
 /// Appends one row. Call inside the transaction of the action it records.
-pub fn append(tx: &Transaction<'_>, at: &str, kind: AuditKind, details: &serde_json::Value) -> Result<i64> {
+pub fn append(
+    tx: &Transaction<'_>,
+    at: &str,
+    kind: AuditKind,
+    details: &serde_json::Value,
+) -> Result<i64> {
     let last: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
     };
     let details = serde_json::to_string(details).expect("JSON values serialize");
-    let hash = row_hash(&prev_hash, seq, at, kind.as_str(), &Sha256::digest(details.as_bytes()));
+    let hash = row_hash(
+        &prev_hash,
+        seq,
+        at,
+        kind.as_str(),
+        &Sha256::digest(details.as_bytes()),
+    );
     tx.execute(
         "INSERT INTO audit_log (seq, at, kind, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![seq, at, kind.as_str(), details, prev_hash, hash.as_slice()],
@@ -110,7 +123,8 @@ pub struct Filter {
 }
 
 pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -150,7 +164,8 @@ pub struct Verified {
 
 /// Walks the whole chain; `Err(AuditBroken)` names the first row that does not fit.
 pub fn verify(conn: &Connection) -> Result<Verified> {
-    let mut stmt = conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
     let mut rows = stmt.query([])?;
     let mut chain = ChainWalker::default();
     while let Some(r) = rows.next()? {
@@ -175,13 +190,24 @@ struct ChainWalker {
 }
 
 impl ChainWalker {
-    fn step(&mut self, seq: i64, at: &str, kind: &str, details_sha256: &[u8], prev_hash: &[u8], hash: &[u8]) -> Result<()> {
+    fn step(
+        &mut self,
+        seq: i64,
+        at: &str,
+        kind: &str,
+        details_sha256: &[u8],
+        prev_hash: &[u8],
+        hash: &[u8],
+    ) -> Result<()> {
         let broken = |why: &str| Error::AuditBroken {
             seq,
             why: why.to_owned(),
         };
         if seq != self.count + 1 {
-            return Err(broken(&format!("follows entry {} (entries are missing)", self.count)));
+            return Err(broken(&format!(
+                "follows entry {} (entries are missing)",
+                self.count
+            )));
         }
         let expected_prev = self.prev_hash.clone().unwrap_or_else(|| GENESIS.to_vec());
         if prev_hash != expected_prev.as_slice() {
@@ -226,9 +252,15 @@ pub struct ExportedLog {
 
 /// Writes the log as JSON. With `only_surviving_details`, rows whose kind does not survive a wipe
 /// keep their hashes but not their details.
-pub fn export(conn: &Connection, path: &Path, exported_at: &str, only_surviving_details: bool) -> Result<usize> {
+pub fn export(
+    conn: &Connection,
+    path: &Path,
+    exported_at: &str,
+    only_surviving_details: bool,
+) -> Result<usize> {
     verify(conn)?;
-    let mut stmt = conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
     let rows = stmt.query_map([], |r| {
         let kind: String = r.get(2)?;
         let details: String = r.get(3)?;
@@ -240,7 +272,8 @@ pub fn export(conn: &Connection, path: &Path, exported_at: &str, only_surviving_
             seq: r.get(0)?,
             at: r.get(1)?,
             details_sha256: hex::encode(Sha256::digest(details.as_bytes())),
-            details: keep.then(|| serde_json::from_str(&details).unwrap_or(serde_json::Value::Null)),
+            details: keep
+                .then(|| serde_json::from_str(&details).unwrap_or(serde_json::Value::Null)),
             kind,
             prev_hash: hex::encode(r.get::<_, Vec<u8>>(4)?),
             hash: hex::encode(r.get::<_, Vec<u8>>(5)?),

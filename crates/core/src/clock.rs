@@ -29,7 +29,9 @@ impl Clock for FixedClock {
 
 /// RFC 3339 text for a timestamp, as stored in the vault.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000).expect("a valid nanosecond");
+    let at = at
+        .replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000)
+        .expect("a valid nanosecond");
     at.format(&time::format_description::well_known::Rfc3339)
         .expect("a UTC timestamp always formats as RFC 3339")
 }

@@ -32,13 +32,17 @@ pub enum Error {
     )]
     KeyMissing,
 
-    #[error("The vault could not be opened with its key: the key is wrong or the vault file is not a vault.")]
+    #[error(
+        "The vault could not be opened with its key: the key is wrong or the vault file is not a vault."
+    )]
     WrongKey,
 
     #[error("The vault file is damaged: {0}.")]
     Corrupt(String),
 
-    #[error("The disk is full (or the file is too large to write). Nothing was changed; free some space and try again.")]
+    #[error(
+        "The disk is full (or the file is too large to write). Nothing was changed; free some space and try again."
+    )]
     DiskFull,
 
     #[error("{file}: {problem}. Nothing from this file was imported.")]

@@ -107,10 +107,15 @@ fn sync_dir(dir: &Path) {
 
 fn verify_gone(dir: &Path, settings: &Settings) -> Result<()> {
     if let Some(left) = VAULT_FILES.iter().find(|name| dir.join(name).exists()) {
-        return Err(Error::WipeIncomplete(format!("{left} is still in {}", dir.display())));
+        return Err(Error::WipeIncomplete(format!(
+            "{left} is still in {}",
+            dir.display()
+        )));
     }
     if settings.keyring && keyring::exists(&settings.vault_id)? {
-        return Err(Error::WipeIncomplete("the key is still in the system keyring".into()));
+        return Err(Error::WipeIncomplete(
+            "the key is still in the system keyring".into(),
+        ));
     }
     Ok(())
 }

@@ -51,7 +51,11 @@ impl ResourceFacts {
             Some(_) => return Err(NotAResource::BadId),
         };
         let meta = object.get("meta");
-        let meta_str = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str).map(str::to_owned);
+        let meta_str = |key: &str| {
+            meta.and_then(|m| m.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let identifiers = object
             .get("identifier")
             .and_then(Value::as_array)
@@ -81,7 +85,10 @@ impl ResourceFacts {
 
 /// FHIR id: 1–64 of `[A-Za-z0-9\-\.]`.
 pub fn is_valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 /// The first date the resource carries about itself, by the elements US Core uses.
@@ -115,7 +122,15 @@ pub fn clinical_date(resource: &Value) -> Option<&str> {
 fn is_readable_element(key: &str) -> bool {
     matches!(
         key,
-        "display" | "text" | "family" | "given" | "name" | "valueString" | "description" | "title" | "comment"
+        "display"
+            | "text"
+            | "family"
+            | "given"
+            | "name"
+            | "valueString"
+            | "description"
+            | "title"
+            | "comment"
     )
 }
 
@@ -139,7 +154,13 @@ fn collect_text(value: &Value, key: Option<&str>, out: &mut String) {
 
 /// A short label for lists: `code.text`, the first coding's display, or a name.
 pub fn display(resource: &Value) -> Option<String> {
-    for concept in ["code", "vaccineCode", "medicationCodeableConcept", "type", "category"] {
+    for concept in [
+        "code",
+        "vaccineCode",
+        "medicationCodeableConcept",
+        "type",
+        "category",
+    ] {
         let c = match resource.get(concept) {
             Some(Value::Array(items)) => items.first(),
             other => other,
@@ -205,8 +226,14 @@ mod tests {
 
     #[test]
     fn not_resources() {
-        assert_eq!(ResourceFacts::of(&json!([1])), Err(NotAResource::NotAnObject));
-        assert_eq!(ResourceFacts::of(&json!({"id": "x"})), Err(NotAResource::NoResourceType));
+        assert_eq!(
+            ResourceFacts::of(&json!([1])),
+            Err(NotAResource::NotAnObject)
+        );
+        assert_eq!(
+            ResourceFacts::of(&json!({"id": "x"})),
+            Err(NotAResource::NoResourceType)
+        );
         assert_eq!(
             ResourceFacts::of(&json!({"resourceType": "Patientt"})),
             Err(NotAResource::UnknownType)

@@ -77,7 +77,12 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for TopSeed<'_, T> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "resourceType" => top.resource_type = Some(map.next_value()?),
-                "type" => top.bundle_type = map.next_value::<serde_json::Value>()?.as_str().map(str::to_owned),
+                "type" => {
+                    top.bundle_type = map
+                        .next_value::<serde_json::Value>()?
+                        .as_str()
+                        .map(str::to_owned)
+                }
                 "entry" => {
                     top.entries = map.next_value_seed(EntriesSeed {
                         on_entry: &mut *self.on_entry,

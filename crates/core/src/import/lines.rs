@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn splits_lines_across_buffer_refills() {
-        assert_eq!(collect(b"abcdefgh\nij\n\nk", 16).unwrap(), ["abcdefgh", "ij", "", "k"]);
+        assert_eq!(
+            collect(b"abcdefgh\nij\n\nk", 16).unwrap(),
+            ["abcdefgh", "ij", "", "k"]
+        );
     }
 
     #[test]

@@ -68,12 +68,18 @@ const PROGRESS_EVERY: u64 = 500;
 
 impl Vault {
     /// Imports one file in one transaction, recording an audit row (file name, counts) with it.
-    pub fn import_file(&mut self, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<FileReport> {
+    pub fn import_file(
+        &mut self,
+        path: &Path,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<FileReport> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
         let now = self.now();
         self.write(AuditKind::Import, |tx| {
             let source_id = resources::source_id(tx, SourceKind::File, &name, &now)?;
@@ -192,7 +198,9 @@ impl Job<'_, '_> {
         }
         self.document(path, &mut || {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            Ok(serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file)))
+            Ok(serde_json::Deserializer::from_reader(
+                BufReader::with_capacity(1 << 16, file),
+            ))
         })
     }
 
@@ -260,24 +268,35 @@ impl Job<'_, '_> {
     fn map_entries(&mut self, heads: Vec<(usize, EntryHead)>) -> Result<()> {
         let mut first_seen: HashMap<String, usize> = HashMap::new();
         for (n, head) in heads {
-            let Some(resource) = head.resource else { continue };
-            let Some(resource_type) = resource.resource_type else {
-                return Err(self.fail(format!("entry {n} is not a FHIR resource: it has no resourceType")));
+            let Some(resource) = head.resource else {
+                continue;
             };
-            let id = resource.id.or_else(|| head.full_url.as_deref().and_then(id_from_full_url));
+            let Some(resource_type) = resource.resource_type else {
+                return Err(self.fail(format!(
+                    "entry {n} is not a FHIR resource: it has no resourceType"
+                )));
+            };
+            let id = resource
+                .id
+                .or_else(|| head.full_url.as_deref().and_then(id_from_full_url));
             if let Some(full_url) = head.full_url {
                 if let Some(earlier) = first_seen.insert(full_url.clone(), n) {
-                    return Err(self.fail(format!("entries {earlier} and {n} have the same fullUrl")));
+                    return Err(
+                        self.fail(format!("entries {earlier} and {n} have the same fullUrl"))
+                    );
                 }
                 if let Some(id) = &id {
-                    self.full_urls.insert(full_url, format!("{resource_type}/{id}"));
+                    self.full_urls
+                        .insert(full_url, format!("{resource_type}/{id}"));
                 }
             }
             if let Some(id) = id {
                 for i in resource.identifier.unwrap_or_default() {
                     if let Some(value) = i.value {
-                        self.identifiers
-                            .insert((resource_type.clone(), i.system.unwrap_or_default(), value), id.clone());
+                        self.identifiers.insert(
+                            (resource_type.clone(), i.system.unwrap_or_default(), value),
+                            id.clone(),
+                        );
                     }
                 }
             }
@@ -301,7 +320,10 @@ impl Job<'_, '_> {
     fn ndjson(&mut self, path: &Path) -> Result<()> {
         self.report.format = Format::Ndjson;
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = lines::BoundedLines::new(BufReader::with_capacity(1 << 16, file), MAX_RESOURCE_BYTES as usize);
+        let mut reader = lines::BoundedLines::new(
+            BufReader::with_capacity(1 << 16, file),
+            MAX_RESOURCE_BYTES as usize,
+        );
         let total = self.report.bytes;
         let mut line_no = 0u64;
         loop {
@@ -309,10 +331,16 @@ impl Job<'_, '_> {
             let line = match reader.next_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => return Ok(()),
-                Err(lines::LineError::TooLong) => return Err(self.fail(too_large(Place::Line(line_no)))),
+                Err(lines::LineError::TooLong) => {
+                    return Err(self.fail(too_large(Place::Line(line_no))));
+                }
                 Err(lines::LineError::Io(e)) => return Err(Error::io(path, e)),
             };
-            let line = if line_no == 1 { line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line) } else { line };
+            let line = if line_no == 1 {
+                line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+            } else {
+                line
+            };
             let Ok(text) = std::str::from_utf8(line) else {
                 return Err(self.fail(format!("line {line_no} is not UTF-8 text")));
             };
@@ -340,7 +368,10 @@ impl Job<'_, '_> {
         let mut unresolved = 0;
         let resolved = references::resolve(raw, |reference| {
             let target = self.resolve_reference(reference);
-            if target.is_none() && (reference.starts_with("urn:") || references::parse_conditional(reference).is_some()) {
+            if target.is_none()
+                && (reference.starts_with("urn:")
+                    || references::parse_conditional(reference).is_some())
+            {
                 unresolved += 1;
             }
             target
@@ -348,7 +379,8 @@ impl Job<'_, '_> {
         self.report.unresolved_references += unresolved;
         let value: serde_json::Value = serde_json::from_str(&resolved)
             .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
-        let mut facts = ResourceFacts::of(&value).map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
+        let mut facts = ResourceFacts::of(&value)
+            .map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
         let json = match facts.id {
             Some(_) => resolved,
             None => {
@@ -370,7 +402,11 @@ impl Job<'_, '_> {
             return Some(target.clone());
         }
         let (resource_type, system, value) = references::parse_conditional(reference)?;
-        let key = (resource_type.to_owned(), system.to_owned(), value.to_owned());
+        let key = (
+            resource_type.to_owned(),
+            system.to_owned(),
+            value.to_owned(),
+        );
         if let Some(id) = self.identifiers.get(&key) {
             return Some(format!("{resource_type}/{id}"));
         }
@@ -383,9 +419,12 @@ impl Job<'_, '_> {
 
 /// `urn:uuid:<uuid>` → the uuid (a valid FHIR id); the last path segment of a RESTful URL.
 fn id_from_full_url(full_url: &str) -> Option<String> {
-    let candidate = full_url
-        .strip_prefix("urn:uuid:")
-        .or_else(|| full_url.rsplit('/').next().filter(|_| full_url.contains("://")))?;
+    let candidate = full_url.strip_prefix("urn:uuid:").or_else(|| {
+        full_url
+            .rsplit('/')
+            .next()
+            .filter(|_| full_url.contains("://"))
+    })?;
     fhir::is_valid_id(candidate).then(|| candidate.to_owned())
 }
 
@@ -410,7 +449,9 @@ fn is_trailing_data(e: &serde_json::Error) -> bool {
 fn describe_json_error(e: &serde_json::Error) -> String {
     let at = format!("line {}, column {}", e.line(), e.column());
     match e.classify() {
-        serde_json::error::Category::Eof => format!("ends too early, at {at}: the file looks truncated"),
+        serde_json::error::Category::Eof => {
+            format!("ends too early, at {at}: the file looks truncated")
+        }
         serde_json::error::Category::Syntax => format!("is not valid JSON at {at}"),
         serde_json::error::Category::Data => format!("has a value of the wrong kind at {at}"),
         serde_json::error::Category::Io => "could not be read to the end".to_owned(),
@@ -423,8 +464,14 @@ mod tests {
 
     #[test]
     fn ids_from_full_urls() {
-        assert_eq!(id_from_full_url("urn:uuid:0a1b-2c").as_deref(), Some("0a1b-2c"));
-        assert_eq!(id_from_full_url("https://x.org/fhir/Patient/42").as_deref(), Some("42"));
+        assert_eq!(
+            id_from_full_url("urn:uuid:0a1b-2c").as_deref(),
+            Some("0a1b-2c")
+        );
+        assert_eq!(
+            id_from_full_url("https://x.org/fhir/Patient/42").as_deref(),
+            Some("42")
+        );
         assert_eq!(id_from_full_url("urn:oid:1.2.3"), None);
     }
 

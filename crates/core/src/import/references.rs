@@ -53,7 +53,10 @@ pub fn resolve<'a>(raw: &'a str, mut lookup: impl FnMut(&str) -> Option<String>)
 }
 
 fn skip_whitespace(bytes: &[u8], mut i: usize) -> usize {
-    while bytes.get(i).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+    while bytes
+        .get(i)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         i += 1;
     }
     i
@@ -69,7 +72,10 @@ pub fn parse_conditional(reference: &str) -> Option<(&str, &str, &str)> {
     if token.contains('&') {
         return None;
     }
-    let (system, value) = token.split_once('|').or_else(|| token.split_once("%7C")).unwrap_or(("", token));
+    let (system, value) = token
+        .split_once('|')
+        .or_else(|| token.split_once("%7C"))
+        .unwrap_or(("", token));
     Some((resource_type, system, value))
 }
 
@@ -80,7 +86,9 @@ mod tests {
     #[test]
     fn rewrites_only_reference_values() {
         let raw = r#"{"subject": {"reference" : "urn:uuid:1"}, "note": "urn:uuid:1", "x": {"reference":"Patient/2"}}"#;
-        let out = resolve(raw, |v| (v == "urn:uuid:1").then(|| "Patient/p1".to_owned()));
+        let out = resolve(raw, |v| {
+            (v == "urn:uuid:1").then(|| "Patient/p1".to_owned())
+        });
         assert_eq!(
             out,
             r#"{"subject": {"reference" : "Patient/p1"}, "note": "urn:uuid:1", "x": {"reference":"Patient/2"}}"#
@@ -90,16 +98,28 @@ mod tests {
     #[test]
     fn untouched_input_is_borrowed() {
         let raw = r#"{"reference": "Patient/1", "text": "say \"reference\": \"urn:uuid:1\""}"#;
-        assert!(matches!(resolve(raw, |_| Some("X/1".into())), Cow::Owned(_)));
+        assert!(matches!(
+            resolve(raw, |_| Some("X/1".into())),
+            Cow::Owned(_)
+        ));
         let out = resolve(raw, |v| (v == "urn:uuid:1").then(|| "X/9".into()));
-        assert!(matches!(out, Cow::Borrowed(_)), "text inside a string value is not a reference");
+        assert!(
+            matches!(out, Cow::Borrowed(_)),
+            "text inside a string value is not a reference"
+        );
     }
 
     #[test]
     fn conditional_references() {
         assert_eq!(
-            parse_conditional("Organization?identifier=https://github.com/synthetichealth/synthea|abc"),
-            Some(("Organization", "https://github.com/synthetichealth/synthea", "abc"))
+            parse_conditional(
+                "Organization?identifier=https://github.com/synthetichealth/synthea|abc"
+            ),
+            Some((
+                "Organization",
+                "https://github.com/synthetichealth/synthea",
+                "abc"
+            ))
         );
         assert_eq!(
             parse_conditional("Practitioner?identifier=http://hl7.org/fhir/sid/us-npi%7C999"),

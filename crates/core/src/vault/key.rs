@@ -97,7 +97,13 @@ impl WrappedKey {
         if self.kdf != "argon2id" || nonce.len() != 12 {
             return Err(Error::WrongPassphrase);
         }
-        let kek = derive(passphrase, &salt, self.memory_kib, self.iterations, self.parallelism)?;
+        let kek = derive(
+            passphrase,
+            &salt,
+            self.memory_kib,
+            self.iterations,
+            self.parallelism,
+        )?;
         let plain = Zeroizing::new(
             ChaCha20Poly1305::new(Key::from_slice(kek.as_slice()))
                 .decrypt(
@@ -109,12 +115,21 @@ impl WrappedKey {
                 )
                 .map_err(|_| Error::WrongPassphrase)?,
         );
-        let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| Error::WrongPassphrase)?;
+        let bytes: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::WrongPassphrase)?;
         Ok(VaultKey(bytes))
     }
 }
 
-fn derive(passphrase: &str, salt: &[u8], memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Zeroizing<[u8; 32]>> {
+fn derive(
+    passphrase: &str,
+    salt: &[u8],
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> Result<Zeroizing<[u8; 32]>> {
     let params = Params::new(memory_kib, iterations, parallelism, Some(32))
         .map_err(|_| Error::Database("the passphrase settings in vault.json are invalid".into()))?;
     let mut out = Zeroizing::new([0u8; 32]);
@@ -138,16 +153,28 @@ mod tests {
     fn sealed_key_opens_with_the_right_passphrase_only() {
         let key = VaultKey::generate();
         let wrapped = WrappedKey::seal(&key, "correct horse battery", "vault-1").unwrap();
-        assert_eq!(wrapped.open("correct horse battery", "vault-1").unwrap().0, key.0);
-        assert!(matches!(wrapped.open("wrong horse battery", "vault-1"), Err(Error::WrongPassphrase)));
+        assert_eq!(
+            wrapped.open("correct horse battery", "vault-1").unwrap().0,
+            key.0
+        );
+        assert!(matches!(
+            wrapped.open("wrong horse battery", "vault-1"),
+            Err(Error::WrongPassphrase)
+        ));
         // Bound to the vault: the same blob cannot unlock another vault.
-        assert!(matches!(wrapped.open("correct horse battery", "vault-2"), Err(Error::WrongPassphrase)));
+        assert!(matches!(
+            wrapped.open("correct horse battery", "vault-2"),
+            Err(Error::WrongPassphrase)
+        ));
     }
 
     #[test]
     fn short_passphrases_are_refused() {
         let key = VaultKey::generate();
-        assert!(matches!(WrappedKey::seal(&key, "short", "v"), Err(Error::PassphraseTooShort(8))));
+        assert!(matches!(
+            WrappedKey::seal(&key, "short", "v"),
+            Err(Error::PassphraseTooShort(8))
+        ));
     }
 
     #[test]

@@ -17,7 +17,11 @@ fn select_store() {
     #[cfg(target_os = "linux")]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| keyring::set_default_credential_builder(keyring::secret_service::default_credential_builder()));
+        ONCE.call_once(|| {
+            keyring::set_default_credential_builder(
+                keyring::secret_service::default_credential_builder(),
+            )
+        });
     }
 }
 
@@ -27,7 +31,9 @@ pub fn store(vault_id: &str, key: &VaultKey) -> Result<()> {
     // Read it back: a keyring that silently drops writes must not leave a vault nobody can open.
     match entry.get_password() {
         Ok(stored) if VaultKey::from_hex(&stored).is_some() => Ok(()),
-        Ok(_) => Err(Error::Keyring("the keyring returned a different key".into())),
+        Ok(_) => Err(Error::Keyring(
+            "the keyring returned a different key".into(),
+        )),
         Err(e) => Err(keyring_error(e)),
     }
 }

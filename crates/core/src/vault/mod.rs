@@ -84,13 +84,17 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
 /// The platform's per-user data directory for OwnRecord (e.g. `~/.local/share/OwnRecord`).
 pub fn default_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("OwnRecord")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("OwnRecord")
 }
 
 /// Whether `dir` holds a vault.
@@ -107,13 +111,13 @@ impl Vault {
         if !protection.keyring && protection.passphrase.is_none() {
             return Err(Error::PassphraseNeeded);
         }
-        create_private_dir(dir)?;
         let key = VaultKey::generate();
         let vault_id = hex::encode(key::random_bytes::<16>());
         let passphrase = match &protection.passphrase {
             Some(p) => Some(WrappedKey::seal(&key, p, &vault_id)?),
             None => None,
         };
+        // The keyring first: if it is unavailable, nothing has been written anywhere.
         if protection.keyring {
             keyring::store(&vault_id, &key)?;
         }
@@ -123,6 +127,28 @@ impl Vault {
             keyring: protection.keyring,
             passphrase,
         };
+        let vault_id = settings.vault_id.clone();
+        let created = Self::create_files(dir, settings, key, clock, &protection);
+        if created.is_err() {
+            // Undo a half-made vault (we refused to start if any vault file was there).
+            for name in [DB_FILE, "vault.db-wal", "vault.db-shm"] {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+            if protection.keyring {
+                let _ = keyring::delete(&vault_id);
+            }
+        }
+        created
+    }
+
+    fn create_files(
+        dir: &Path,
+        settings: Settings,
+        key: VaultKey,
+        clock: Arc<dyn Clock>,
+        protection: &KeyProtection,
+    ) -> Result<Vault> {
+        create_private_dir(dir)?;
         let conn = open_database(dir, &key, true)?;
         let mut vault = Vault {
             dir: dir.to_owned(),
@@ -147,10 +173,16 @@ impl Vault {
     pub fn open(dir: &Path, unlock: Unlock, clock: Arc<dyn Clock>) -> Result<Vault> {
         let settings = Settings::load(dir)?;
         if !dir.join(DB_FILE).exists() {
-            return Err(Error::Corrupt(format!("{DB_FILE} is missing from {}", dir.display())));
+            return Err(Error::Corrupt(format!(
+                "{DB_FILE} is missing from {}",
+                dir.display()
+            )));
         }
         let (key, method) = match (&unlock.passphrase, &settings.passphrase) {
-            (Some(passphrase), Some(wrapped)) => (wrapped.open(passphrase, &settings.vault_id)?, UnlockMethod::Passphrase),
+            (Some(passphrase), Some(wrapped)) => (
+                wrapped.open(passphrase, &settings.vault_id)?,
+                UnlockMethod::Passphrase,
+            ),
             _ if settings.keyring => (keyring::load(&settings.vault_id)?, UnlockMethod::Keyring),
             _ => return Err(Error::PassphraseNeeded),
         };
@@ -163,7 +195,9 @@ impl Vault {
             clock,
         };
         schema::migrate_to_latest(&mut vault.conn)?;
-        vault.write(AuditKind::VaultUnlocked, |_| Ok(((), serde_json::json!({ "method": method }))))?;
+        vault.write(AuditKind::VaultUnlocked, |_| {
+            Ok(((), serde_json::json!({ "method": method })))
+        })?;
         Ok(vault)
     }
 

@@ -71,7 +71,8 @@ impl Vault {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let earlier_versions = conn.query_row("SELECT count(*) FROM resource_history", [], |r| r.get(0))?;
+        let earlier_versions =
+            conn.query_row("SELECT count(*) FROM resource_history", [], |r| r.get(0))?;
         Ok(Summary {
             resources: by_type.iter().map(|t| t.count).sum(),
             earlier_versions,
@@ -95,7 +96,10 @@ impl Vault {
         let hits = stmt
             .query_map(rusqlite::params![query, limit as i64], |r| {
                 let json: String = r.get(3)?;
-                let display = serde_json::from_str(&json).ok().as_ref().and_then(fhir::display);
+                let display = serde_json::from_str(&json)
+                    .ok()
+                    .as_ref()
+                    .and_then(fhir::display);
                 Ok(SearchHit {
                     resource_type: r.get(0)?,
                     id: r.get(1)?,
@@ -118,17 +122,11 @@ fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fts_query_quotes_user_text() {
-        assert_eq!(super::fts_query("  "), None);
-        assert_eq!(super::fts_query("a\"b OR"), Some("\"a\"\"b\"* \"OR\"*".into()));
-    }
-}
-
 impl Vault {
-    pub fn audit_entries(&self, filter: &crate::audit::Filter) -> Result<Vec<crate::audit::AuditEntry>> {
+    pub fn audit_entries(
+        &self,
+        filter: &crate::audit::Filter,
+    ) -> Result<Vec<crate::audit::AuditEntry>> {
         crate::audit::list(self.connection(), filter)
     }
 
@@ -139,5 +137,17 @@ impl Vault {
     /// Writes the whole audit log (with details) to `path`.
     pub fn export_audit(&self, path: &std::path::Path) -> Result<usize> {
         crate::audit::export(self.connection(), path, &self.now(), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fts_query_quotes_user_text() {
+        assert_eq!(super::fts_query("  "), None);
+        assert_eq!(
+            super::fts_query("a\"b OR"),
+            Some("\"a\"\"b\"* \"OR\"*".into())
+        );
     }
 }

@@ -74,8 +74,17 @@ impl StoreCounts {
 }
 
 /// Stores one resource whose `facts.id` is set. `json` is kept exactly as given.
-pub fn put(tx: &Transaction<'_>, source_id: i64, facts: &ResourceFacts, json: &str, now: &str) -> Result<Stored> {
-    let id = facts.id.as_deref().expect("resources are stored with an id");
+pub fn put(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    facts: &ResourceFacts,
+    json: &str,
+    now: &str,
+) -> Result<Stored> {
+    let id = facts
+        .id
+        .as_deref()
+        .expect("resources are stored with an id");
     let sha256 = Sha256::digest(json.as_bytes());
     let existing: Option<(i64, Vec<u8>, Option<String>)> = tx
         .prepare_cached(
@@ -148,8 +157,10 @@ pub fn put(tx: &Transaction<'_>, source_id: i64, facts: &ResourceFacts, json: &s
         json,
         now
     ])?;
-    tx.prepare_cached("DELETE FROM resource_text WHERE rowid = ?1")?.execute([row_id])?;
-    tx.prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?.execute([row_id])?;
+    tx.prepare_cached("DELETE FROM resource_text WHERE rowid = ?1")?
+        .execute([row_id])?;
+    tx.prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?
+        .execute([row_id])?;
     index(tx, row_id, facts)?;
     Ok(Stored::Updated)
 }
@@ -160,8 +171,10 @@ fn index(tx: &Transaction<'_>, row_id: i64, facts: &ResourceFacts) -> Result<()>
             .execute(params![row_id, facts.text])?;
     }
     for (system, value) in &facts.identifiers {
-        tx.prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)")?
-            .execute(params![system, value, row_id])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![system, value, row_id])?;
     }
     Ok(())
 }

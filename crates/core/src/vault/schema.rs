@@ -45,10 +45,18 @@ mod tests {
                 .unwrap();
             }
             migrate_to_latest(&mut conn).unwrap();
-            let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-            assert_eq!(version, latest_version(), "from version {start}");
-            let sources: i64 = conn.query_row("SELECT count(*) FROM sources", [], |r| r.get(0)).unwrap();
-            assert_eq!(sources, i64::from(start >= 1), "rows survive migration from version {start}");
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version as usize, latest_version(), "from version {start}");
+            let sources: i64 = conn
+                .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                sources,
+                i64::from(start >= 1),
+                "rows survive migration from version {start}"
+            );
         }
     }
 }

@@ -31,7 +31,9 @@ impl Settings {
         let path = Self::path(dir);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoVault(dir.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoVault(dir.to_owned()));
+            }
             Err(e) => return Err(Error::io(path, e)),
         };
         serde_json::from_slice(&bytes).map_err(|_| Error::BadSettings(path))

@@ -1,0 +1,182 @@
+//! Helpers for OwnRecord's tests: where the synthetic patients are, which strings in them are PHI,
+//! scanning files for those strings, and reaching the real Secret Service.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The Synthea sample patients: `$OWNRECORD_SAMPLE_DATA`, or `shared/data/synthea` beside the repository.
+pub fn sample_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("OWNRECORD_SAMPLE_DATA") {
+        return dir.into();
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = repo.join("../shared/data/synthea");
+    assert!(
+        dir.is_dir(),
+        "sample data not found at {} (set OWNRECORD_SAMPLE_DATA)",
+        dir.display()
+    );
+    dir.canonicalize().expect("sample dir resolves")
+}
+
+/// Every sample file, in load order: hospital and practitioner files first, then the patients.
+pub fn sample_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sample_dir())
+        .expect("sample dir is readable")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort_by_key(|p| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        (
+            !(name.starts_with("hospital") || name.starts_with("practitioner")),
+            name,
+        )
+    });
+    files
+}
+
+/// The patient files only.
+pub fn patient_files() -> Vec<PathBuf> {
+    sample_files()
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !name.starts_with("hospital") && !name.starts_with("practitioner")
+        })
+        .collect()
+}
+
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("readable")).expect("valid JSON")
+}
+
+/// Entries per resourceType in a Bundle file.
+pub fn entry_counts(path: &Path) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for entry in read_json(path)["entry"].as_array().expect("a Bundle") {
+        let t = entry["resource"]["resourceType"]
+            .as_str()
+            .expect("resourceType");
+        *counts.entry(t.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Identifying strings of every patient in the files: names, street lines, phone numbers,
+/// and identifier values (SSN, driver's licence, passport, MRN).
+pub fn phi_strings(files: &[PathBuf]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in files {
+        for entry in read_json(file)["entry"].as_array().into_iter().flatten() {
+            let r = &entry["resource"];
+            if r["resourceType"] != "Patient" {
+                continue;
+            }
+            for name in r["name"].as_array().into_iter().flatten() {
+                found.extend(name["family"].as_str().map(str::to_owned));
+                found.extend(
+                    name["given"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|g| g.as_str().map(str::to_owned)),
+                );
+            }
+            for address in r["address"].as_array().into_iter().flatten() {
+                found.extend(
+                    address["line"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l.as_str().map(str::to_owned)),
+                );
+            }
+            for telecom in r["telecom"].as_array().into_iter().flatten() {
+                found.extend(telecom["value"].as_str().map(str::to_owned));
+            }
+            for id in r["identifier"].as_array().into_iter().flatten() {
+                found.extend(id["value"].as_str().map(str::to_owned));
+            }
+        }
+    }
+    // Synthea appends digits to names (e.g. "Abdul218"): scan for the alphabetic stem too.
+    let stems: Vec<String> = found
+        .iter()
+        .map(|s| s.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
+        .collect();
+    found.extend(stems);
+    found.retain(|s| s.len() >= 5);
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every (file, string) where one of `needles` appears in the bytes of a file under `dir`.
+pub fn scan_dir(dir: &Path, needles: &[String]) -> Vec<(PathBuf, String)> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for needle in needles {
+                if contains(&bytes, needle.as_bytes()) || contains(&bytes, &utf16le(needle)) {
+                    hits.push((path.clone(), needle.clone()));
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
+}
+
+/// Fails loudly (never skips) when no Secret Service session is there.
+pub fn require_secret_service() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "these tests use the real Secret Service: run them with `cargo xtask test` \
+         (dbus-run-session + an unlocked gnome-keyring)"
+    );
+}
+
+/// The secret stored for a vault, read back by the third-party `secret-tool` (libsecret).
+pub fn keyring_secret(vault_id: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "ownrecord",
+            "username",
+            &format!("vault-{vault_id}"),
+        ])
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
+}
+
+/// The vault id recorded in a vault directory's vault.json.
+pub fn vault_id(dir: &Path) -> String {
+    read_json(&dir.join("vault.json"))["vault_id"]
+        .as_str()
+        .expect("vault_id")
+        .to_owned()
+}

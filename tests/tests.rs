@@ -1,0 +1,3 @@
+//! Cross-crate tests of the whole workspace (one test binary; modules below).
+
+mod boundaries;
