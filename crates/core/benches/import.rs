@@ -17,6 +17,7 @@ use ownrecord_core::{KeyProtection, SystemClock, Vault};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// At least this many resources (`OWNRECORD_BENCH_RESOURCES` to change it, e.g. for profiling).
 const TARGET_RESOURCES: usize = 200_000;
 
 fn main() {
@@ -38,7 +39,11 @@ fn main() {
         .iter()
         .map(|(_, b)| b["entry"].as_array().unwrap().len())
         .sum();
-    let copies = TARGET_RESOURCES.div_ceil(per_copy);
+    let target = std::env::var("OWNRECORD_BENCH_RESOURCES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(TARGET_RESOURCES);
+    let copies = target.div_ceil(per_copy);
     let ids: HashSet<String> = bundles
         .iter()
         .flat_map(|(_, b)| b["entry"].as_array().unwrap().iter())
@@ -82,6 +87,12 @@ fn main() {
     println!(
         "ratio ownrecord/baseline: {:.2} (target ≤ 3); ownrecord rate target ≥ 50000/s",
         ours / baseline
+    );
+    let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    println!(
+        "on disk: baseline {:.0} MB, vault {:.0} MB",
+        size(work.path().join("plain.db")),
+        size(work.path().join("vault/vault.db"))
     );
 }
 

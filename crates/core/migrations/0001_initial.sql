@@ -11,7 +11,7 @@ CREATE TABLE sources (
 -- One row per (source, resourceType, id): the current version, byte-exact as received.
 CREATE TABLE resources (
     id             INTEGER PRIMARY KEY,
-    source_id      INTEGER NOT NULL REFERENCES sources (id),
+    source_id      INTEGER NOT NULL REFERENCES sources (id) DEFERRABLE INITIALLY DEFERRED,
     resource_type  TEXT NOT NULL,
     fhir_id        TEXT NOT NULL,
     version_id     TEXT,
@@ -23,12 +23,10 @@ CREATE TABLE resources (
     UNIQUE (source_id, resource_type, fhir_id)
 ) STRICT;
 
-CREATE INDEX resources_by_type_and_date ON resources (resource_type, clinical_date);
-
 -- Earlier versions, kept whole when a newer one replaces them.
 CREATE TABLE resource_history (
     id            INTEGER PRIMARY KEY,
-    resource_id   INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    resource_id   INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     version_id    TEXT,
     last_updated  TEXT,
     sha256        BLOB NOT NULL,
@@ -42,17 +40,19 @@ CREATE INDEX resource_history_by_resource ON resource_history (resource_id);
 CREATE TABLE identifiers (
     system       TEXT NOT NULL,
     value        TEXT NOT NULL,
-    resource_id  INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    resource_id  INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     PRIMARY KEY (system, value, resource_id)
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX identifiers_by_resource ON identifiers (resource_id);
 
--- Human-readable text of each resource (rowid = resources.id). Contentless: the text lives only in the index.
+-- Human-readable text of each resource (rowid = resources.id). Contentless: the text lives only in the
+-- index. detail=none: search matches words and prefixes, never phrases, so positions are not stored.
 CREATE VIRTUAL TABLE resource_text USING fts5 (
     text,
     content = '',
     contentless_delete = 1,
+    detail = none,
     tokenize = 'unicode61 remove_diacritics 2'
 );
 

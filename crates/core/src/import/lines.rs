@@ -24,19 +24,14 @@ impl<R: BufRead> BoundedLines<R> {
         }
     }
 
-    /// Bytes read so far.
-    pub fn consumed(&self) -> u64 {
-        self.consumed
-    }
-
-    /// The next line without its newline; `None` at the end.
-    pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+    /// The next line without its newline, with the bytes read so far; `None` at the end.
+    pub fn next_line(&mut self) -> Result<Option<(&[u8], u64)>, LineError> {
         self.line.clear();
         let mut saw_any = false;
         loop {
             let buf = self.reader.fill_buf().map_err(LineError::Io)?;
             if buf.is_empty() {
-                return Ok(saw_any.then_some(self.line.as_slice()));
+                return Ok(saw_any.then_some((self.line.as_slice(), self.consumed)));
             }
             saw_any = true;
             let (take, done) = match buf.iter().position(|&b| b == b'\n') {
@@ -51,7 +46,7 @@ impl<R: BufRead> BoundedLines<R> {
             self.consumed += take as u64;
             if done {
                 self.line.pop();
-                return Ok(Some(self.line.as_slice()));
+                return Ok(Some((self.line.as_slice(), self.consumed)));
             }
         }
     }
@@ -66,7 +61,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match lines.next_line() {
-                Ok(Some(l)) => out.push(String::from_utf8(l.to_vec()).unwrap()),
+                Ok(Some((l, _))) => out.push(String::from_utf8(l.to_vec()).unwrap()),
                 Ok(None) => return Ok(out),
                 Err(_) => return Err(()),
             }

@@ -15,7 +15,6 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -84,7 +83,7 @@ impl Vault {
         self.write(AuditKind::Import, |tx| {
             let source_id = resources::source_id(tx, SourceKind::File, &name, &now)?;
             let mut job = Job {
-                tx,
+                writer: resources::ResourceWriter::new(tx),
                 file: &name,
                 source_id,
                 now: &now,
@@ -96,11 +95,10 @@ impl Vault {
                     skipped: 0,
                     unresolved_references: 0,
                 },
-                full_urls: HashMap::new(),
-                identifiers: HashMap::new(),
                 progress,
             };
             job.run(path)?;
+            job.writer.finish()?;
             let report = job.report;
             let details = serde_json::to_value(&report).expect("report serializes");
             Ok((report, details))
@@ -108,18 +106,45 @@ impl Vault {
     }
 }
 
+/// The writing side of an import: owns the transaction, stores what the parser prepared.
 struct Job<'a, 't> {
-    tx: &'a Transaction<'t>,
+    writer: resources::ResourceWriter<'a, 't>,
     file: &'a str,
     source_id: i64,
     now: &'a str,
     report: FileReport,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+/// The parsing side of an import (runs on its own thread): checks each resource, resolves its
+/// references from the file's own entries, and extracts its facts. Read-only.
+struct Parser<'a> {
+    file: &'a str,
     /// fullUrl → `Type/id`, from the first pass over a Bundle.
     full_urls: HashMap<String, String>,
     /// (type, system, value) → id, from the first pass, for conditional references within the file.
     identifiers: HashMap<(String, String, String), String>,
-    progress: &'a mut dyn FnMut(Progress),
 }
+
+/// One resource, ready to store.
+struct Prepared {
+    json: String,
+    facts: ResourceFacts,
+    /// `urn:` references that matched no entry of the file.
+    unresolved: u64,
+    /// Conditional references the file could not resolve: look for them in the vault.
+    look_in_vault: bool,
+    /// Progress through the file (entry number or bytes read).
+    done: u64,
+}
+
+enum Item {
+    Resource(Box<Prepared>),
+    Skipped,
+}
+
+/// How many prepared resources may wait between the two threads.
+const PIPELINE_DEPTH: usize = 256;
 
 /// First pass: only what is needed to resolve references.
 #[derive(Deserialize)]
@@ -194,9 +219,9 @@ impl Job<'_, '_> {
             if let Err(e) = std::str::from_utf8(data) {
                 return Err(self.fail(format!("is not UTF-8 text (at byte {})", e.valid_up_to())));
             }
-            return self.document(path, &mut || Ok(serde_json::Deserializer::from_slice(data)));
+            return self.document(path, || Ok(serde_json::Deserializer::from_slice(data)));
         }
-        self.document(path, &mut || {
+        self.document(path, || {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             Ok(serde_json::Deserializer::from_reader(
                 BufReader::with_capacity(1 << 16, file),
@@ -205,11 +230,14 @@ impl Job<'_, '_> {
     }
 
     /// A JSON document: a Bundle (streamed in two passes) or a single resource.
-    fn document<'de, R: serde_json::de::Read<'de>>(
+    fn document<'de, R>(
         &mut self,
         path: &Path,
-        open: &mut dyn FnMut() -> Result<serde_json::Deserializer<R>>,
-    ) -> Result<()> {
+        open: impl Fn() -> Result<serde_json::Deserializer<R>> + Sync,
+    ) -> Result<()>
+    where
+        R: serde_json::de::Read<'de> + Send,
+    {
         // Pass 1: map fullUrls and identifiers.
         let mut heads: Vec<(usize, EntryHead)> = Vec::new();
         let mut de = open()?;
@@ -234,74 +262,30 @@ impl Job<'_, '_> {
             Some(_) => return self.single_resource(path),
         }
         self.report.format = Format::Bundle;
-        self.map_entries(heads)?;
+        let parser = Parser::with_entries(self.file, heads)?;
 
-        // Pass 2: store each entry's resource.
+        // Pass 2, on the parser thread: prepare each entry's resource; store them here.
         let total = top.entries as u64;
-        let mut de = open()?;
-        let mut store_entry = |n: usize, entry: EntryBody| -> Result<()> {
-            let Some(resource) = entry.resource else {
-                self.report.skipped += 1;
-                return Ok(());
+        self.pipeline(total, |emit| {
+            let mut de = match open() {
+                Ok(de) => de,
+                Err(e) => return emit(Err(e)),
             };
-            if entry.search.and_then(|s| s.mode).as_deref() == Some("outcome") {
-                self.report.skipped += 1;
-                return Ok(());
-            }
-            self.store(resource.get(), entry.full_url.as_deref(), Place::Entry(n))?;
-            if (n as u64).is_multiple_of(PROGRESS_EVERY) {
-                (self.progress)(Progress {
-                    resources: self.report.counts.total(),
-                    done: n as u64,
-                    total,
-                });
-            }
-            Ok(())
-        };
-        match bundle::for_each_entry(&mut de, &mut store_entry) {
-            Ok(_) => Ok(()),
-            Err(ParseError::Json(e)) => Err(self.fail(describe_json_error(&e))),
-            Err(ParseError::Entry(e)) => Err(e),
-        }
-    }
-
-    fn map_entries(&mut self, heads: Vec<(usize, EntryHead)>) -> Result<()> {
-        let mut first_seen: HashMap<String, usize> = HashMap::new();
-        for (n, head) in heads {
-            let Some(resource) = head.resource else {
-                continue;
+            let mut on_entry = |n: usize, entry: EntryBody| -> Result<()> {
+                let item = parser.entry(n, entry);
+                if emit(item) {
+                    Ok(())
+                } else {
+                    Err(Error::import("", "stopped"))
+                }
             };
-            let Some(resource_type) = resource.resource_type else {
-                return Err(self.fail(format!(
-                    "entry {n} is not a FHIR resource: it has no resourceType"
-                )));
-            };
-            let id = resource
-                .id
-                .or_else(|| head.full_url.as_deref().and_then(id_from_full_url));
-            if let Some(full_url) = head.full_url {
-                if let Some(earlier) = first_seen.insert(full_url.clone(), n) {
-                    return Err(
-                        self.fail(format!("entries {earlier} and {n} have the same fullUrl"))
-                    );
-                }
-                if let Some(id) = &id {
-                    self.full_urls
-                        .insert(full_url, format!("{resource_type}/{id}"));
-                }
+            match bundle::for_each_entry(&mut de, &mut on_entry) {
+                Ok(_) => true,
+                Err(ParseError::Json(e)) => emit(Err(parser.fail(describe_json_error(&e)))),
+                // The entry's error was already sent (or the writer stopped).
+                Err(ParseError::Entry(_)) => false,
             }
-            if let Some(id) = id {
-                for i in resource.identifier.unwrap_or_default() {
-                    if let Some(value) = i.value {
-                        self.identifiers.insert(
-                            (resource_type.clone(), i.system.unwrap_or_default(), value),
-                            id.clone(),
-                        );
-                    }
-                }
-            }
-        }
-        Ok(())
+        })
     }
 
     fn single_resource(&mut self, path: &Path) -> Result<()> {
@@ -314,87 +298,241 @@ impl Job<'_, '_> {
             _ => Error::io(path, e),
         })?;
         let data = data.strip_prefix('\u{feff}').unwrap_or(&data);
-        self.store(data.trim(), None, Place::File)
+        let parser = Parser::new(self.file);
+        let prepared = parser.prepare(data.trim(), None, Place::File, 1)?;
+        self.put(prepared)
     }
 
     fn ndjson(&mut self, path: &Path) -> Result<()> {
         self.report.format = Format::Ndjson;
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = lines::BoundedLines::new(
-            BufReader::with_capacity(1 << 16, file),
-            MAX_RESOURCE_BYTES as usize,
-        );
+        let parser = Parser::new(self.file);
         let total = self.report.bytes;
-        let mut line_no = 0u64;
-        loop {
-            line_no += 1;
-            let line = match reader.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => return Ok(()),
-                Err(lines::LineError::TooLong) => {
-                    return Err(self.fail(too_large(Place::Line(line_no))));
+        self.pipeline(total, move |emit| {
+            let mut reader = lines::BoundedLines::new(
+                BufReader::with_capacity(1 << 16, file),
+                MAX_RESOURCE_BYTES as usize,
+            );
+            let mut line_no = 0u64;
+            loop {
+                line_no += 1;
+                let (line, consumed) = match reader.next_line() {
+                    Ok(Some(read)) => read,
+                    Ok(None) => return true,
+                    Err(lines::LineError::TooLong) => {
+                        return emit(Err(parser.fail(too_large(Place::Line(line_no)))));
+                    }
+                    Err(lines::LineError::Io(e)) => return emit(Err(Error::io(path, e))),
+                };
+                let line = if line_no == 1 {
+                    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+                } else {
+                    line
+                };
+                let Ok(text) = std::str::from_utf8(line) else {
+                    return emit(Err(parser.fail(format!("line {line_no} is not UTF-8 text"))));
+                };
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
                 }
-                Err(lines::LineError::Io(e)) => return Err(Error::io(path, e)),
-            };
-            let line = if line_no == 1 {
-                line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
-            } else {
-                line
-            };
-            let Ok(text) = std::str::from_utf8(line) else {
-                return Err(self.fail(format!("line {line_no} is not UTF-8 text")));
-            };
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
+                let item = parser.prepare(text, None, Place::Line(line_no), consumed);
+                let failed = item.is_err();
+                if !emit(item.map(|p| Item::Resource(Box::new(p)))) || failed {
+                    return false;
+                }
             }
-            let text = text.to_owned();
-            self.store(&text, None, Place::Line(line_no))?;
-            if line_no.is_multiple_of(PROGRESS_EVERY) {
-                (self.progress)(Progress {
-                    resources: self.report.counts.total(),
-                    done: reader.consumed(),
-                    total,
-                });
+        })
+    }
+
+    /// Runs `produce` on a second thread, handing prepared resources over a bounded channel to this
+    /// thread, which stores them. `produce` gets an `emit` that returns false once it should stop.
+    fn pipeline(
+        &mut self,
+        total: u64,
+        produce: impl FnOnce(&mut dyn FnMut(Result<Item>) -> bool) -> bool + Send,
+    ) -> Result<()> {
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Item>>(PIPELINE_DEPTH);
+            scope.spawn(move || {
+                let mut emit = |item: Result<Item>| sender.send(item).is_ok();
+                produce(&mut emit);
+            });
+            // Returning drops the receiver, which stops the parser at its next send.
+            self.consume(receiver, total)
+        })
+    }
+
+    fn consume(
+        &mut self,
+        items: std::sync::mpsc::Receiver<Result<Item>>,
+        total: u64,
+    ) -> Result<()> {
+        for item in items {
+            match item? {
+                Item::Skipped => self.report.skipped += 1,
+                Item::Resource(prepared) => {
+                    let done = prepared.done;
+                    self.put(*prepared)?;
+                    if self.report.counts.total().is_multiple_of(PROGRESS_EVERY) {
+                        (self.progress)(Progress {
+                            resources: self.report.counts.total(),
+                            done,
+                            total,
+                        });
+                    }
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Stores a prepared resource, first resolving in the vault any conditional reference the
+    /// file itself could not.
+    fn put(&mut self, mut prepared: Prepared) -> Result<()> {
+        self.report.unresolved_references += prepared.unresolved;
+        if prepared.look_in_vault {
+            let tx = self.writer.transaction();
+            let mut missing = 0;
+            let resolved = references::resolve(&prepared.json, |reference| {
+                let (resource_type, system, value) = references::parse_conditional(reference)?;
+                let found = resources::find_by_identifier(tx, resource_type, system, value)
+                    .ok()
+                    .flatten()
+                    .map(|id| format!("{resource_type}/{id}"));
+                missing += u64::from(found.is_none());
+                found
+            });
+            if let std::borrow::Cow::Owned(json) = resolved {
+                prepared.json = json;
+            }
+            self.report.unresolved_references += missing;
+        }
+        let stored = self
+            .writer
+            .put(self.source_id, &prepared.facts, &prepared.json, self.now)?;
+        self.report.counts.add(stored);
+        Ok(())
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn new(file: &'a str) -> Self {
+        Parser {
+            file,
+            full_urls: HashMap::new(),
+            identifiers: HashMap::new(),
         }
     }
 
-    /// Resolves references, checks the resource and stores it.
-    fn store(&mut self, raw: &str, full_url: Option<&str>, place: Place) -> Result<()> {
+    fn fail(&self, problem: impl Into<String>) -> Error {
+        Error::import(self.file, problem)
+    }
+
+    /// Maps each entry's fullUrl to `Type/id`, and identifiers to ids; refuses repeated fullUrls.
+    fn with_entries(file: &'a str, heads: Vec<(usize, EntryHead)>) -> Result<Self> {
+        let mut parser = Parser::new(file);
+        let mut first_seen: HashMap<String, usize> = HashMap::new();
+        for (n, head) in heads {
+            let Some(resource) = head.resource else {
+                continue;
+            };
+            let Some(resource_type) = resource.resource_type else {
+                return Err(parser.fail(format!(
+                    "entry {n} is not a FHIR resource: it has no resourceType"
+                )));
+            };
+            let id = resource
+                .id
+                .or_else(|| head.full_url.as_deref().and_then(id_from_full_url));
+            if let Some(full_url) = head.full_url {
+                if let Some(earlier) = first_seen.insert(full_url.clone(), n) {
+                    return Err(
+                        parser.fail(format!("entries {earlier} and {n} have the same fullUrl"))
+                    );
+                }
+                if let Some(id) = &id {
+                    parser
+                        .full_urls
+                        .insert(full_url, format!("{resource_type}/{id}"));
+                }
+            }
+            if let Some(id) = id {
+                for i in resource.identifier.unwrap_or_default() {
+                    if let Some(value) = i.value {
+                        parser.identifiers.insert(
+                            (resource_type.clone(), i.system.unwrap_or_default(), value),
+                            id.clone(),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(parser)
+    }
+
+    fn entry(&self, n: usize, entry: EntryBody) -> Result<Item> {
+        let Some(resource) = entry.resource else {
+            return Ok(Item::Skipped);
+        };
+        if entry.search.and_then(|s| s.mode).as_deref() == Some("outcome") {
+            return Ok(Item::Skipped);
+        }
+        let prepared = self.prepare(
+            resource.get(),
+            entry.full_url.as_deref(),
+            Place::Entry(n),
+            n as u64,
+        )?;
+        Ok(Item::Resource(Box::new(prepared)))
+    }
+
+    /// Resolves references from the file, checks the resource and extracts its facts.
+    fn prepare(
+        &self,
+        raw: &str,
+        full_url: Option<&str>,
+        place: Place,
+        done: u64,
+    ) -> Result<Prepared> {
         if raw.len() as u64 > MAX_RESOURCE_BYTES {
             return Err(self.fail(too_large(place)));
         }
         let mut unresolved = 0;
+        let mut look_in_vault = false;
         let resolved = references::resolve(raw, |reference| {
             let target = self.resolve_reference(reference);
-            if target.is_none()
-                && (reference.starts_with("urn:")
-                    || references::parse_conditional(reference).is_some())
-            {
-                unresolved += 1;
+            if target.is_none() {
+                if reference.starts_with("urn:") {
+                    unresolved += 1;
+                } else if references::parse_conditional(reference).is_some() {
+                    look_in_vault = true;
+                }
             }
             target
         });
-        self.report.unresolved_references += unresolved;
         let value: serde_json::Value = serde_json::from_str(&resolved)
             .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
         let mut facts = ResourceFacts::of(&value)
             .map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
         let json = match facts.id {
-            Some(_) => resolved,
+            Some(_) => resolved.into_owned(),
             None => {
                 let id = full_url
                     .and_then(id_from_full_url)
                     .unwrap_or_else(|| hex::encode(&Sha256::digest(resolved.as_bytes())[..16]));
                 let with_id = insert_id(&resolved, &id);
                 facts.id = Some(id);
-                std::borrow::Cow::Owned(with_id)
+                with_id
             }
         };
-        let stored = resources::put(self.tx, self.source_id, &facts, &json, self.now)?;
-        self.report.counts.add(stored);
-        Ok(())
+        Ok(Prepared {
+            json,
+            facts,
+            unresolved,
+            look_in_vault,
+            done,
+        })
     }
 
     fn resolve_reference(&self, reference: &str) -> Option<String> {
@@ -407,12 +545,8 @@ impl Job<'_, '_> {
             system.to_owned(),
             value.to_owned(),
         );
-        if let Some(id) = self.identifiers.get(&key) {
-            return Some(format!("{resource_type}/{id}"));
-        }
-        resources::find_by_identifier(self.tx, resource_type, system, value)
-            .ok()
-            .flatten()
+        self.identifiers
+            .get(&key)
             .map(|id| format!("{resource_type}/{id}"))
     }
 }

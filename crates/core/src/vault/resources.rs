@@ -73,36 +73,62 @@ impl StoreCounts {
     }
 }
 
-/// Stores one resource whose `facts.id` is set. `json` is kept exactly as given.
-pub fn put(
-    tx: &Transaction<'_>,
-    source_id: i64,
-    facts: &ResourceFacts,
-    json: &str,
-    now: &str,
-) -> Result<Stored> {
-    let id = facts
-        .id
-        .as_deref()
-        .expect("resources are stored with an id");
-    let sha256 = Sha256::digest(json.as_bytes());
-    let existing: Option<(i64, Vec<u8>, Option<String>)> = tx
-        .prepare_cached(
-            "SELECT id, sha256, last_updated FROM resources WHERE source_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",
-        )?
-        .query_row(params![source_id, facts.resource_type, id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
+/// Writes resources within one transaction. Search text is buffered and added to the FTS5 index in
+/// batches: FTS5 flushes its pending terms at every statement savepoint, so adding text row by row
+/// would write one tiny index segment per resource. Call [`ResourceWriter::finish`] before committing.
+pub struct ResourceWriter<'a, 't> {
+    tx: &'a Transaction<'t>,
+    pending_text: Vec<(i64, String)>,
+}
 
-    let Some((row_id, stored_sha, stored_updated)) = existing else {
-        let row_id: i64 = tx
+const TEXT_BATCH: usize = 2000;
+
+impl<'a, 't> ResourceWriter<'a, 't> {
+    pub fn new(tx: &'a Transaction<'t>) -> Self {
+        ResourceWriter {
+            tx,
+            pending_text: Vec::with_capacity(TEXT_BATCH),
+        }
+    }
+
+    pub fn transaction(&self) -> &'a Transaction<'t> {
+        self.tx
+    }
+
+    /// Stores one resource whose `facts.id` is set. `json` is kept exactly as given.
+    pub fn put(
+        &mut self,
+        source_id: i64,
+        facts: &ResourceFacts,
+        json: &str,
+        now: &str,
+    ) -> Result<Stored> {
+        let id = facts
+            .id
+            .as_deref()
+            .expect("resources are stored with an id");
+        let sha256 = Sha256::digest(json.as_bytes());
+        let existing: Option<(i64, Vec<u8>, Option<String>)> = self
+            .tx
             .prepare_cached(
-                "INSERT INTO resources (source_id, resource_type, fhir_id, version_id, last_updated, clinical_date, sha256, json, imported_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                "SELECT id, sha256, last_updated FROM resources
+                 WHERE source_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",
             )?
-            .query_row(
-                params![
+            .query_row(params![source_id, facts.resource_type, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+
+        let Some((row_id, stored_sha, stored_updated)) = existing else {
+            // OR FAIL, no RETURNING: a single-row insert checks its constraints before writing, and any
+            // error rolls the whole file back, so no per-statement journal is needed.
+            self.tx
+                .prepare_cached(
+                    "INSERT OR FAIL INTO resources (source_id, resource_type, fhir_id, version_id, last_updated,
+                                                    clinical_date, sha256, json, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
                     source_id,
                     facts.resource_type,
                     id,
@@ -112,71 +138,96 @@ pub fn put(
                     sha256.as_slice(),
                     json,
                     now
-                ],
-                |r| r.get(0),
-            )?;
-        index(tx, row_id, facts)?;
-        return Ok(Stored::New);
-    };
+                ])?;
+            let row_id = self.tx.last_insert_rowid();
+            self.index(row_id, facts)?;
+            return Ok(Stored::New);
+        };
 
-    if stored_sha == sha256.as_slice() {
-        return Ok(Stored::Unchanged);
-    }
-    let incoming_is_older = matches!(
-        (&facts.last_updated, &stored_updated),
-        (Some(incoming), Some(stored)) if incoming < stored
-    );
-    if incoming_is_older {
-        let known: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM resource_history WHERE resource_id = ?1 AND sha256 = ?2)")?
-            .query_row(params![row_id, sha256.as_slice()], |r| r.get(0))?;
-        if !known {
-            tx.prepare_cached(
-                "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![row_id, facts.version_id, facts.last_updated, sha256.as_slice(), json, now])?;
+        if stored_sha == sha256.as_slice() {
+            return Ok(Stored::Unchanged);
         }
-        return Ok(Stored::Older);
+        let incoming_is_older = matches!(
+            (&facts.last_updated, &stored_updated),
+            (Some(incoming), Some(stored)) if incoming < stored
+        );
+        if incoming_is_older {
+            let known: bool = self
+                .tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM resource_history WHERE resource_id = ?1 AND sha256 = ?2)",
+                )?
+                .query_row(params![row_id, sha256.as_slice()], |r| r.get(0))?;
+            if !known {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![row_id, facts.version_id, facts.last_updated, sha256.as_slice(), json, now])?;
+            }
+            return Ok(Stored::Older);
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
+                 SELECT id, version_id, last_updated, sha256, json, ?2 FROM resources WHERE id = ?1",
+            )?
+            .execute(params![row_id, now])?;
+        self.tx
+            .prepare_cached(
+                "UPDATE resources SET version_id = ?2, last_updated = ?3, clinical_date = ?4, sha256 = ?5,
+                                      json = ?6, imported_at = ?7
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                row_id,
+                facts.version_id,
+                facts.last_updated,
+                facts.clinical_date,
+                sha256.as_slice(),
+                json,
+                now
+            ])?;
+        self.tx
+            .prepare_cached("DELETE FROM resource_text WHERE rowid = ?1")?
+            .execute([row_id])?;
+        self.tx
+            .prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?
+            .execute([row_id])?;
+        self.index(row_id, facts)?;
+        Ok(Stored::Updated)
     }
-    tx.prepare_cached(
-        "INSERT INTO resource_history (resource_id, version_id, last_updated, sha256, json, replaced_at)
-         SELECT id, version_id, last_updated, sha256, json, ?2 FROM resources WHERE id = ?1",
-    )?
-    .execute(params![row_id, now])?;
-    tx.prepare_cached(
-        "UPDATE resources SET version_id = ?2, last_updated = ?3, clinical_date = ?4, sha256 = ?5, json = ?6, imported_at = ?7
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        row_id,
-        facts.version_id,
-        facts.last_updated,
-        facts.clinical_date,
-        sha256.as_slice(),
-        json,
-        now
-    ])?;
-    tx.prepare_cached("DELETE FROM resource_text WHERE rowid = ?1")?
-        .execute([row_id])?;
-    tx.prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?
-        .execute([row_id])?;
-    index(tx, row_id, facts)?;
-    Ok(Stored::Updated)
-}
 
-fn index(tx: &Transaction<'_>, row_id: i64, facts: &ResourceFacts) -> Result<()> {
-    if !facts.text.is_empty() {
-        tx.prepare_cached("INSERT INTO resource_text (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![row_id, facts.text])?;
+    fn index(&mut self, row_id: i64, facts: &ResourceFacts) -> Result<()> {
+        for (system, value) in &facts.identifiers {
+            self.tx
+                .prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![system, value, row_id])?;
+        }
+        if !facts.text.is_empty() {
+            self.pending_text.push((row_id, facts.text.clone()));
+        }
+        if self.pending_text.len() >= TEXT_BATCH {
+            self.flush_text()?;
+        }
+        Ok(())
     }
-    for (system, value) in &facts.identifiers {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![system, value, row_id])?;
+
+    fn flush_text(&mut self) -> Result<()> {
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT INTO resource_text (rowid, text) VALUES (?1, ?2)")?;
+        for (row_id, text) in self.pending_text.drain(..) {
+            insert.execute(params![row_id, text])?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Adds the buffered search text to the index.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush_text()
+    }
 }
 
 /// The id of a stored resource of `resource_type` carrying identifier `system|value`

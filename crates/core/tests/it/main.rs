@@ -41,7 +41,10 @@ pub fn raw_connection(dir: &Path) -> rusqlite::Connection {
     let key = ownrecord_testkit::keyring_secret(&ownrecord_testkit::vault_id(dir))
         .expect("key in keyring");
     let conn = rusqlite::Connection::open(dir.join("vault.db")).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
-        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{key}'\"; PRAGMA cipher_page_size = {};",
+        ownrecord_core::vault::CIPHER_PAGE_SIZE
+    ))
+    .unwrap();
     conn
 }

@@ -186,6 +186,7 @@ fn third_party_sqlcipher_reads_the_vault() {
 import sys, json, sqlcipher3
 db = sqlcipher3.connect(sys.argv[1])
 db.execute("PRAGMA key = \"x'%s'\"" % sys.argv[2])
+db.execute("PRAGMA cipher_page_size = %d" % int(sys.argv[3]))
 try:
     row = db.execute("SELECT json FROM resources WHERE resource_type = 'Patient'").fetchone()
 except sqlcipher3.DatabaseError as e:
@@ -199,6 +200,7 @@ print(json.loads(row[0])["resourceType"])
                 script,
                 dir.path().join("vault.db").to_str().unwrap(),
                 key,
+                &ownrecord_core::vault::CIPHER_PAGE_SIZE.to_string(),
             ])
             .output()
             .expect("python3 runs")
