@@ -56,6 +56,41 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Connect a patient portal (SMART on FHIR): sign in in your browser, then `sync`.
+    Connect {
+        /// The portal's FHIR base URL (https://..., or http:// on this computer).
+        #[arg(value_name = "URL")]
+        url: String,
+        /// The app's client id registered at this portal.
+        #[arg(long, default_value = "ownrecord")]
+        client_id: String,
+        /// A client secret, for portals that register OwnRecord as a confidential client.
+        #[arg(long, env = "OWNRECORD_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Print the sign-in address instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Download what is new from connected portals (all of them, or one by id, URL or name).
+    Sync {
+        #[arg(value_name = "CONNECTION")]
+        connection: Option<String>,
+    },
+    /// List connected portals.
+    Connections,
+    /// Revoke a portal's access and remove the connection (downloaded records stay).
+    Disconnect {
+        #[arg(value_name = "CONNECTION")]
+        connection: String,
+    },
+    /// Run the demo patient portal (synthetic patients) on this computer.
+    DemoPortal {
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+        /// Folder of Synthea bundles to serve (default: the bundled demo patients).
+        #[arg(long, value_name = "DIR")]
+        patients: Option<PathBuf>,
+    },
     /// Delete the vault, its key and every file of it, and verify nothing remains.
     Wipe {
         /// Confirm: wipe refuses to run without it.

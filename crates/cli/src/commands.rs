@@ -114,6 +114,16 @@ pub fn run(cli: Cli) -> Outcome {
             Ok(())
         }
         Command::Audit { command } => audit_command(&dir, command, &out),
+        Command::Connect {
+            url,
+            client_id,
+            client_secret,
+            no_browser,
+        } => crate::portal::connect(&dir, &url, &client_id, client_secret, no_browser, &out),
+        Command::Sync { connection } => crate::portal::sync(&dir, connection.as_deref(), &out),
+        Command::Connections => crate::portal::connections(&dir, &out),
+        Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
+        Command::DemoPortal { port, patients } => crate::portal::demo_portal(port, patients),
         Command::Wipe {
             yes,
             keep_disclosure_log,
@@ -240,7 +250,7 @@ fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
 }
 
 /// Opens the vault: keyring, or the passphrase from OWNRECORD_PASSPHRASE, or asked on the terminal.
-fn open(dir: &Path) -> Result<Vault, Failure> {
+pub fn open(dir: &Path) -> Result<Vault, Failure> {
     let clock = Arc::new(SystemClock);
     let unlock = Unlock {
         passphrase: passphrase_from_env(),
@@ -293,12 +303,12 @@ fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
     Ok(first)
 }
 
-struct Output {
-    json: bool,
+pub struct Output {
+    pub json: bool,
 }
 
 impl Output {
-    fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+    pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
             println!(
                 "{}",

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod portal;
 mod progress;
 
 use clap::Parser;

@@ -66,6 +66,36 @@ pub enum Error {
 
     #[error("The vault database failed: {0}.")]
     Database(String),
+
+    #[error("{url} is not a SMART on FHIR patient portal: {why}.")]
+    NotSmart { url: String, why: String },
+
+    #[error(
+        "The portal address must start with https:// (plain http is only allowed on this computer)."
+    )]
+    InsecurePortal,
+
+    #[error(
+        "The portal does not offer secure sign-in for apps (PKCE with S256), so OwnRecord will not connect to it."
+    )]
+    NoPkce,
+
+    #[error("The portal refused the sign-in: {0}")]
+    SignInRefused(String),
+
+    #[error("Sign-in did not complete: {0}.")]
+    SignInFailed(String),
+
+    #[error(
+        "Your sign-in to {0} has expired. Sign in to it again (ownrecord connect) to keep syncing; nothing was lost."
+    )]
+    NeedsSignIn(String),
+
+    #[error("The portal {portal} did not answer as expected: {why}.")]
+    Portal { portal: String, why: String },
+
+    #[error("There is no connection {0}. See `ownrecord connections`.")]
+    NoSuchConnection(String),
 }
 
 impl Error {
@@ -88,6 +118,14 @@ impl Error {
             Error::WipeIncomplete(_) => "wipe_incomplete",
             Error::BadSettings(_) => "bad_settings",
             Error::Database(_) => "database",
+            Error::NotSmart { .. } => "not_smart",
+            Error::InsecurePortal => "insecure_portal",
+            Error::NoPkce => "no_pkce",
+            Error::SignInRefused(_) => "sign_in_refused",
+            Error::SignInFailed(_) => "sign_in_failed",
+            Error::NeedsSignIn(_) => "needs_sign_in",
+            Error::Portal { .. } => "portal",
+            Error::NoSuchConnection(_) => "no_such_connection",
         }
     }
 

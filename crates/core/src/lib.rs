@@ -5,6 +5,8 @@
 //! - [`vault`]: the encrypted SQLCipher vault, its key (OS keyring or passphrase) and schema.
 //! - [`import`]: FHIR R4 Bundles, NDJSON and single resources from files, one transaction per file.
 //! - [`audit`]: the append-only, hash-chained audit & disclosure log.
+//! - [`portal`]: connecting patient portals (SMART on FHIR, OAuth2 + PKCE, loopback redirect).
+//! - [`sync`]: downloading a connected portal's record, paged and incremental.
 //! - [`wipe`]: verified deletion of a vault.
 //! - [`fhir`]: small read views over raw FHIR JSON.
 //!
@@ -16,6 +18,8 @@ pub mod clock;
 pub mod error;
 pub mod fhir;
 pub mod import;
+pub mod portal;
+pub mod sync;
 pub mod vault;
 pub mod wipe;
 

@@ -35,7 +35,7 @@ impl Vault {
         self.write(AuditKind::Wipe, |_| Ok(((), details)))?;
         let disclosure_log = if keep_disclosure_log {
             let path = self.dir().join(DISCLOSURE_LOG_FILE);
-            audit::export(self.connection(), &path, &self.now(), true)?;
+            audit::export(self.db(), &path, &self.now(), true)?;
             Some(path)
         } else {
             None

@@ -3,6 +3,7 @@
 mod crash;
 mod errors;
 mod full_disk;
+mod memory;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -218,7 +218,11 @@ impl Vault {
         rfc3339(self.clock.now())
     }
 
-    pub(crate) fn connection(&self) -> &Connection {
+    pub(crate) fn clock_now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn db(&self) -> &Connection {
         &self.conn
     }
 
@@ -233,6 +237,18 @@ impl Vault {
         let tx = self.conn.transaction()?;
         let (value, details) = change(&tx)?;
         audit::append(&tx, &at, kind, &details)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `change` in one transaction with no audit row of its own: for the parts of a longer
+    /// operation (a sync's pages) whose one audit row is written when the operation ends.
+    pub(crate) fn write_part<T>(
+        &mut self,
+        change: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let value = change(&tx)?;
         tx.commit()?;
         Ok(value)
     }

@@ -42,7 +42,7 @@ pub struct SearchHit {
 
 impl Vault {
     pub fn summary(&self) -> Result<Summary> {
-        let conn = self.connection();
+        let conn = self.db();
         let by_type = conn
             .prepare("SELECT resource_type, count(*) FROM resources GROUP BY resource_type ORDER BY resource_type")?
             .query_map([], |r| {
@@ -88,7 +88,7 @@ impl Vault {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.connection().prepare(
+        let mut stmt = self.db().prepare(
             "SELECT r.resource_type, r.fhir_id, r.clinical_date, r.json, s.name
              FROM resource_text t JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
              WHERE resource_text MATCH ?1 ORDER BY t.rank LIMIT ?2",
@@ -127,16 +127,16 @@ impl Vault {
         &self,
         filter: &crate::audit::Filter,
     ) -> Result<Vec<crate::audit::AuditEntry>> {
-        crate::audit::list(self.connection(), filter)
+        crate::audit::list(self.db(), filter)
     }
 
     pub fn verify_audit(&self) -> Result<crate::audit::Verified> {
-        crate::audit::verify(self.connection())
+        crate::audit::verify(self.db())
     }
 
     /// Writes the whole audit log (with details) to `path`.
     pub fn export_audit(&self, path: &std::path::Path) -> Result<usize> {
-        crate::audit::export(self.connection(), path, &self.now(), false)
+        crate::audit::export(self.db(), path, &self.now(), false)
     }
 }
 

@@ -6,7 +6,10 @@ use rusqlite_migration::{M, Migrations};
 use crate::error::Result;
 
 /// Every migration, oldest first. Append only: never edit a released one.
-pub const MIGRATION_SQL: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+pub const MIGRATION_SQL: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_connections.sql"),
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATION_SQL.iter().map(|sql| M::up(sql)).collect())

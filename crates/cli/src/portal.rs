@@ -1,0 +1,182 @@
+//! `connect`, `sync`, `connections`, `disconnect`, `demo-portal`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ownrecord_core::Error;
+use ownrecord_core::portal::{ConnectRequest, ConnectionStatus};
+use ownrecord_core::sync::SyncOptions;
+
+use crate::commands::{Failure, Output, open};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+}
+
+pub fn connect(
+    dir: &Path,
+    url: &str,
+    client_id: &str,
+    client_secret: Option<String>,
+    no_browser: bool,
+    out: &Output,
+) -> Result<(), Failure> {
+    let mut vault = open(dir)?;
+    let mut request = ConnectRequest::new(url, client_id);
+    request.client_secret = client_secret;
+    let json = out.json;
+    let connection = runtime().block_on(vault.connect(request, |sign_in_url| {
+        if no_browser {
+            if json {
+                println!("{}", serde_json::json!({ "sign_in_url": sign_in_url }));
+            } else {
+                println!("Open this address in your browser to sign in:\n{sign_in_url}");
+            }
+            return Ok(());
+        }
+        eprintln!("Opening your browser to sign in to the portal…");
+        opener::open_browser(sign_in_url).map_err(|_| {
+            Error::SignInFailed(
+                "the browser could not be opened; run again with --no-browser".into(),
+            )
+        })
+    }))?;
+    out.print(&connection, || {
+        format!(
+            "Connected {} (connection {}). Run `ownrecord sync` to download your record.\n",
+            connection.fhir_base, connection.id
+        )
+    });
+    Ok(())
+}
+
+pub fn sync(dir: &Path, which: Option<&str>, out: &Output) -> Result<(), Failure> {
+    let mut vault = open(dir)?;
+    let targets = match which {
+        Some(key) => vec![vault.find_connection(key)?],
+        None => vault.connections()?,
+    };
+    if targets.is_empty() {
+        return Err(Failure::Usage(
+            "no portal is connected yet; connect one with `ownrecord connect URL`".into(),
+        ));
+    }
+    let rt = runtime();
+    let mut reports = Vec::new();
+    for connection in targets {
+        let mut view =
+            crate::progress::ProgressView::new(format!("Syncing {}", connection.name), out.json);
+        let result = rt.block_on(vault.sync(connection.id, SyncOptions::default(), &mut |p| {
+            view.update(ownrecord_core::import::Progress {
+                resources: p.resources,
+                done: p.types_done as u64,
+                total: p.types_total as u64,
+            })
+        }));
+        view.finish();
+        let report = result?;
+        if !out.json {
+            println!(
+                "{}: {} new, {} updated, {} unchanged ({} pages{})",
+                report.portal,
+                report.counts.new,
+                report.counts.updated,
+                report.counts.unchanged,
+                report.pages,
+                if report.retries > 0 {
+                    format!(", {} retries", report.retries)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        reports.push(report);
+    }
+    if out.json {
+        out.print(&reports, String::new);
+    }
+    Ok(())
+}
+
+pub fn connections(dir: &Path, out: &Output) -> Result<(), Failure> {
+    let vault = open(dir)?;
+    let list = vault.connections()?;
+    out.print(&list, || {
+        if list.is_empty() {
+            return "No portal is connected.\n".into();
+        }
+        list.iter()
+            .map(|c| {
+                format!(
+                    "{:>3}  {}  {}  last sync: {}\n",
+                    c.id,
+                    c.fhir_base,
+                    match c.status {
+                        ConnectionStatus::Connected => "connected",
+                        ConnectionStatus::NeedsSignIn => "needs sign-in again",
+                    },
+                    c.last_sync_at.as_deref().unwrap_or("never")
+                )
+            })
+            .collect()
+    });
+    Ok(())
+}
+
+pub fn disconnect(dir: &Path, key: &str, out: &Output) -> Result<(), Failure> {
+    let mut vault = open(dir)?;
+    let connection = vault.find_connection(key)?;
+    let revoked = runtime().block_on(vault.disconnect(connection.id))?;
+    out.print(
+        &serde_json::json!({ "disconnected": connection.id, "revoked": revoked }),
+        || {
+            format!(
+                "Disconnected {}{}. Records already downloaded stay in your vault.\n",
+                connection.fhir_base,
+                if revoked {
+                    " and revoked its access"
+                } else {
+                    ""
+                }
+            )
+        },
+    );
+    Ok(())
+}
+
+/// Runs the demo portal until Ctrl-C.
+pub fn demo_portal(port: u16, patients: Option<PathBuf>) -> Result<(), Failure> {
+    let dir = patients.unwrap_or_else(default_demo_patients);
+    let rt = runtime();
+    rt.block_on(async {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let portal =
+            ownrecord_demo_portal::DemoPortal::start_with_patients(addr, &dir, Default::default())
+                .await
+                .map_err(|e| {
+                    Failure::Usage(format!(
+                        "the demo portal could not start on port {port}: {e}"
+                    ))
+                })?;
+        println!("Demo portal running. FHIR base URL: {}", portal.fhir_base());
+        println!("Connect it with: ownrecord connect {}", portal.fhir_base());
+        println!(
+            "Sign in as {} / {}. Stop with Ctrl-C.",
+            ownrecord_demo_portal::DEMO_USERNAME,
+            ownrecord_demo_portal::DEMO_PASSWORD
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    })
+}
+
+/// `assets/demo-patients` of the source tree (set OWNRECORD_DEMO_PATIENTS to override).
+fn default_demo_patients() -> PathBuf {
+    std::env::var_os("OWNRECORD_DEMO_PATIENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo-patients"))
+}

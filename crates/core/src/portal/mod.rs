@@ -1,0 +1,293 @@
+//! Connecting patient portals: SMART standalone launch in the system browser with a loopback
+//! redirect, tokens kept only in the vault, revocation on disconnect.
+//!
+//! The core never opens a browser itself: [`Vault::connect`] hands the sign-in URL to a callback
+//! (the CLI prints it or calls `opener`; the desktop shell uses tauri-plugin-opener).
+
+pub mod discovery;
+pub mod http;
+pub mod loopback;
+pub mod oauth;
+
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::audit::AuditKind;
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+use oauth::{Endpoints, Tokens};
+
+/// How long to wait for the patient to finish signing in.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// What the patient asks to connect.
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub fhir_base: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    /// Scopes to ask for; the SMART default when `None`.
+    pub scopes: Option<String>,
+    pub timeout: Duration,
+}
+
+impl ConnectRequest {
+    pub fn new(fhir_base: &str, client_id: &str) -> Self {
+        ConnectRequest {
+            fhir_base: fhir_base.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: None,
+            scopes: None,
+            timeout: SIGN_IN_TIMEOUT,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    Connected,
+    NeedsSignIn,
+}
+
+/// A connection as the patient sees it (no tokens).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Connection {
+    pub id: i64,
+    pub name: String,
+    pub fhir_base: String,
+    pub patient_id: String,
+    pub scopes: String,
+    pub status: ConnectionStatus,
+    pub connected_at: String,
+    pub last_sync_at: Option<String>,
+}
+
+/// Everything needed to talk to a connected portal (tokens included): crate-internal.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub connection: Connection,
+    pub endpoints: Endpoints,
+    pub tokens: Tokens,
+}
+
+impl Vault {
+    /// Connects a portal: discovery, then sign-in in the browser (`open_browser` gets the URL),
+    /// a loopback redirect, the code exchange, and the tokens stored in the vault. Connecting a
+    /// portal that is already connected signs in again and replaces its tokens.
+    pub async fn connect(
+        &mut self,
+        request: ConnectRequest,
+        open_browser: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<Connection> {
+        let base = http::check_portal_url(&request.fhir_base)?;
+        let base_text = base.as_str().trim_end_matches('/').to_owned();
+        let client = http::client();
+        let config = discovery::discover(&client, &base).await?;
+        let endpoints = Endpoints {
+            client_id: request.client_id.clone(),
+            client_secret: request.client_secret.clone(),
+            authorization_endpoint: config.authorization_endpoint.clone(),
+            token_endpoint: config.token_endpoint.clone(),
+            revocation_endpoint: config.revocation_endpoint.clone(),
+        };
+        let scopes = request
+            .scopes
+            .clone()
+            .unwrap_or_else(|| config.default_scopes().to_owned());
+        let listener = loopback::Loopback::bind().await?;
+        let redirect_uri = listener.redirect_uri().to_owned();
+        let authorization = oauth::authorization(&endpoints, &redirect_uri, &scopes, &base_text)?;
+        open_browser(&authorization.url)?;
+        let code = listener
+            .wait_for_code(&authorization.state, request.timeout)
+            .await?;
+        let tokens = oauth::exchange_code(
+            &client,
+            &endpoints,
+            &redirect_uri,
+            authorization,
+            code,
+            self.unix_now(),
+        )
+        .await?;
+        let Some(patient_id) = tokens.patient.clone() else {
+            return Err(Error::SignInFailed(
+                "the portal did not say which patient record to use".into(),
+            ));
+        };
+        let granted = tokens.scope.clone().unwrap_or(scopes);
+        let name = base.host_str().unwrap_or("portal").to_owned();
+        let now = self.now();
+        let details = serde_json::json!({ "portal": base_text, "scopes": granted });
+        let id = self.write(AuditKind::Connect, |tx| {
+            tx.execute(
+                "INSERT INTO connections (fhir_base, name, client_id, client_secret, authorization_endpoint,
+                     token_endpoint, revocation_endpoint, scopes, patient_id, access_token, access_expires_at,
+                     refresh_token, status, connected_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'connected', ?13)
+                 ON CONFLICT (fhir_base) DO UPDATE SET client_id = ?3, client_secret = ?4,
+                     authorization_endpoint = ?5, token_endpoint = ?6, revocation_endpoint = ?7, scopes = ?8,
+                     patient_id = ?9, access_token = ?10, access_expires_at = ?11, refresh_token = ?12,
+                     status = 'connected'",
+                params![
+                    base_text,
+                    name,
+                    endpoints.client_id,
+                    endpoints.client_secret,
+                    endpoints.authorization_endpoint,
+                    endpoints.token_endpoint,
+                    endpoints.revocation_endpoint,
+                    granted,
+                    patient_id,
+                    tokens.access_token,
+                    tokens.expires_at,
+                    tokens.refresh_token,
+                    now
+                ],
+            )?;
+            let id: i64 = tx.query_row("SELECT id FROM connections WHERE fhir_base = ?1", [&base_text], |r| r.get(0))?;
+            Ok((id, details))
+        })?;
+        self.connection(id)
+    }
+
+    /// Every connection, oldest first.
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        let mut stmt = self.connection_sql("ORDER BY id")?;
+        let rows = stmt.query_map([], row_to_connection)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn connection(&self, id: i64) -> Result<Connection> {
+        let mut stmt = self.connection_sql("WHERE id = ?1")?;
+        stmt.query_row([id], row_to_connection)
+            .optional()?
+            .ok_or_else(|| Error::NoSuchConnection(id.to_string()))
+    }
+
+    /// A connection by id, FHIR base URL or name.
+    pub fn find_connection(&self, key: &str) -> Result<Connection> {
+        let all = self.connections()?;
+        all.into_iter()
+            .find(|c| {
+                c.id.to_string() == key || c.fhir_base == key.trim_end_matches('/') || c.name == key
+            })
+            .ok_or_else(|| Error::NoSuchConnection(key.to_owned()))
+    }
+
+    fn connection_sql(&self, tail: &str) -> rusqlite::Result<rusqlite::Statement<'_>> {
+        self.db().prepare(&format!(
+            "SELECT id, name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at FROM connections {tail}"
+        ))
+    }
+
+    /// Revokes access at the portal (RFC 7009, when offered), then deletes the connection and its
+    /// tokens. Downloaded records stay in the vault.
+    pub async fn disconnect(&mut self, id: i64) -> Result<bool> {
+        let session = self.session(id)?;
+        let revoked = match &session.tokens.refresh_token {
+            Some(token) => oauth::revoke(&http::client(), &session.endpoints, token)
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+        let details =
+            serde_json::json!({ "portal": session.connection.fhir_base, "revoked": revoked });
+        self.write(AuditKind::Disconnect, |tx| {
+            tx.execute("DELETE FROM connections WHERE id = ?1", [id])?;
+            Ok(((), details))
+        })?;
+        Ok(revoked)
+    }
+
+    /// Revokes every connection's tokens at its portal (best effort; used by wipe).
+    pub async fn revoke_all_connections(&mut self) -> Result<usize> {
+        let mut revoked = 0;
+        for c in self.connections()? {
+            let session = self.session(c.id)?;
+            if let Some(token) = &session.tokens.refresh_token
+                && oauth::revoke(&http::client(), &session.endpoints, token)
+                    .await
+                    .unwrap_or(false)
+            {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
+    pub(crate) fn session(&self, id: i64) -> Result<Session> {
+        let connection = self.connection(id)?;
+        let (endpoints, tokens) = self.db().query_row(
+            "SELECT client_id, client_secret, authorization_endpoint, token_endpoint, revocation_endpoint,
+                    access_token, access_expires_at, refresh_token, patient_id, scopes
+             FROM connections WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    Endpoints {
+                        client_id: r.get(0)?,
+                        client_secret: r.get(1)?,
+                        authorization_endpoint: r.get(2)?,
+                        token_endpoint: r.get(3)?,
+                        revocation_endpoint: r.get(4)?,
+                    },
+                    Tokens {
+                        access_token: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        expires_at: r.get(6)?,
+                        refresh_token: r.get(7)?,
+                        patient: r.get(8)?,
+                        scope: r.get(9)?,
+                    },
+                ))
+            },
+        )?;
+        Ok(Session {
+            connection,
+            endpoints,
+            tokens,
+        })
+    }
+
+    /// Stores renewed tokens (rotation: the old refresh token is replaced).
+    pub(crate) fn save_tokens(&self, id: i64, tokens: &Tokens) -> Result<()> {
+        self.db().execute(
+            "UPDATE connections SET access_token = ?2, access_expires_at = ?3, refresh_token = ?4, status = 'connected'
+             WHERE id = ?1",
+            params![id, tokens.access_token, tokens.expires_at, tokens.refresh_token],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a connection as needing the patient to sign in again; its data stays.
+    pub(crate) fn mark_needs_sign_in(&self, id: i64) -> Result<()> {
+        self.db().execute(
+            "UPDATE connections SET status = 'needs_sign_in', access_token = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn unix_now(&self) -> i64 {
+        self.clock_now().unix_timestamp()
+    }
+}
+
+fn row_to_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connection> {
+    Ok(Connection {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        fhir_base: r.get(2)?,
+        patient_id: r.get(3)?,
+        scopes: r.get(4)?,
+        status: match r.get::<_, String>(5)?.as_str() {
+            "connected" => ConnectionStatus::Connected,
+            _ => ConnectionStatus::NeedsSignIn,
+        },
+        connected_at: r.get(6)?,
+        last_sync_at: r.get(7)?,
+    })
+}

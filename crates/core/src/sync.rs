@@ -1,0 +1,655 @@
+//! Sync: downloading a connected portal's record into the vault.
+//!
+//! Workers (at most [`SyncOptions::concurrency`]) fetch one resource type at a time, following
+//! `Bundle.link[next]`, with `_lastUpdated=gt<watermark>` on re-syncs. Each page is parsed whole and
+//! stored in its own transaction by the task that owns the vault, so an interrupted sync leaves whole
+//! pages only, and the next one resumes (watermarks move only when a type is complete; storing the
+//! same content twice changes nothing). 429 (honouring Retry-After), 5xx, dropped connections and
+//! malformed pages are retried with back-off; a 401 renews the access token. Then referenced
+//! Medication/Organization/Practitioner/PractitionerRole/Location resources are fetched. One audit row.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use url::Url;
+
+use crate::audit::AuditKind;
+use crate::error::{Error, Result};
+use crate::fhir::ResourceFacts;
+use crate::import::references;
+use crate::portal::oauth::{self, Endpoints, Tokens};
+use crate::portal::{ConnectionStatus, http};
+use crate::vault::Vault;
+use crate::vault::resources::{self, ResourceWriter, SourceKind, StoreCounts};
+
+/// The US Core resource types fetched by patient (besides the Patient itself).
+pub const US_CORE_TYPES: &[&str] = &[
+    "AllergyIntolerance",
+    "CarePlan",
+    "CareTeam",
+    "Condition",
+    "Coverage",
+    "Device",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
+    "Goal",
+    "Immunization",
+    "MedicationDispense",
+    "MedicationRequest",
+    "Observation",
+    "Procedure",
+    "Provenance",
+    "QuestionnaireResponse",
+    "RelatedPerson",
+    "ServiceRequest",
+    "Specimen",
+];
+
+/// Types fetched by id when other resources refer to them.
+pub const REFERENCED_TYPES: &[&str] = &[
+    "Medication",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+];
+
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub concurrency: usize,
+    pub page_size: usize,
+    pub max_attempts: u32,
+    /// First back-off; doubles each retry.
+    pub retry_base: Duration,
+    /// Longest Retry-After honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            concurrency: 4,
+            page_size: 100,
+            max_attempts: 5,
+            retry_base: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SyncReport {
+    pub connection: i64,
+    pub portal: String,
+    pub incremental: bool,
+    pub pages: u64,
+    #[serde(flatten)]
+    pub counts: StoreCounts,
+    /// Referenced resources fetched by id.
+    pub referenced: u64,
+    pub retries: u64,
+}
+
+/// Progress of a sync, for a progress bar or UI events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    pub resource_type: String,
+    pub pages: u64,
+    pub resources: u64,
+    pub types_done: usize,
+    pub types_total: usize,
+}
+
+/// What workers tell the task that owns the vault.
+enum Message {
+    Page {
+        resource_type: String,
+        entries: Vec<Box<RawValue>>,
+    },
+    TypeDone {
+        resource_type: String,
+    },
+    Tokens(Tokens),
+    Retried,
+    Failed(Error),
+}
+
+/// A searchset page: raw entries (kept byte-exact) and links.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    entry: Vec<PageEntry>,
+    #[serde(default)]
+    link: Vec<Link>,
+}
+
+#[derive(Deserialize)]
+struct PageEntry {
+    resource: Option<Box<RawValue>>,
+    search: Option<EntrySearch>,
+}
+
+#[derive(Deserialize)]
+struct EntrySearch {
+    mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    relation: String,
+    url: String,
+}
+
+/// Access to the portal shared by the workers; renews tokens once for everyone.
+struct Portal {
+    http: reqwest::Client,
+    base: Url,
+    name: String,
+    endpoints: Endpoints,
+    tokens: tokio::sync::Mutex<Tokens>,
+    /// Set when tokens were renewed and the vault has not stored them yet.
+    rotated: std::sync::atomic::AtomicBool,
+    options: SyncOptions,
+    clock_offset: i64,
+}
+
+impl Vault {
+    /// Downloads what is new at a connected portal. Returns counts; progress goes to `progress`.
+    pub async fn sync(
+        &mut self,
+        id: i64,
+        options: SyncOptions,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncReport> {
+        let session = self.session(id)?;
+        if session.connection.status == ConnectionStatus::NeedsSignIn {
+            return Err(Error::NeedsSignIn(session.connection.name.clone()));
+        }
+        let base = Url::parse(&session.connection.fhir_base)
+            .map_err(|_| Error::NoSuchConnection(id.to_string()))?;
+        let patient = session.connection.patient_id.clone();
+        let now = self.unix_now();
+        let portal = Arc::new(Portal {
+            http: http::client(),
+            base: base.clone(),
+            name: session.connection.name.clone(),
+            endpoints: session.endpoints.clone(),
+            tokens: tokio::sync::Mutex::new(session.tokens.clone()),
+            rotated: Default::default(),
+            options: options.clone(),
+            clock_offset: now
+                - std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(now),
+        });
+        // Renew before starting if the access token is (nearly) expired.
+        if session.tokens.expires_at.is_some_and(|t| t <= now + 60) {
+            match portal.renew(&session.tokens.access_token).await {
+                Ok(tokens) => self.save_tokens(id, &tokens)?,
+                Err(e) => return self.sync_failed(id, e),
+            }
+        }
+
+        let watermarks = self.watermarks(id)?;
+        let incremental = !watermarks.is_empty();
+        let supported = portal.supported_types().await;
+        let types: Vec<String> = std::iter::once("Patient".to_owned())
+            .chain(
+                US_CORE_TYPES
+                    .iter()
+                    .filter(|t| supported.as_ref().is_none_or(|s| s.contains(**t)))
+                    .map(|t| (*t).to_owned()),
+            )
+            .collect();
+        let now_text = self.now();
+        let source_id = self.write_part(|tx| {
+            resources::source_id(
+                tx,
+                SourceKind::Portal,
+                &session.connection.fhir_base,
+                &now_text,
+            )
+        })?;
+
+        let mut report = SyncReport {
+            connection: id,
+            portal: session.connection.fhir_base.clone(),
+            incremental,
+            pages: 0,
+            counts: StoreCounts::default(),
+            referenced: 0,
+            retries: 0,
+        };
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::channel::<Message>(2 * options.concurrency.max(1));
+        let queue: Arc<Mutex<VecDeque<String>>> =
+            Arc::new(Mutex::new(types.iter().cloned().collect()));
+        let mut workers = Vec::new();
+        for _ in 0..options.concurrency.max(1) {
+            let (portal, queue, sender, patient, watermarks) = (
+                portal.clone(),
+                queue.clone(),
+                sender.clone(),
+                patient.clone(),
+                watermarks.clone(),
+            );
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let Some(resource_type) = queue.lock().expect("queue lock").pop_front() else {
+                        return;
+                    };
+                    let since = watermarks.get(&resource_type).cloned();
+                    if let Err(e) = portal
+                        .fetch_type(&resource_type, &patient, since.as_deref(), &sender)
+                        .await
+                    {
+                        let _ = sender.send(Message::Failed(e)).await;
+                        return;
+                    }
+                    if sender
+                        .send(Message::TypeDone { resource_type })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }));
+        }
+        drop(sender);
+
+        let mut newest: HashMap<String, String> = HashMap::new();
+        let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut types_done = 0;
+        let mut failure = None;
+        while let Some(message) = receiver.recv().await {
+            match message {
+                Message::Page {
+                    resource_type,
+                    entries,
+                } => {
+                    let stored =
+                        self.store_page(source_id, &entries, &portal.base, &mut referenced)?;
+                    report.pages += 1;
+                    report.counts.new += stored.0.new;
+                    report.counts.updated += stored.0.updated;
+                    report.counts.unchanged += stored.0.unchanged;
+                    report.counts.older += stored.0.older;
+                    if let Some(latest) = stored.1 {
+                        let entry = newest.entry(resource_type.clone()).or_default();
+                        if latest > *entry {
+                            *entry = latest;
+                        }
+                    }
+                    progress(SyncProgress {
+                        resource_type,
+                        pages: report.pages,
+                        resources: report.counts.total(),
+                        types_done,
+                        types_total: types.len(),
+                    });
+                }
+                Message::TypeDone { resource_type } => {
+                    types_done += 1;
+                    if let Some(latest) = newest.get(&resource_type) {
+                        self.save_watermark(id, &resource_type, latest)?;
+                    }
+                }
+                Message::Tokens(tokens) => self.save_tokens(id, &tokens)?,
+                Message::Retried => report.retries += 1,
+                Message::Failed(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(receiver);
+        for worker in workers {
+            worker.abort();
+        }
+        if let Some(e) = failure {
+            return self.sync_failed(id, e);
+        }
+
+        // Resources the record refers to (who treated the patient, where, with which medication).
+        let missing = self.missing_references(source_id, &referenced)?;
+        for (resource_type, rid) in missing {
+            let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
+            match portal.get_with_retry(&url, &mut |_| {}).await {
+                Ok(bytes) => {
+                    let raw: Box<RawValue> = serde_json::from_slice(&bytes)
+                        .map_err(|_| portal.malformed(&resource_type))?;
+                    let stored = self.store_page(
+                        source_id,
+                        std::slice::from_ref(&raw),
+                        &portal.base,
+                        &mut BTreeSet::new(),
+                    )?;
+                    report.referenced += stored.0.new + stored.0.updated;
+                    report.counts.new += stored.0.new;
+                    report.counts.updated += stored.0.updated;
+                    report.counts.unchanged += stored.0.unchanged;
+                }
+                Err(Error::Portal { why, .. }) if why.contains("404") => {}
+                Err(e) => return self.sync_failed(id, e),
+            }
+        }
+        let tokens = portal.tokens.lock().await.clone();
+        self.save_tokens(id, &tokens)?;
+        let details = serde_json::to_value(&report).expect("report serializes");
+        let at = self.now();
+        self.write(AuditKind::Sync, |tx| {
+            tx.execute(
+                "UPDATE connections SET last_sync_at = ?2 WHERE id = ?1",
+                rusqlite::params![id, at],
+            )?;
+            Ok(((), details))
+        })?;
+        Ok(report)
+    }
+
+    /// Records a failed sync (one audit row, no clinical content) and returns the error.
+    fn sync_failed<T>(&mut self, id: i64, error: Error) -> Result<T> {
+        if matches!(error, Error::NeedsSignIn(_)) {
+            self.mark_needs_sign_in(id)?;
+        }
+        let details = serde_json::json!({ "connection": id, "error": error.code() });
+        self.write(AuditKind::Sync, |_| Ok(((), details)))?;
+        Err(error)
+    }
+
+    /// Stores one page in one transaction. Returns the counts and the newest meta.lastUpdated, and
+    /// collects references to [`REFERENCED_TYPES`].
+    fn store_page(
+        &mut self,
+        source_id: i64,
+        entries: &[Box<RawValue>],
+        base: &Url,
+        referenced: &mut BTreeSet<(String, String)>,
+    ) -> Result<(StoreCounts, Option<String>)> {
+        let now = self.now();
+        let mut prepared = Vec::with_capacity(entries.len());
+        for raw in entries {
+            let value: serde_json::Value =
+                serde_json::from_str(raw.get()).map_err(|_| Error::Portal {
+                    portal: base.origin().ascii_serialization(),
+                    why: "it sent a resource that is not valid JSON".into(),
+                })?;
+            let facts = ResourceFacts::of(&value)
+                .ok()
+                .filter(|f| f.id.is_some())
+                .ok_or_else(|| Error::Portal {
+                    portal: base.origin().ascii_serialization(),
+                    why: "it sent a resource without a type or id".into(),
+                })?;
+            references::resolve(raw.get(), |reference| {
+                if let Some(target) = referenced_target(reference, base) {
+                    referenced.insert(target);
+                }
+                None
+            });
+            prepared.push((facts, raw.get()));
+        }
+        self.write_part(|tx| {
+            let mut writer = ResourceWriter::new(tx);
+            let mut counts = StoreCounts::default();
+            let mut newest: Option<String> = None;
+            for (facts, json) in &prepared {
+                counts.add(writer.put(source_id, facts, json, &now)?);
+                if let Some(updated) = &facts.last_updated
+                    && newest.as_ref().is_none_or(|n| updated > n)
+                {
+                    newest = Some(updated.clone());
+                }
+            }
+            writer.finish()?;
+            Ok((counts, newest))
+        })
+    }
+
+    fn missing_references(
+        &self,
+        source_id: i64,
+        referenced: &BTreeSet<(String, String)>,
+    ) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.db().prepare(
+            "SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ?1 AND resource_type = ?2 AND fhir_id = ?3)",
+        )?;
+        let mut missing = Vec::new();
+        for (t, id) in referenced {
+            if !stmt.query_row(rusqlite::params![source_id, t, id], |r| r.get::<_, bool>(0))? {
+                missing.push((t.clone(), id.clone()));
+            }
+        }
+        Ok(missing)
+    }
+
+    fn watermarks(&self, id: i64) -> Result<HashMap<String, String>> {
+        let mut stmt = self.db().prepare(
+            "SELECT resource_type, last_updated FROM sync_watermarks WHERE connection_id = ?1",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    fn save_watermark(&mut self, id: i64, resource_type: &str, last_updated: &str) -> Result<()> {
+        self.write_part(|tx| {
+            tx.execute(
+                "INSERT INTO sync_watermarks (connection_id, resource_type, last_updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (connection_id, resource_type) DO UPDATE SET last_updated = ?3",
+                rusqlite::params![id, resource_type, last_updated],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// `Type/id` (or `<base>/Type/id`) of a type fetched by reference.
+fn referenced_target(reference: &str, base: &Url) -> Option<(String, String)> {
+    let base_text = base.as_str().trim_end_matches('/');
+    let relative = reference
+        .strip_prefix(base_text)
+        .map(|r| r.trim_start_matches('/'))
+        .unwrap_or(reference);
+    let (t, id) = relative.split_once('/')?;
+    (REFERENCED_TYPES.contains(&t) && crate::fhir::is_valid_id(id))
+        .then(|| (t.to_owned(), id.to_owned()))
+}
+
+impl Portal {
+    fn malformed(&self, what: &str) -> Error {
+        Error::Portal {
+            portal: self.name.clone(),
+            why: format!("it sent a {what} page that is not valid FHIR JSON"),
+        }
+    }
+
+    /// Resource types the CapabilityStatement lists; `None` if it cannot be read (then try them all).
+    async fn supported_types(&self) -> Option<BTreeSet<String>> {
+        let metadata: serde_json::Value =
+            http::get_json(&self.http, &http::join(&self.base, "metadata"), None)
+                .await
+                .ok()?;
+        let types: BTreeSet<String> = metadata["rest"]
+            .as_array()?
+            .iter()
+            .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
+            .filter_map(|r| r["type"].as_str().map(str::to_owned))
+            .collect();
+        (!types.is_empty()).then_some(types)
+    }
+
+    /// Fetches every page of one type for the patient and hands each to the vault task.
+    async fn fetch_type(
+        &self,
+        resource_type: &str,
+        patient: &str,
+        since: Option<&str>,
+        sender: &tokio::sync::mpsc::Sender<Message>,
+    ) -> Result<()> {
+        let mut url = http::join(&self.base, resource_type);
+        {
+            let mut query = url.query_pairs_mut();
+            if resource_type == "Patient" {
+                query.append_pair("_id", patient);
+            } else {
+                query.append_pair("patient", patient);
+            }
+            query.append_pair("_count", &self.options.page_size.to_string());
+            if let Some(since) = since {
+                query.append_pair("_lastUpdated", &format!("gt{since}"));
+            }
+        }
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            let mut retried = 0u64;
+            let page: Page = loop {
+                let bytes = self.get_with_retry(&url, &mut |_| retried += 1).await?;
+                match serde_json::from_slice::<Page>(&bytes) {
+                    Ok(page) => break page,
+                    // A malformed page is treated like a failed request: retried, then an error.
+                    Err(_) if retried + 1 < u64::from(self.options.max_attempts) => {
+                        retried += 1;
+                        tokio::time::sleep(self.options.retry_base).await;
+                    }
+                    Err(_) => return Err(self.malformed(resource_type)),
+                }
+            };
+            for _ in 0..retried {
+                let _ = sender.send(Message::Retried).await;
+            }
+            if let Some(tokens) = self.take_rotated().await {
+                let _ = sender.send(Message::Tokens(tokens)).await;
+            }
+            next = page
+                .link
+                .iter()
+                .find(|l| l.relation == "next")
+                .and_then(|l| Url::parse(&l.url).ok())
+                .filter(|u| u.origin() == self.base.origin());
+            let entries: Vec<Box<RawValue>> = page
+                .entry
+                .into_iter()
+                .filter(|e| e.search.as_ref().and_then(|s| s.mode.as_deref()) != Some("outcome"))
+                .filter_map(|e| e.resource)
+                .collect();
+            let message = Message::Page {
+                resource_type: resource_type.to_owned(),
+                entries,
+            };
+            if sender.send(message).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// GET with the access token: retries 429 (after Retry-After), 5xx and broken connections with
+    /// exponential back-off; renews the token once on 401.
+    async fn get_with_retry(
+        &self,
+        url: &Url,
+        on_retry: &mut (dyn FnMut(u32) + Send),
+    ) -> Result<bytes::Bytes> {
+        let mut delay = self.options.retry_base;
+        let mut renewed = false;
+        let mut last = String::new();
+        for attempt in 1..=self.options.max_attempts {
+            let token = self.tokens.lock().await.access_token.clone();
+            let sent = self
+                .http
+                .get(url.clone())
+                .bearer_auth(&token)
+                .header("Accept", "application/fhir+json")
+                .send()
+                .await;
+            let wait = match sent {
+                Ok(response) if response.status().is_success() => match response.bytes().await {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) => {
+                        last = http::describe(&e);
+                        delay
+                    }
+                },
+                Ok(response)
+                    if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed =>
+                {
+                    renewed = true;
+                    self.renew(&token).await?;
+                    continue;
+                }
+                Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    last = "it asked to slow down (429)".into();
+                    response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                        .unwrap_or(delay)
+                        .min(self.options.max_retry_after)
+                }
+                Ok(response) if response.status().is_server_error() => {
+                    last = format!("it answered {}", response.status());
+                    delay
+                }
+                Ok(response) => {
+                    return Err(Error::Portal {
+                        portal: self.name.clone(),
+                        why: format!("it answered {}", response.status()),
+                    });
+                }
+                Err(e) => {
+                    last = http::describe(&e);
+                    delay
+                }
+            };
+            if attempt == self.options.max_attempts {
+                break;
+            }
+            on_retry(attempt);
+            tokio::time::sleep(wait).await;
+            delay *= 2;
+        }
+        Err(Error::Portal {
+            portal: self.name.clone(),
+            why: format!("{last}, even after {} tries", self.options.max_attempts),
+        })
+    }
+
+    /// Renews the access token unless another worker already did since `failed_token` was used.
+    async fn renew(&self, failed_token: &str) -> Result<Tokens> {
+        let mut tokens = self.tokens.lock().await;
+        if tokens.access_token != failed_token {
+            return Ok(tokens.clone());
+        }
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Err(Error::NeedsSignIn(self.name.clone()));
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+            + self.clock_offset;
+        let renewed =
+            oauth::refresh(&self.http, &self.endpoints, &refresh_token, now, &self.name).await?;
+        *tokens = renewed.clone();
+        self.rotated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(renewed)
+    }
+
+    /// Tokens renewed since the last call (the vault task stores them right away: with rotation,
+    /// losing a new refresh token would mean signing in again).
+    async fn take_rotated(&self) -> Option<Tokens> {
+        let tokens = self.tokens.lock().await;
+        self.rotated
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+            .then(|| tokens.clone())
+    }
+}

@@ -1,0 +1,165 @@
+//! The demo patients, loaded from Synthea transaction bundles into memory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde_json::Value;
+
+/// When the demo data was last updated, for `meta.lastUpdated` and `_lastUpdated` searches.
+pub const LAST_UPDATED: &str = "2024-06-01T12:00:00Z";
+
+#[derive(Debug, Clone)]
+pub struct DemoPatient {
+    pub id: String,
+    pub name: String,
+}
+
+/// All resources by (type, id), and which patient each belongs to.
+#[derive(Debug, Default)]
+pub struct DemoData {
+    pub patients: Vec<DemoPatient>,
+    resources: BTreeMap<(String, String), Value>,
+    /// patient id → (type, id) of the resources in their compartment (the Patient included).
+    compartments: HashMap<String, BTreeSet<(String, String)>>,
+}
+
+impl DemoData {
+    /// Loads every `*.json` Bundle in `dir`.
+    pub fn load_dir(dir: &Path) -> std::io::Result<DemoData> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        let mut bundles = Vec::new();
+        for file in files {
+            let bundle: Value = serde_json::from_slice(&std::fs::read(&file)?).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", file.display()),
+                )
+            })?;
+            bundles.push(bundle);
+        }
+        Ok(DemoData::from_bundles(bundles))
+    }
+
+    /// Takes transaction bundles whose entries carry ids and refer to each other by `urn:uuid:`.
+    pub fn from_bundles(bundles: Vec<Value>) -> DemoData {
+        let mut data = DemoData::default();
+        for bundle in bundles {
+            let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+            let full_urls: HashMap<String, String> = entries
+                .iter()
+                .filter_map(|e| {
+                    let r = &e["resource"];
+                    Some((
+                        e["fullUrl"].as_str()?.to_owned(),
+                        format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str()?),
+                    ))
+                })
+                .collect();
+            for entry in entries {
+                let mut resource = entry["resource"].clone();
+                let (Some(t), Some(id)) = (
+                    resource["resourceType"].as_str().map(str::to_owned),
+                    resource["id"].as_str().map(str::to_owned),
+                ) else {
+                    continue;
+                };
+                resolve_references(&mut resource, &full_urls);
+                resource["meta"]["versionId"] = "1".into();
+                resource["meta"]["lastUpdated"] = LAST_UPDATED.into();
+                if t == "Patient" {
+                    data.patients.push(DemoPatient {
+                        id: id.clone(),
+                        name: patient_name(&resource),
+                    });
+                }
+                data.resources.insert((t, id), resource);
+            }
+        }
+        data.build_compartments();
+        data
+    }
+
+    fn build_compartments(&mut self) {
+        for ((t, id), resource) in &self.resources {
+            let owner = if t == "Patient" {
+                Some(id.clone())
+            } else {
+                ["subject", "patient", "beneficiary"]
+                    .iter()
+                    .find_map(|k| resource[*k]["reference"].as_str())
+                    .and_then(|r| r.strip_prefix("Patient/"))
+                    .map(str::to_owned)
+            };
+            if let Some(owner) = owner {
+                self.compartments
+                    .entry(owner)
+                    .or_default()
+                    .insert((t.clone(), id.clone()));
+            }
+        }
+    }
+
+    pub fn get(&self, resource_type: &str, id: &str) -> Option<&Value> {
+        self.resources
+            .get(&(resource_type.to_owned(), id.to_owned()))
+    }
+
+    /// Resources of `resource_type` in the patient's compartment, in id order.
+    pub fn search(&self, resource_type: &str, patient: &str) -> Vec<&Value> {
+        self.compartments
+            .get(patient)
+            .into_iter()
+            .flatten()
+            .filter(|(t, _)| t == resource_type)
+            .filter_map(|key| self.resources.get(key))
+            .collect()
+    }
+
+    pub fn patient_resources(&self, patient: &str) -> Vec<(String, String)> {
+        self.compartments
+            .get(patient)
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Resource types present in any compartment (what the CapabilityStatement lists).
+    pub fn resource_types(&self) -> BTreeSet<String> {
+        self.resources.keys().map(|(t, _)| t.clone()).collect()
+    }
+}
+
+fn resolve_references(value: &mut Value, full_urls: &HashMap<String, String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "reference" {
+                    if let Some(target) = v.as_str().and_then(|r| full_urls.get(r)) {
+                        *v = Value::String(target.clone());
+                    }
+                } else {
+                    resolve_references(v, full_urls);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| resolve_references(v, full_urls)),
+        _ => {}
+    }
+}
+
+fn patient_name(patient: &Value) -> String {
+    let name = &patient["name"][0];
+    let given: Vec<&str> = name["given"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let family = name["family"].as_str().unwrap_or("");
+    format!("{} {family}", given.join(" ")).trim().to_owned()
+}

@@ -1,0 +1,255 @@
+//! The FHIR API: CapabilityStatement, search (patient compartment, `_lastUpdated`, paging), read.
+//! Every request except metadata needs a live Bearer token; injected faults apply here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::oauth::Grant;
+use crate::{Fault, Portal};
+
+const FHIR_JSON: &str = "application/fhir+json";
+
+fn fhir_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, FHIR_JSON)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
+    fhir_response(
+        status,
+        &json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": text}]}),
+    )
+}
+
+pub async fn metadata(State(portal): State<Arc<Portal>>) -> Response {
+    let base = &portal.base;
+    let resources: Vec<Value> = portal
+        .data
+        .resource_types()
+        .into_iter()
+        .map(|t| json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]}))
+        .collect();
+    fhir_response(
+        StatusCode::OK,
+        &json!({
+            "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+            "date": crate::data::LAST_UPDATED, "fhirVersion": "4.0.1", "format": ["json"],
+            "software": {"name": "OwnRecord demo portal"},
+            "rest": [{
+                "mode": "server",
+                "security": {"extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [
+                        {"url": "authorize", "valueUri": format!("{base}/authorize")},
+                        {"url": "token", "valueUri": format!("{base}/token")},
+                        {"url": "revoke", "valueUri": format!("{base}/revoke")}
+                    ]}],
+                    "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}]},
+                "resource": resources
+            }]
+        }),
+    )
+}
+
+/// The grant behind the request's Bearer token, or the 401 to send.
+fn authorize(portal: &Portal, headers: &HeaderMap) -> Result<Grant, Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token.and_then(|t| portal.auth.lock().expect("auth lock").access_grant(t)) {
+        Some(grant) => Ok(grant),
+        None => {
+            let mut response = outcome(
+                StatusCode::UNAUTHORIZED,
+                "login",
+                "a valid access token is required",
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            Err(response)
+        }
+    }
+}
+
+/// Counts the request and applies the next injected fault, if any.
+fn fault(portal: &Portal) -> Option<Fault> {
+    portal.fhir_requests.fetch_add(1, Ordering::SeqCst);
+    portal.faults.lock().expect("faults lock").pop_front()
+}
+
+fn faulty_response(fault: Fault, body: &Value) -> Response {
+    match fault {
+        Fault::TooManyRequests { retry_after_secs } => {
+            let mut r = outcome(StatusCode::TOO_MANY_REQUESTS, "throttled", "slow down");
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r
+        }
+        Fault::ServerError => outcome(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            "something broke",
+        ),
+        Fault::MalformedBody => {
+            let text = body.to_string();
+            fhir_response_text(StatusCode::OK, text[..text.len() / 2].to_owned())
+        }
+        Fault::DropConnection => {
+            let text = body.to_string();
+            let half = text[..text.len() / 2].to_owned();
+            let chunks: Vec<Result<String, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "dropped",
+                )),
+            ];
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, FHIR_JSON)
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .expect("response builds")
+        }
+    }
+}
+
+fn fhir_response_text(status: StatusCode, text: String) -> Response {
+    (status, [(header::CONTENT_TYPE, FHIR_JSON)], text).into_response()
+}
+
+pub async fn search(
+    State(portal): State<Arc<Portal>>,
+    Path(resource_type): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let grant = match authorize(&portal, &headers) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let patient = query
+        .get("patient")
+        .or_else(|| query.get("subject"))
+        .map(|p| p.trim_start_matches("Patient/").to_owned())
+        .or_else(|| {
+            (resource_type == "Patient")
+                .then(|| query.get("_id").cloned())
+                .flatten()
+        })
+        .unwrap_or_else(|| grant.patient.clone());
+    if patient != grant.patient {
+        return outcome(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token is for another patient",
+        );
+    }
+    let since = query.get("_lastUpdated").map(|v| v.as_str());
+    let matches: Vec<&Value> = portal
+        .data
+        .search(&resource_type, &patient)
+        .into_iter()
+        .filter(|r| last_updated_matches(r, since))
+        .collect();
+    let count = query
+        .get("_count")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(portal.options.page_size)
+        .clamp(1, 1000);
+    let offset: usize = query
+        .get("_offset")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = matches
+        .iter()
+        .skip(offset)
+        .take(count)
+        .map(|r| {
+            let t = r["resourceType"].as_str().unwrap_or_default();
+            let id = r["id"].as_str().unwrap_or_default();
+            json!({"fullUrl": format!("{}/fhir/{t}/{id}", portal.base), "resource": r, "search": {"mode": "match"}})
+        })
+        .collect();
+    let link = |offset: usize| {
+        let mut params: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "_offset" && k.as_str() != "_count")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.sort();
+        params.push(("_count".into(), count.to_string()));
+        params.push(("_offset".into(), offset.to_string()));
+        let q: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", query_encode(v)))
+            .collect();
+        format!("{}/fhir/{resource_type}?{}", portal.base, q.join("&"))
+    };
+    let mut links = vec![json!({"relation": "self", "url": link(offset)})];
+    if offset + count < matches.len() {
+        links.push(json!({"relation": "next", "url": link(offset + count)}));
+    }
+    let bundle = json!({
+        "resourceType": "Bundle", "type": "searchset", "total": matches.len(),
+        "link": links, "entry": page,
+    });
+    match fault(&portal) {
+        Some(f) => faulty_response(f, &bundle),
+        None => fhir_response(StatusCode::OK, &bundle),
+    }
+}
+
+pub async fn read(
+    State(portal): State<Arc<Portal>>,
+    Path((resource_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = authorize(&portal, &headers) {
+        return response;
+    }
+    let Some(resource) = portal.data.get(&resource_type, &id) else {
+        return outcome(StatusCode::NOT_FOUND, "not-found", "no such resource");
+    };
+    match fault(&portal) {
+        Some(f) => faulty_response(f, resource),
+        None => fhir_response(StatusCode::OK, resource),
+    }
+}
+
+/// `_lastUpdated=gtX` / `geX` / `X` (= ge), compared as RFC 3339 text (the demo data's are all UTC).
+fn last_updated_matches(resource: &Value, since: Option<&str>) -> bool {
+    let Some(since) = since else { return true };
+    let updated = resource["meta"]["lastUpdated"].as_str().unwrap_or("");
+    if let Some(t) = since.strip_prefix("gt") {
+        updated > t
+    } else if let Some(t) = since.strip_prefix("ge") {
+        updated >= t
+    } else {
+        updated >= since
+    }
+}
+
+fn query_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

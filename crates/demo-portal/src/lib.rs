@@ -1,0 +1,198 @@
+//! # ownrecord-demo-portal
+//!
+//! A small SMART on FHIR sandbox on 127.0.0.1, serving synthetic patients, so that a newcomer can try
+//! the whole connect → sync → export flow offline and tests have a portal to talk to. It is a portal
+//! like any other to the app: discovery (`.well-known/smart-configuration`, CapabilityStatement), a
+//! login + consent page, authorization code with PKCE S256 (plain refused), rotating refresh tokens,
+//! RFC 7009 revocation, and paged FHIR search with `_lastUpdated`. Not a real server: state lives in
+//! memory and there is one demo login.
+//!
+//! Tests drive it through [`DemoPortal`]: inject faults, expire tokens, revoke grants.
+
+// Handlers return `Result<_, Response>` (axum's idiom); the error side is a whole HTTP response.
+#![allow(clippy::result_large_err)]
+
+mod data;
+mod fhir;
+mod oauth;
+mod pages;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use data::{DemoData, DemoPatient};
+
+/// The demo login, shown on the login page.
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PASSWORD: &str = "demo";
+/// The client id the demo portal registers for OwnRecord (any id is accepted; this one is listed).
+pub const DEMO_CLIENT_ID: &str = "ownrecord";
+
+/// How the portal behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub access_token_ttl: Duration,
+    pub page_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            access_token_ttl: Duration::from_secs(3600),
+            page_size: 20,
+        }
+    }
+}
+
+/// A fault the next FHIR request(s) will meet (tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 429 Too Many Requests with `Retry-After: secs`.
+    TooManyRequests { retry_after_secs: u64 },
+    /// 500 Internal Server Error.
+    ServerError,
+    /// The connection drops halfway through the response body.
+    DropConnection,
+    /// 200 with a truncated JSON body.
+    MalformedBody,
+}
+
+pub(crate) struct Portal {
+    pub base: String,
+    pub options: Options,
+    pub data: DemoData,
+    pub auth: Mutex<oauth::AuthState>,
+    pub faults: Mutex<std::collections::VecDeque<Fault>>,
+    pub fhir_requests: std::sync::atomic::AtomicU64,
+}
+
+/// A running demo portal. Dropping it stops the server.
+pub struct DemoPortal {
+    portal: Arc<Portal>,
+    addr: SocketAddr,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl DemoPortal {
+    /// Starts serving `data` on `addr` (use port 0 for any free port) on the current tokio runtime.
+    pub async fn start(
+        addr: SocketAddr,
+        data: DemoData,
+        options: Options,
+    ) -> std::io::Result<DemoPortal> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let portal = Arc::new(Portal {
+            base: format!("http://{addr}"),
+            options,
+            data,
+            auth: Mutex::new(oauth::AuthState::default()),
+            faults: Mutex::new(Default::default()),
+            fhir_requests: Default::default(),
+        });
+        let app = router(portal.clone());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(DemoPortal {
+            portal,
+            addr,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// Loads the demo patients from `dir` and starts on `addr`.
+    pub async fn start_with_patients(
+        addr: SocketAddr,
+        dir: &Path,
+        options: Options,
+    ) -> std::io::Result<DemoPortal> {
+        let data = DemoData::load_dir(dir)?;
+        DemoPortal::start(addr, data, options).await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The FHIR base URL a patient adds in the app.
+    pub fn fhir_base(&self) -> String {
+        format!("{}/fhir", self.portal.base)
+    }
+
+    pub fn patients(&self) -> &[DemoPatient] {
+        &self.portal.data.patients
+    }
+
+    /// Every resource the portal would give for `patient`: (resourceType, id), sorted.
+    pub fn patient_resources(&self, patient: &str) -> Vec<(String, String)> {
+        self.portal.data.patient_resources(patient)
+    }
+
+    /// The next FHIR requests meet these faults, one each, in order.
+    pub fn inject(&self, faults: &[Fault]) {
+        self.portal
+            .faults
+            .lock()
+            .expect("faults lock")
+            .extend(faults.iter().copied());
+    }
+
+    /// FHIR requests served so far (all answers, faults included).
+    pub fn fhir_requests(&self) -> u64 {
+        self.portal
+            .fhir_requests
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Makes every issued access token expired (the next request gets 401).
+    pub fn expire_access_tokens(&self) {
+        self.portal
+            .auth
+            .lock()
+            .expect("auth lock")
+            .expire_access_tokens();
+    }
+
+    /// Forgets every grant: refresh tokens stop working, as when a portal ends a session.
+    pub fn revoke_all(&self) {
+        self.portal.auth.lock().expect("auth lock").revoke_all();
+    }
+
+    /// Whether a token is still live (tests check revocation).
+    pub fn token_is_active(&self, token: &str) -> bool {
+        self.portal.auth.lock().expect("auth lock").is_active(token)
+    }
+}
+
+fn router(portal: Arc<Portal>) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route(
+            "/fhir/.well-known/smart-configuration",
+            get(oauth::smart_configuration),
+        )
+        .route("/fhir/metadata", get(fhir::metadata))
+        .route("/fhir/{resource_type}", get(fhir::search))
+        .route("/fhir/{resource_type}/{id}", get(fhir::read))
+        .route("/authorize", get(pages::login).post(oauth::decide))
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke))
+        .with_state(portal)
+}
+
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("OS randomness");
+    hex::encode(bytes)
+}

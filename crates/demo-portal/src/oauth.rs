@@ -1,0 +1,358 @@
+//! SMART App Launch: discovery, the authorization decision, tokens (PKCE S256, rotating refresh
+//! tokens) and RFC 7009 revocation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{DEMO_PASSWORD, DEMO_USERNAME, Portal, random_token};
+
+/// Scopes the demo portal grants.
+pub const SCOPES_SUPPORTED: &[&str] = &[
+    "openid",
+    "fhirUser",
+    "launch/patient",
+    "offline_access",
+    "patient/*.rs",
+    "patient/*.read",
+];
+
+#[derive(Default)]
+pub struct AuthState {
+    codes: HashMap<String, CodeGrant>,
+    access: HashMap<String, Grant>,
+    refresh: HashMap<String, Grant>,
+}
+
+struct CodeGrant {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    grant: Grant,
+    expires: Instant,
+}
+
+#[derive(Clone)]
+pub struct Grant {
+    pub patient: String,
+    pub scope: String,
+    pub expires: Instant,
+}
+
+impl AuthState {
+    pub fn expire_access_tokens(&mut self) {
+        let past = Instant::now() - Duration::from_secs(1);
+        self.access.values_mut().for_each(|g| g.expires = past);
+    }
+
+    pub fn revoke_all(&mut self) {
+        self.access.clear();
+        self.refresh.clear();
+    }
+
+    pub fn is_active(&self, token: &str) -> bool {
+        self.access
+            .get(token)
+            .is_some_and(|g| g.expires > Instant::now())
+            || self.refresh.contains_key(token)
+    }
+
+    /// The grant behind a live access token.
+    pub fn access_grant(&self, token: &str) -> Option<Grant> {
+        self.access
+            .get(token)
+            .filter(|g| g.expires > Instant::now())
+            .cloned()
+    }
+}
+
+pub async fn smart_configuration(State(portal): State<Arc<Portal>>) -> Json<serde_json::Value> {
+    let base = &portal.base;
+    Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "token_endpoint_auth_methods_supported": ["none"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "response_types_supported": ["code"],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": [
+            "launch-standalone", "client-public", "context-standalone-patient",
+            "permission-patient", "permission-offline", "permission-v2", "permission-v1"
+        ],
+    }))
+}
+
+/// The authorization request's parameters, carried through the login page as hidden fields.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub aud: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// Whether the request may proceed; `Err` is either an error page (bad client/redirect) or an
+/// error redirect back to the app.
+pub fn check_request(portal: &Portal, p: &AuthorizeParams) -> Result<(), Response> {
+    let Some(redirect_uri) = p
+        .redirect_uri
+        .as_deref()
+        .filter(|r| is_loopback_redirect(r))
+    else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "redirect_uri must be a loopback address (RFC 8252)",
+        )
+            .into_response());
+    };
+    if p.client_id.as_deref().unwrap_or("").is_empty() {
+        return Err((StatusCode::BAD_REQUEST, "client_id is missing").into_response());
+    }
+    let fail = |error: &str, description: &str| {
+        Err(error_redirect(
+            redirect_uri,
+            p.state.as_deref(),
+            error,
+            description,
+        ))
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only the authorization code flow is supported",
+        );
+    }
+    if p.code_challenge_method.as_deref() != Some("S256")
+        || p.code_challenge.as_deref().unwrap_or("").is_empty()
+    {
+        return fail("invalid_request", "PKCE with S256 is required");
+    }
+    let fhir_base = format!("{}/fhir", portal.base);
+    if p.aud.as_deref().map(|a| a.trim_end_matches('/')) != Some(fhir_base.as_str()) {
+        return fail("invalid_request", "aud must be this portal's FHIR base URL");
+    }
+    Ok(())
+}
+
+fn is_loopback_redirect(uri: &str) -> bool {
+    ["http://127.0.0.1:", "http://[::1]:", "http://localhost:"]
+        .iter()
+        .any(|prefix| uri.starts_with(prefix))
+}
+
+fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Response {
+    let mut url = format!(
+        "{redirect_uri}?error={}&error_description={}",
+        encode(error),
+        encode(description)
+    );
+    if let Some(state) = state {
+        url += &format!("&state={}", encode(state));
+    }
+    Redirect::to(&url).into_response()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decision {
+    #[serde(flatten)]
+    pub request: AuthorizeParams,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub patient: Option<String>,
+    pub decision: Option<String>,
+}
+
+/// The login + consent form's answer: a code for the app, or `access_denied`.
+pub async fn decide(State(portal): State<Arc<Portal>>, Form(d): Form<Decision>) -> Response {
+    if let Err(response) = check_request(&portal, &d.request) {
+        return response;
+    }
+    let p = &d.request;
+    let redirect_uri = p.redirect_uri.clone().unwrap_or_default();
+    if d.decision.as_deref() != Some("approve") {
+        return error_redirect(
+            &redirect_uri,
+            p.state.as_deref(),
+            "access_denied",
+            "The patient did not allow access.",
+        );
+    }
+    if d.username.as_deref() != Some(DEMO_USERNAME) || d.password.as_deref() != Some(DEMO_PASSWORD)
+    {
+        return crate::pages::login_page(&portal, p, Some("Wrong username or password."))
+            .into_response();
+    }
+    let Some(patient) = d
+        .patient
+        .filter(|id| portal.data.patients.iter().any(|p| &p.id == id))
+    else {
+        return (StatusCode::BAD_REQUEST, "choose a patient").into_response();
+    };
+    let code = random_token();
+    let grant = Grant {
+        patient,
+        scope: p.scope.clone().unwrap_or_default(),
+        expires: Instant::now(),
+    };
+    portal.auth.lock().expect("auth lock").codes.insert(
+        code.clone(),
+        CodeGrant {
+            client_id: p.client_id.clone().unwrap_or_default(),
+            redirect_uri: redirect_uri.clone(),
+            code_challenge: p.code_challenge.clone().unwrap_or_default(),
+            grant,
+            expires: Instant::now() + Duration::from_secs(120),
+        },
+    );
+    let mut url = format!("{redirect_uri}?code={code}");
+    if let Some(state) = &p.state {
+        url += &format!("&state={}", encode(state));
+    }
+    Redirect::to(&url).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenRequest {
+    grant_type: String,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn token_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenRequest>) -> Response {
+    let mut auth = portal.auth.lock().expect("auth lock");
+    let grant = match req.grant_type.as_str() {
+        "authorization_code" => {
+            let Some(code) = req.code.as_deref().and_then(|c| auth.codes.remove(c)) else {
+                return token_error("invalid_grant", "unknown or used authorization code");
+            };
+            if code.expires < Instant::now() {
+                return token_error("invalid_grant", "the authorization code expired");
+            }
+            if req.client_id.as_deref() != Some(code.client_id.as_str())
+                || req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str())
+            {
+                return token_error(
+                    "invalid_grant",
+                    "client_id or redirect_uri do not match the authorization request",
+                );
+            }
+            let verifier = req.code_verifier.as_deref().unwrap_or("");
+            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()));
+            if verifier.len() < 43 || challenge != code.code_challenge {
+                return token_error("invalid_grant", "PKCE verification failed");
+            }
+            code.grant
+        }
+        "refresh_token" => {
+            // Rotation: the presented refresh token is spent either way.
+            let Some(grant) = req
+                .refresh_token
+                .as_deref()
+                .and_then(|t| auth.refresh.remove(t))
+            else {
+                return token_error(
+                    "invalid_grant",
+                    "the refresh token is not valid (expired, used or revoked)",
+                );
+            };
+            grant
+        }
+        _ => {
+            return token_error(
+                "unsupported_grant_type",
+                "use authorization_code or refresh_token",
+            );
+        }
+    };
+    let ttl = portal.options.access_token_ttl;
+    let access_token = random_token();
+    auth.access.insert(
+        access_token.clone(),
+        Grant {
+            expires: Instant::now() + ttl,
+            ..grant.clone()
+        },
+    );
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl.as_secs(),
+        "scope": grant.scope,
+        "patient": grant.patient,
+    });
+    if grant
+        .scope
+        .split_whitespace()
+        .any(|s| s == "offline_access")
+    {
+        let refresh_token = random_token();
+        auth.refresh.insert(refresh_token.clone(), grant);
+        body["refresh_token"] = refresh_token.into();
+    }
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    token: String,
+}
+
+/// RFC 7009: always 200, whether or not the token was known.
+pub async fn revoke(
+    State(portal): State<Arc<Portal>>,
+    Form(req): Form<RevokeRequest>,
+) -> StatusCode {
+    let mut auth = portal.auth.lock().expect("auth lock");
+    auth.access.remove(&req.token);
+    auth.refresh.remove(&req.token);
+    StatusCode::OK
+}
