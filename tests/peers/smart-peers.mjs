@@ -12,6 +12,9 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 // Anything a library prints must not end up on stdout, which carries only the ready line.
+// A parent that closes its end of stdout or stderr early must not crash the servers (EPIPE).
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 console.log = console.error;
 console.info = console.error;
 console.debug = console.error;

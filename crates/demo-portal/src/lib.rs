@@ -38,6 +38,8 @@ pub const DEMO_CLIENT_ID: &str = "ownrecord";
 pub struct Options {
     pub access_token_ttl: Duration,
     pub page_size: usize,
+    /// PKCE methods advertised (tests set `["plain"]` to play a portal OwnRecord must refuse).
+    pub code_challenge_methods: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
         Options {
             access_token_ttl: Duration::from_secs(3600),
             page_size: 20,
+            code_challenge_methods: vec!["S256"],
         }
     }
 }
@@ -146,6 +149,11 @@ impl DemoPortal {
             .lock()
             .expect("faults lock")
             .extend(faults.iter().copied());
+    }
+
+    /// Drops faults not yet met.
+    pub fn clear_faults(&self) {
+        self.portal.faults.lock().expect("faults lock").clear();
     }
 
     /// FHIR requests served so far (all answers, faults included).

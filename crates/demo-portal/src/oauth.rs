@@ -87,7 +87,7 @@ pub async fn smart_configuration(State(portal): State<Arc<Portal>>) -> Json<serd
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "scopes_supported": SCOPES_SUPPORTED,
-        "code_challenge_methods_supported": ["S256"],
+        "code_challenge_methods_supported": portal.options.code_challenge_methods,
         "capabilities": [
             "launch-standalone", "client-public", "context-standalone-patient",
             "permission-patient", "permission-offline", "permission-v2", "permission-v1"

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+pub mod browser;
+
 /// The Synthea sample patients: `$OWNRECORD_SAMPLE_DATA`, or `shared/data/synthea` beside the repository.
 pub fn sample_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("OWNRECORD_SAMPLE_DATA") {
