@@ -2,7 +2,8 @@
 //! packages they need. Std only, so it builds in seconds on a fresh machine.
 //!
 //! - `run`: installs missing build packages, then starts the desktop app.
-//! - `test`: installs missing build/test packages and the Python SQLCipher client, then runs
+//! - `test`: installs missing build/test packages, the Python SQLCipher client and the npm test
+//!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
 //! - `bench import`: the import benchmark in release mode.
@@ -102,6 +103,7 @@ fn test() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
     ensure_apt(TEST_PACKAGES)?;
     let python = ensure_python_venv()?;
+    ensure_node_peers()?;
     // Re-enter under a private session bus, where gnome-keyring can run.
     let xtask = std::env::current_exe().map_err(|e| e.to_string())?;
     status(
@@ -210,6 +212,25 @@ fn apt_installed(package: &str) -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
         .unwrap_or(false)
+}
+
+/// The npm packages of the third-party test peers (oidc-provider, medplum's FHIR router).
+fn ensure_node_peers() -> Result {
+    let peers = repo_root().join("tests/peers");
+    if peers.join("node_modules/.package-lock.json").exists() {
+        return Ok(());
+    }
+    status(
+        Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&peers),
+    )
 }
 
 /// A venv under target/ with the PyPI packages the tests need; returns its python.

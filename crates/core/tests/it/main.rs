@@ -4,6 +4,7 @@
 mod audit;
 mod import;
 mod malformed;
+mod peers;
 mod portal;
 mod vault;
 mod wipe;
