@@ -87,6 +87,9 @@ pub enum Command {
     DemoPortal {
         #[arg(long, default_value_t = 8765)]
         port: u16,
+        /// The most resources per search page.
+        #[arg(long, default_value_t = 20)]
+        page_size: usize,
         /// Folder of Synthea bundles to serve (default: the bundled demo patients).
         #[arg(long, value_name = "DIR")]
         patients: Option<PathBuf>,

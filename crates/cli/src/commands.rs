@@ -123,7 +123,11 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Sync { connection } => crate::portal::sync(&dir, connection.as_deref(), &out),
         Command::Connections => crate::portal::connections(&dir, &out),
         Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
-        Command::DemoPortal { port, patients } => crate::portal::demo_portal(port, patients),
+        Command::DemoPortal {
+            port,
+            page_size,
+            patients,
+        } => crate::portal::demo_portal(port, page_size, patients),
         Command::Wipe {
             yes,
             keep_disclosure_log,

@@ -149,7 +149,7 @@ pub fn disconnect(dir: &Path, key: &str, out: &Output) -> Result<(), Failure> {
 }
 
 /// Runs the demo portal until Ctrl-C.
-pub fn demo_portal(port: u16, patients: Option<PathBuf>) -> Result<(), Failure> {
+pub fn demo_portal(port: u16, page_size: usize, patients: Option<PathBuf>) -> Result<(), Failure> {
     let dir = patients.unwrap_or_else(default_demo_patients);
     let rt = runtime();
     rt.block_on(async {

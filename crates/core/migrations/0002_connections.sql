@@ -36,3 +36,12 @@ CREATE TABLE attachments (
     data          BLOB NOT NULL,
     fetched_at    TEXT NOT NULL
 ) STRICT;
+
+-- References (Organization/Practitioner/Location/Medication/...) seen in synced pages and not yet
+-- fetched: written with the page, cleared once fetched, so an interrupted sync resumes them.
+CREATE TABLE sync_references (
+    connection_id  INTEGER NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    resource_type  TEXT NOT NULL,
+    fhir_id        TEXT NOT NULL,
+    PRIMARY KEY (connection_id, resource_type, fhir_id)
+) STRICT, WITHOUT ROWID;

@@ -264,7 +264,6 @@ impl Vault {
         drop(sender);
 
         let mut newest: HashMap<String, String> = HashMap::new();
-        let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
         let mut types_done = 0;
         let mut failure = None;
         while let Some(message) = receiver.recv().await {
@@ -273,8 +272,7 @@ impl Vault {
                     resource_type,
                     entries,
                 } => {
-                    let stored =
-                        self.store_page(source_id, &entries, &portal.base, &mut referenced)?;
+                    let stored = self.store_page(id, source_id, &entries, &portal.base)?;
                     report.pages += 1;
                     report.counts.new += stored.0.new;
                     report.counts.updated += stored.0.updated;
@@ -316,28 +314,32 @@ impl Vault {
             return self.sync_failed(id, e);
         }
 
-        // Resources the record refers to (who treated the patient, where, with which medication).
-        let missing = self.missing_references(source_id, &referenced)?;
-        for (resource_type, rid) in missing {
+        // Resources the record refers to (who treated the patient, where, with which medication),
+        // including those an interrupted sync recorded but did not fetch.
+        for (resource_type, rid) in self.pending_references(id, source_id)? {
             let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
             match portal.get_with_retry(&url, &mut |_| {}).await {
                 Ok(bytes) => {
                     let raw: Box<RawValue> = serde_json::from_slice(&bytes)
                         .map_err(|_| portal.malformed(&resource_type))?;
-                    let stored = self.store_page(
-                        source_id,
-                        std::slice::from_ref(&raw),
-                        &portal.base,
-                        &mut BTreeSet::new(),
-                    )?;
+                    let stored =
+                        self.store_page(id, source_id, std::slice::from_ref(&raw), &portal.base)?;
                     report.referenced += stored.0.new + stored.0.updated;
                     report.counts.new += stored.0.new;
                     report.counts.updated += stored.0.updated;
                     report.counts.unchanged += stored.0.unchanged;
                 }
+                // Gone at the portal: nothing to fetch.
                 Err(Error::Portal { why, .. }) if why.contains("404") => {}
                 Err(e) => return self.sync_failed(id, e),
             }
+            self.write_part(|tx| {
+                tx.execute(
+                    "DELETE FROM sync_references WHERE connection_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",
+                    rusqlite::params![id, resource_type, rid],
+                )?;
+                Ok(())
+            })?;
         }
         let tokens = portal.tokens.lock().await.clone();
         self.save_tokens(id, &tokens)?;
@@ -363,15 +365,16 @@ impl Vault {
         Err(error)
     }
 
-    /// Stores one page in one transaction. Returns the counts and the newest meta.lastUpdated, and
-    /// collects references to [`REFERENCED_TYPES`].
+    /// Stores one page in one transaction, with the references to [`REFERENCED_TYPES`] it makes.
+    /// Returns the counts and the newest meta.lastUpdated.
     fn store_page(
         &mut self,
+        connection_id: i64,
         source_id: i64,
         entries: &[Box<RawValue>],
         base: &Url,
-        referenced: &mut BTreeSet<(String, String)>,
     ) -> Result<(StoreCounts, Option<String>)> {
+        let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
         let now = self.now();
         let mut prepared = Vec::with_capacity(entries.len());
         for raw in entries {
@@ -408,25 +411,31 @@ impl Vault {
                 }
             }
             writer.finish()?;
+            let mut remember = tx.prepare_cached(
+                "INSERT OR IGNORE INTO sync_references (connection_id, resource_type, fhir_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for (t, rid) in &referenced {
+                remember.execute(rusqlite::params![connection_id, t, rid])?;
+            }
             Ok((counts, newest))
         })
     }
 
-    fn missing_references(
-        &self,
-        source_id: i64,
-        referenced: &BTreeSet<(String, String)>,
-    ) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.db().prepare(
-            "SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ?1 AND resource_type = ?2 AND fhir_id = ?3)",
-        )?;
-        let mut missing = Vec::new();
-        for (t, id) in referenced {
-            if !stmt.query_row(rusqlite::params![source_id, t, id], |r| r.get::<_, bool>(0))? {
-                missing.push((t.clone(), id.clone()));
-            }
-        }
-        Ok(missing)
+    /// Recorded references not yet in the vault for this source (the others are cleared).
+    fn pending_references(&mut self, id: i64, source_id: i64) -> Result<Vec<(String, String)>> {
+        self.write_part(|tx| {
+            tx.execute(
+                "DELETE FROM sync_references WHERE connection_id = ?1 AND EXISTS (
+                     SELECT 1 FROM resources r WHERE r.source_id = ?2
+                     AND r.resource_type = sync_references.resource_type AND r.fhir_id = sync_references.fhir_id)",
+                rusqlite::params![id, source_id],
+            )?;
+            let mut stmt = tx.prepare(
+                "SELECT resource_type, fhir_id FROM sync_references WHERE connection_id = ?1 ORDER BY resource_type, fhir_id",
+            )?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     fn watermarks(&self, id: i64) -> Result<HashMap<String, String>> {

@@ -165,11 +165,12 @@ pub async fn search(
         .into_iter()
         .filter(|r| last_updated_matches(r, since))
         .collect();
+    // `_count` is a request; like real servers, the portal caps it at its own page size.
     let count = query
         .get("_count")
         .and_then(|c| c.parse().ok())
         .unwrap_or(portal.options.page_size)
-        .clamp(1, 1000);
+        .clamp(1, portal.options.page_size.max(1));
     let offset: usize = query
         .get("_offset")
         .and_then(|c| c.parse().ok())

@@ -37,6 +37,7 @@ pub const DEMO_CLIENT_ID: &str = "ownrecord";
 #[derive(Debug, Clone)]
 pub struct Options {
     pub access_token_ttl: Duration,
+    /// The most resources per search page (`_count` above it is capped).
     pub page_size: usize,
     /// PKCE methods advertised (tests set `["plain"]` to play a portal OwnRecord must refuse).
     pub code_challenge_methods: Vec<&'static str>,

@@ -4,6 +4,7 @@ mod crash;
 mod errors;
 mod full_disk;
 mod memory;
+mod sync;
 
 use std::path::Path;
 use std::process::{Command, Output};
