@@ -154,14 +154,17 @@ pub fn demo_portal(port: u16, page_size: usize, patients: Option<PathBuf>) -> Re
     let rt = runtime();
     rt.block_on(async {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let portal =
-            ownrecord_demo_portal::DemoPortal::start_with_patients(addr, &dir, Default::default())
-                .await
-                .map_err(|e| {
-                    Failure::Usage(format!(
-                        "the demo portal could not start on port {port}: {e}"
-                    ))
-                })?;
+        let options = ownrecord_demo_portal::Options {
+            page_size,
+            ..Default::default()
+        };
+        let portal = ownrecord_demo_portal::DemoPortal::start_with_patients(addr, &dir, options)
+            .await
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "the demo portal could not start on port {port}: {e}"
+                ))
+            })?;
         println!("Demo portal running. FHIR base URL: {}", portal.fhir_base());
         println!("Connect it with: ownrecord connect {}", portal.fhir_base());
         println!(
