@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> Outcome {
                 ));
             }
             let v = open(&dir)?;
-            let report = v.wipe(keep_disclosure_log)?;
+            let report = crate::portal::runtime().block_on(v.wipe(keep_disclosure_log))?;
             out.print(&report, || {
                 let mut text = format!(
                     "Wiped: {} files overwritten and deleted, key removed from the keyring: {}.\n",

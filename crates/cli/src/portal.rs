@@ -9,7 +9,7 @@ use ownrecord_core::sync::SyncOptions;
 
 use crate::commands::{Failure, Output, open};
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

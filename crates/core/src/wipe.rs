@@ -19,6 +19,8 @@ pub const DISCLOSURE_LOG_FILE: &str = "disclosure-log.json";
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WipeReport {
+    /// Portal connections whose access was revoked at the portal first.
+    pub connections_revoked: usize,
     pub files_removed: Vec<String>,
     pub bytes_overwritten: u64,
     pub keyring_entry_removed: bool,
@@ -29,9 +31,15 @@ pub struct WipeReport {
 impl Vault {
     /// Deletes this vault for good. With `keep_disclosure_log`, the audit & disclosure log is first
     /// written to [`DISCLOSURE_LOG_FILE`] (disclosures in full; other rows as hashes only, so the file
-    /// holds no file names or clinical content and its chain still verifies).
-    pub fn wipe(mut self, keep_disclosure_log: bool) -> Result<WipeReport> {
-        let details = serde_json::json!({ "keep_disclosure_log": keep_disclosure_log });
+    /// holds no file names or clinical content and its chain still verifies). Every portal
+    /// connection's access is revoked at its portal first (best effort: an unreachable portal does
+    /// not stop the wipe; its tokens are destroyed with the vault either way).
+    pub async fn wipe(mut self, keep_disclosure_log: bool) -> Result<WipeReport> {
+        let connections_revoked = self.revoke_all_connections().await?;
+        let details = serde_json::json!({
+            "keep_disclosure_log": keep_disclosure_log,
+            "connections_revoked": connections_revoked,
+        });
         self.write(AuditKind::Wipe, |_| Ok(((), details)))?;
         let disclosure_log = if keep_disclosure_log {
             let path = self.dir().join(DISCLOSURE_LOG_FILE);
@@ -44,6 +52,7 @@ impl Vault {
         conn.close().map_err(|(_, e)| Error::from(e))?;
         let mut report = destroy(&dir, &settings)?;
         report.disclosure_log = disclosure_log;
+        report.connections_revoked = connections_revoked;
         Ok(report)
     }
 }
@@ -52,6 +61,7 @@ impl Vault {
 fn destroy(dir: &Path, settings: &Settings) -> Result<WipeReport> {
     let keyring_entry_removed = settings.keyring && keyring::delete(&settings.vault_id)?;
     let mut report = WipeReport {
+        connections_revoked: 0,
         files_removed: Vec::new(),
         bytes_overwritten: 0,
         keyring_entry_removed,

@@ -44,6 +44,8 @@ struct CodeGrant {
 
 #[derive(Clone)]
 pub struct Grant {
+    /// The same across refreshes: revoking a refresh token ends the grant's access tokens too.
+    pub id: String,
     pub patient: String,
     pub scope: String,
     pub expires: Instant,
@@ -223,6 +225,7 @@ pub async fn decide(State(portal): State<Arc<Portal>>, Form(d): Form<Decision>) 
     };
     let code = random_token();
     let grant = Grant {
+        id: random_token(),
         patient,
         scope: p.scope.clone().unwrap_or_default(),
         expires: Instant::now(),
@@ -353,6 +356,8 @@ pub async fn revoke(
 ) -> StatusCode {
     let mut auth = portal.auth.lock().expect("auth lock");
     auth.access.remove(&req.token);
-    auth.refresh.remove(&req.token);
+    if let Some(grant) = auth.refresh.remove(&req.token) {
+        auth.access.retain(|_, g| g.id != grant.id);
+    }
     StatusCode::OK
 }

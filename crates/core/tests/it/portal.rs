@@ -455,3 +455,15 @@ async fn disconnect_revokes_and_keeps_the_records() {
         ("disconnect", &serde_json::json!(true))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wipe_revokes_every_connection() {
+    let portal = start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    connect(&mut vault, &portal).await;
+    let (access, refresh) = tokens(dir.path());
+    let report = vault.wipe(false).await.unwrap();
+    assert_eq!(report.connections_revoked, 1);
+    assert!(!portal.token_is_active(&refresh) && !portal.token_is_active(&access));
+}

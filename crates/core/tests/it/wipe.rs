@@ -6,8 +6,8 @@ use ownrecord_testkit::{
 use crate::{keyring_vault, no_progress};
 
 /// After wipe: no vault file, no keyring entry, no PHI anywhere in the directory.
-#[test]
-fn wipe_leaves_nothing() {
+#[tokio::test]
+async fn wipe_leaves_nothing() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("vault");
     let mut vault = keyring_vault(&dir);
@@ -16,7 +16,7 @@ fn wipe_leaves_nothing() {
     }
     let id = vault_id(&dir);
     assert!(keyring_secret(&id).is_some());
-    let report = vault.wipe(false).unwrap();
+    let report = vault.wipe(false).await.unwrap();
     assert!(report.keyring_entry_removed);
     assert!(report.bytes_overwritten > 1_000_000);
     assert!(report.files_removed.contains(&"vault.db".to_owned()));
@@ -29,14 +29,14 @@ fn wipe_leaves_nothing() {
 }
 
 /// With --keep-disclosure-log only the log survives: verifiable, without file names or PHI.
-#[test]
-fn wipe_can_keep_the_disclosure_log() {
+#[tokio::test]
+async fn wipe_can_keep_the_disclosure_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     for file in sample_files() {
         vault.import_file(&file, &mut no_progress()).unwrap();
     }
-    let report = vault.wipe(true).unwrap();
+    let report = vault.wipe(true).await.unwrap();
     let log_path = report.disclosure_log.unwrap();
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
