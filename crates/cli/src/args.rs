@@ -71,6 +71,11 @@ pub enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Search the portal directory by name (connect a portal by its URL if it is not listed).
+    Portals {
+        #[arg(value_name = "TEXT")]
+        text: Vec<String>,
+    },
     /// Download what is new from connected portals (all of them, or one by id, URL or name).
     Sync {
         #[arg(value_name = "CONNECTION")]

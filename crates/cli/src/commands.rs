@@ -122,6 +122,7 @@ pub fn run(cli: Cli) -> Outcome {
         } => crate::portal::connect(&dir, &url, &client_id, client_secret, no_browser, &out),
         Command::Sync { connection } => crate::portal::sync(&dir, connection.as_deref(), &out),
         Command::Connections => crate::portal::connections(&dir, &out),
+        Command::Portals { text } => crate::portal::portals(&text.join(" "), &out),
         Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
         Command::DemoPortal {
             port,

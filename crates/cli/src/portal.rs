@@ -102,6 +102,17 @@ pub fn sync(dir: &Path, which: Option<&str>, out: &Output) -> Result<(), Failure
     Ok(())
 }
 
+pub fn portals(text: &str, out: &Output) -> Result<(), Failure> {
+    let found = ownrecord_core::portal::directory::Directory::bundled().search(text);
+    out.print(&found, || {
+        if found.is_empty() {
+            return "No portal in the directory matches; connect yours by its URL: ownrecord connect URL\n".into();
+        }
+        found.iter().map(|e| format!("{}  {}\n", e.name, e.fhir_base)).collect()
+    });
+    Ok(())
+}
+
 pub fn connections(dir: &Path, out: &Output) -> Result<(), Failure> {
     let vault = open(dir)?;
     let list = vault.connections()?;

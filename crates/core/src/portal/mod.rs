@@ -4,6 +4,7 @@
 //! The core never opens a browser itself: [`Vault::connect`] hands the sign-in URL to a callback
 //! (the CLI prints it or calls `opener`; the desktop shell uses tauri-plugin-opener).
 
+pub mod directory;
 pub mod discovery;
 pub mod http;
 pub mod loopback;
