@@ -6,7 +6,7 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench import`: the import benchmark in release mode.
+//! - `bench [import|sync]`: the benchmarks, in release mode.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -44,8 +44,10 @@ fn main() -> ExitCode {
         ["run"] => run(),
         ["test"] => test(),
         ["test-in-session"] => test_in_session(),
-        ["bench", "import"] | ["bench"] => bench_import(),
-        _ => Err("usage: cargo xtask run | test | bench import".into()),
+        ["bench", "import"] => bench("import"),
+        ["bench", "sync"] => bench("sync"),
+        ["bench"] => bench("import").and_then(|()| bench("sync")),
+        _ => Err("usage: cargo xtask run | test | bench [import|sync]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,8 +170,8 @@ fn start_gnome_keyring(home: &Path) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-fn bench_import() -> Result {
-    status(cargo().args(["bench", "-p", "ownrecord-core", "--bench", "import"]))
+fn bench(name: &str) -> Result {
+    status(cargo().args(["bench", "-p", "ownrecord-core", "--bench", name]))
 }
 
 /// Installs the Debian packages that are missing (as root, or through sudo).

@@ -3,8 +3,8 @@
 //! Workers (at most [`SyncOptions::concurrency`]) fetch one resource type at a time, following
 //! `Bundle.link[next]`, with `_lastUpdated=gt<watermark>` on re-syncs. Each page is parsed whole and
 //! stored in its own transaction by the task that owns the vault, so an interrupted sync leaves whole
-//! pages only, and the next one resumes (watermarks move only when a type is complete; storing the
-//! same content twice changes nothing). 429 (honouring Retry-After), 5xx, dropped connections and
+//! pages only, and the next one resumes (watermarks are written with the sync's audit row, so an
+//! interrupted sync's types are fetched again; storing the same content twice changes nothing). 429 (honouring Retry-After), 5xx, dropped connections and
 //! malformed pages are retried with back-off; a 401 renews the access token. Then referenced
 //! Medication/Organization/Practitioner/PractitionerRole/Location resources are fetched. One audit row.
 
@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use url::Url;
@@ -264,6 +265,8 @@ impl Vault {
         drop(sender);
 
         let mut newest: HashMap<String, String> = HashMap::new();
+        // Types fully fetched, with their newest lastUpdated: the next sync asks only for newer.
+        let mut complete: Vec<(String, String)> = Vec::new();
         let mut types_done = 0;
         let mut failure = None;
         while let Some(message) = receiver.recv().await {
@@ -295,7 +298,7 @@ impl Vault {
                 Message::TypeDone { resource_type } => {
                     types_done += 1;
                     if let Some(latest) = newest.get(&resource_type) {
-                        self.save_watermark(id, &resource_type, latest)?;
+                        complete.push((resource_type, latest.clone()));
                     }
                 }
                 Message::Tokens(tokens) => self.save_tokens(id, &tokens)?,
@@ -315,29 +318,43 @@ impl Vault {
         }
 
         // Resources the record refers to (who treated the patient, where, with which medication),
-        // including those an interrupted sync recorded but did not fetch.
-        for (resource_type, rid) in self.pending_references(id, source_id)? {
-            let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
-            match portal.get_with_retry(&url, &mut |_| {}).await {
-                Ok(bytes) => {
-                    let raw: Box<RawValue> = serde_json::from_slice(&bytes)
-                        .map_err(|_| portal.malformed(&resource_type))?;
-                    let stored =
-                        self.store_page(id, source_id, std::slice::from_ref(&raw), &portal.base)?;
-                    report.referenced += stored.0.new + stored.0.updated;
-                    report.counts.new += stored.0.new;
-                    report.counts.updated += stored.0.updated;
-                    report.counts.unchanged += stored.0.unchanged;
-                }
+        // including those an interrupted sync recorded but did not fetch: fetched concurrently,
+        // stored together with the clearing of their pending marks.
+        let pending = self.pending_references(id, source_id)?;
+        let fetched: Vec<_> =
+            futures_util::stream::iter(pending.iter().map(|(resource_type, rid)| {
+                let portal = portal.clone();
+                let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
+                async move { portal.get_with_retry(&url, &mut |_| {}).await }
+            }))
+            .buffered(options.concurrency.max(1))
+            .collect()
+            .await;
+        let mut found = Vec::new();
+        for ((resource_type, _), result) in pending.iter().zip(fetched) {
+            match result {
+                Ok(bytes) => found.push(
+                    serde_json::from_slice::<Box<RawValue>>(&bytes)
+                        .map_err(|_| portal.malformed(resource_type))?,
+                ),
                 // Gone at the portal: nothing to fetch.
                 Err(Error::Portal { why, .. }) if why.contains("404") => {}
                 Err(e) => return self.sync_failed(id, e),
             }
+        }
+        if !pending.is_empty() {
+            let stored = self.store_page(id, source_id, &found, &portal.base)?;
+            report.referenced += stored.0.new + stored.0.updated;
+            report.counts.new += stored.0.new;
+            report.counts.updated += stored.0.updated;
+            report.counts.unchanged += stored.0.unchanged;
             self.write_part(|tx| {
-                tx.execute(
+                let mut done = tx.prepare(
                     "DELETE FROM sync_references WHERE connection_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",
-                    rusqlite::params![id, resource_type, rid],
                 )?;
+                for (resource_type, rid) in &pending {
+                    done.execute(rusqlite::params![id, resource_type, rid])?;
+                }
                 Ok(())
             })?;
         }
@@ -350,6 +367,13 @@ impl Vault {
                 "UPDATE connections SET last_sync_at = ?2 WHERE id = ?1",
                 rusqlite::params![id, at],
             )?;
+            let mut save = tx.prepare(
+                "INSERT INTO sync_watermarks (connection_id, resource_type, last_updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (connection_id, resource_type) DO UPDATE SET last_updated = ?3",
+            )?;
+            for (resource_type, latest) in &complete {
+                save.execute(rusqlite::params![id, resource_type, latest])?;
+            }
             Ok(((), details))
         })?;
         Ok(report)
@@ -444,17 +468,6 @@ impl Vault {
         )?;
         let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
-    }
-
-    fn save_watermark(&mut self, id: i64, resource_type: &str, last_updated: &str) -> Result<()> {
-        self.write_part(|tx| {
-            tx.execute(
-                "INSERT INTO sync_watermarks (connection_id, resource_type, last_updated) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (connection_id, resource_type) DO UPDATE SET last_updated = ?3",
-                rusqlite::params![id, resource_type, last_updated],
-            )?;
-            Ok(())
-        })
     }
 }
 

@@ -178,6 +178,15 @@ impl DemoPortal {
         self.portal.auth.lock().expect("auth lock").revoke_all();
     }
 
+    /// Mints an access token for `patient` without a sign-in (benchmarks' baseline downloads).
+    pub fn issue_access_token(&self, patient: &str) -> String {
+        self.portal
+            .auth
+            .lock()
+            .expect("auth lock")
+            .issue_access(patient, self.portal.options.access_token_ttl)
+    }
+
     /// Whether a token is still live (tests check revocation).
     pub fn token_is_active(&self, token: &str) -> bool {
         self.portal.auth.lock().expect("auth lock").is_active(token)

@@ -69,6 +69,18 @@ impl AuthState {
             || self.refresh.contains_key(token)
     }
 
+    pub fn issue_access(&mut self, patient: &str, ttl: Duration) -> String {
+        let token = random_token();
+        let grant = Grant {
+            id: random_token(),
+            patient: patient.to_owned(),
+            scope: "patient/*.rs".into(),
+            expires: Instant::now() + ttl,
+        };
+        self.access.insert(token.clone(), grant);
+        token
+    }
+
     /// The grant behind a live access token.
     pub fn access_grant(&self, token: &str) -> Option<Grant> {
         self.access

@@ -12,6 +12,8 @@ pub struct Login {
     pub password: String,
     /// Allow (true) or deny (false) on the consent step.
     pub approve: bool,
+    /// An option to choose in a select (name, value); otherwise the first option.
+    pub choose: Option<(String, String)>,
 }
 
 impl Login {
@@ -20,6 +22,7 @@ impl Login {
             username: username.into(),
             password: password.into(),
             approve: true,
+            choose: None,
         }
     }
 }
@@ -150,7 +153,14 @@ impl Form {
                 (name.clone(), value)
             })
             .collect();
-        out.extend(self.selects.iter().cloned());
+        out.extend(
+            self.selects
+                .iter()
+                .map(|(name, first)| match &login.choose {
+                    Some((chosen, value)) if chosen == name => (name.clone(), value.clone()),
+                    _ => (name.clone(), first.clone()),
+                }),
+        );
         let wanted = if login.approve {
             ["approve", "allow", "continue", "yes"]
         } else {

@@ -316,7 +316,7 @@ fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection>
         })?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
+         PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;
