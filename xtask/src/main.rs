@@ -1,7 +1,7 @@
 //! `cargo xtask run | test | bench import`: the developer commands, including the system
 //! packages they need. Std only, so it builds in seconds on a fresh machine.
 //!
-//! - `run`: installs missing build packages, then starts the desktop app.
+//! - `run`: installs missing build packages, starts the demo portal and the desktop app.
 //! - `test`: installs missing build/test packages, the Python SQLCipher client and the npm test
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
@@ -83,22 +83,36 @@ fn status(cmd: &mut Command) -> Result {
     }
 }
 
+/// Port of the demo portal that `run` starts (the directory lists it there).
+const DEMO_PORT: &str = "8765";
+
 fn run() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
-    let mut cmd = cargo();
-    cmd.args(["run", "--bin", "ownrecord-desktop"]);
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        // Without a session bus GTK leaves helper processes behind.
+    status(cargo().args(["build", "-p", "ownrecord-cli", "-p", "ownrecord-desktop"]))?;
+    let bin = repo_root().join("target/debug");
+    let mut portal = Command::new(bin.join("ownrecord"))
+        .args(["demo-portal", "--port", DEMO_PORT])
+        .spawn()
+        .map_err(|e| format!("the demo portal did not start: {e}"))?;
+    eprintln!(
+        "xtask: the demo portal is at http://127.0.0.1:{DEMO_PORT}/fhir (sign in as demo / demo). Try:\n  \
+         target/debug/ownrecord --vault /tmp/ownrecord-demo init\n  \
+         target/debug/ownrecord --vault /tmp/ownrecord-demo connect http://127.0.0.1:{DEMO_PORT}/fhir\n  \
+         target/debug/ownrecord --vault /tmp/ownrecord-demo sync"
+    );
+    let mut app = Command::new(bin.join("ownrecord-desktop"));
+    // Without a session bus GTK leaves helper processes behind.
+    let mut app = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         let mut wrapped = Command::new("dbus-run-session");
+        wrapped.arg("--").arg(bin.join("ownrecord-desktop"));
         wrapped
-            .arg("--")
-            .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        wrapped
-            .args(["run", "--bin", "ownrecord-desktop"])
-            .current_dir(repo_root());
-        return status(&mut wrapped);
-    }
-    status(&mut cmd)
+    } else {
+        std::mem::replace(&mut app, Command::new("true"))
+    };
+    let result = status(&mut app);
+    let _ = portal.kill();
+    let _ = portal.wait();
+    result
 }
 
 fn test() -> Result {
