@@ -45,3 +45,10 @@ CREATE TABLE sync_references (
     fhir_id        TEXT NOT NULL,
     PRIMARY KEY (connection_id, resource_type, fhir_id)
 ) STRICT, WITHOUT ROWID;
+
+-- Attachment URLs seen in synced pages and not yet downloaded (cleared once stored).
+CREATE TABLE sync_attachments (
+    connection_id  INTEGER NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    url            TEXT NOT NULL,
+    PRIMARY KEY (connection_id, url)
+) STRICT, WITHOUT ROWID;

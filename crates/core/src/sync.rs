@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use sha2::Digest;
 use url::Url;
 
 use crate::audit::AuditKind;
@@ -92,6 +93,8 @@ pub struct SyncReport {
     pub counts: StoreCounts,
     /// Referenced resources fetched by id.
     pub referenced: u64,
+    /// Attachments (documents, report PDFs) downloaded by URL.
+    pub attachments: u64,
     pub retries: u64,
 }
 
@@ -224,6 +227,7 @@ impl Vault {
             pages: 0,
             counts: StoreCounts::default(),
             referenced: 0,
+            attachments: 0,
             retries: 0,
         };
         let (sender, mut receiver) =
@@ -358,6 +362,12 @@ impl Vault {
                 Ok(())
             })?;
         }
+        if let Err(e) = self
+            .fetch_attachments(id, source_id, &portal, &mut report)
+            .await
+        {
+            return self.sync_failed(id, e);
+        }
         let tokens = portal.tokens.lock().await.clone();
         self.save_tokens(id, &tokens)?;
         let details = serde_json::to_value(&report).expect("report serializes");
@@ -399,6 +409,7 @@ impl Vault {
         base: &Url,
     ) -> Result<(StoreCounts, Option<String>)> {
         let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut attachments: BTreeSet<String> = BTreeSet::new();
         let now = self.now();
         let mut prepared = Vec::with_capacity(entries.len());
         for raw in entries {
@@ -420,6 +431,7 @@ impl Vault {
                 }
                 None
             });
+            attachments.extend(attachment_urls(&value, base));
             prepared.push((facts, raw.get()));
         }
         self.write_part(|tx| {
@@ -441,8 +453,64 @@ impl Vault {
             for (t, rid) in &referenced {
                 remember.execute(rusqlite::params![connection_id, t, rid])?;
             }
+            let mut remember =
+                tx.prepare_cached("INSERT OR IGNORE INTO sync_attachments (connection_id, url) VALUES (?1, ?2)")?;
+            for url in &attachments {
+                remember.execute(rusqlite::params![connection_id, url])?;
+            }
             Ok((counts, newest))
         })
+    }
+
+    /// Downloads recorded attachment URLs (concurrently) and stores each with its content type and
+    /// SHA-256, clearing its pending mark in the same transaction.
+    async fn fetch_attachments(
+        &mut self,
+        id: i64,
+        source_id: i64,
+        portal: &Arc<Portal>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let pending: Vec<String> = {
+            let mut stmt = self.db().prepare(
+                "SELECT url FROM sync_attachments WHERE connection_id = ?1 ORDER BY url",
+            )?;
+            let rows = stmt.query_map([id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let fetched: Vec<_> = futures_util::stream::iter(pending.iter().map(|url| {
+            let portal = portal.clone();
+            async move {
+                let parsed = Url::parse(url).map_err(|_| portal.malformed("attachment"))?;
+                portal.get_with_retry(&parsed, &mut |_| {}).await
+            }
+        }))
+        .buffered(portal.options.concurrency.max(1))
+        .collect()
+        .await;
+        let now = self.now();
+        for (url, result) in pending.iter().zip(fetched) {
+            let body = match result {
+                Ok(body) => Some(body),
+                Err(Error::Portal { why, .. }) if why.contains("404") => None,
+                Err(e) => return Err(e),
+            };
+            let content = body.map(|b| binary_content(&b));
+            self.write_part(|tx| {
+                if let Some((content_type, data)) = &content {
+                    tx.execute(
+                        "INSERT INTO attachments (url, source_id, content_type, sha256, data, fetched_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (url) DO UPDATE SET content_type = ?3, sha256 = ?4, data = ?5, fetched_at = ?6",
+                        rusqlite::params![url, source_id, content_type, sha2::Sha256::digest(data).as_slice(), data, now],
+                    )?;
+                }
+                tx.execute("DELETE FROM sync_attachments WHERE connection_id = ?1 AND url = ?2", rusqlite::params![id, url])?;
+                Ok(())
+            })?;
+            report.attachments += u64::from(content.is_some());
+        }
+        Ok(())
     }
 
     /// Recorded references not yet in the vault for this source (the others are cleared).
@@ -469,6 +537,52 @@ impl Vault {
         let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
     }
+}
+
+/// URLs of attachments to download: DocumentReference.content.attachment and
+/// DiagnosticReport.presentedForm without inline data, on the portal's own origin only (the access
+/// token is never sent anywhere else).
+fn attachment_urls(resource: &serde_json::Value, base: &Url) -> Vec<String> {
+    let attachments: Vec<&serde_json::Value> = match resource["resourceType"].as_str() {
+        Some("DocumentReference") => resource["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| &c["attachment"])
+            .collect(),
+        Some("DiagnosticReport") => resource["presentedForm"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect(),
+        _ => Vec::new(),
+    };
+    attachments
+        .into_iter()
+        .filter(|a| a.get("data").is_none())
+        .filter_map(|a| a["url"].as_str())
+        .filter_map(|u| {
+            Url::parse(u)
+                .ok()
+                .or_else(|| http::join(base, "").join(u).ok())
+        })
+        .filter(|u| u.origin() == base.origin())
+        .map(String::from)
+        .collect()
+}
+
+/// An attachment's content type and bytes: a FHIR Binary resource is unwrapped (its base64
+/// `data`); anything else is kept as sent.
+fn binary_content(body: &[u8]) -> (Option<String>, Vec<u8>) {
+    use base64::Engine;
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+        && value["resourceType"] == "Binary"
+        && let Some(data) = value["data"].as_str()
+        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data)
+    {
+        return (value["contentType"].as_str().map(str::to_owned), bytes);
+    }
+    (None, body.to_vec())
 }
 
 /// `Type/id` (or `<base>/Type/id`) of a type fetched by reference.

@@ -79,8 +79,37 @@ impl DemoData {
                 data.resources.insert((t, id), resource);
             }
         }
+        data.add_visit_notes();
         data.build_compartments();
         data
+    }
+
+    /// A short synthetic visit note per patient, as a DocumentReference whose attachment is a Binary
+    /// fetched by URL (Synthea's bundles have none), so apps can test attachment downloads.
+    fn add_visit_notes(&mut self) {
+        use base64::Engine;
+        for patient in self.patients.clone() {
+            let id = format!("note-{}", &patient.id[..patient.id.len().min(50)]);
+            let text = format!(
+                "Visit note for {}.\nSynthetic demo document: no real person.\n",
+                patient.name
+            );
+            let binary = serde_json::json!({
+                "resourceType": "Binary", "id": id, "contentType": "text/plain",
+                "data": base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+                "meta": {"versionId": "1", "lastUpdated": LAST_UPDATED}
+            });
+            let document = serde_json::json!({
+                "resourceType": "DocumentReference", "id": id, "status": "current",
+                "type": {"text": "Visit note"}, "subject": {"reference": format!("Patient/{}", patient.id)},
+                "date": LAST_UPDATED,
+                "content": [{"attachment": {"contentType": "text/plain", "url": format!("Binary/{id}"), "title": "Visit note"}}],
+                "meta": {"versionId": "1", "lastUpdated": LAST_UPDATED}
+            });
+            self.resources.insert(("Binary".into(), id.clone()), binary);
+            self.resources
+                .insert(("DocumentReference".into(), id), document);
+        }
     }
 
     fn build_compartments(&mut self) {

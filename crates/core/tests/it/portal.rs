@@ -182,6 +182,19 @@ async fn connect_sync_and_resync_the_demo_portal() {
     );
     assert_eq!(events as u64, report.pages);
     assert!(!report.incremental);
+    // The visit note's attachment (a Binary fetched by URL) is in the vault, unwrapped.
+    assert_eq!(report.attachments, 1);
+    let (content_type, data): (String, Vec<u8>) = raw_connection(dir.path())
+        .query_row("SELECT content_type, data FROM attachments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(content_type, "text/plain");
+    assert!(
+        String::from_utf8(data)
+            .unwrap()
+            .starts_with("Visit note for ")
+    );
 
     let again = vault
         .sync(connection.id, fast_retries(), &mut |_| {})
