@@ -233,18 +233,7 @@ fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
         view.finish();
         let report = result?;
         if !out.json {
-            println!(
-                "{}: {} new, {} updated, {} unchanged{}",
-                report.file,
-                report.counts.new,
-                report.counts.updated,
-                report.counts.unchanged,
-                if report.counts.older > 0 {
-                    format!(", {} older versions kept in history", report.counts.older)
-                } else {
-                    String::new()
-                }
-            );
+            println!("{}: {}", report.file, counts_text(&report.counts));
         }
         reports.push(report);
     }
@@ -252,6 +241,18 @@ fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
         out.print(&reports, String::new);
     }
     Ok(())
+}
+
+/// "3 new, 1 updated, 40 unchanged" (+ older versions kept in history, if any).
+pub fn counts_text(c: &ownrecord_core::vault::resources::StoreCounts) -> String {
+    let mut text = format!(
+        "{} new, {} updated, {} unchanged",
+        c.new, c.updated, c.unchanged
+    );
+    if c.older > 0 {
+        text += &format!(", {} older versions kept in history", c.older);
+    }
+    text
 }
 
 /// Opens the vault: keyring, or the passphrase from OWNRECORD_PASSPHRASE, or asked on the terminal.

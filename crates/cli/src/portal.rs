@@ -80,18 +80,15 @@ pub fn sync(dir: &Path, which: Option<&str>, out: &Output) -> Result<(), Failure
         view.finish();
         let report = result?;
         if !out.json {
+            let retries = match report.retries {
+                0 => String::new(),
+                n => format!(", {n} retries"),
+            };
             println!(
-                "{}: {} new, {} updated, {} unchanged ({} pages{})",
+                "{}: {} ({} pages{retries})",
                 report.portal,
-                report.counts.new,
-                report.counts.updated,
-                report.counts.unchanged,
-                report.pages,
-                if report.retries > 0 {
-                    format!(", {} retries", report.retries)
-                } else {
-                    String::new()
-                }
+                crate::commands::counts_text(&report.counts),
+                report.pages
             );
         }
         reports.push(report);

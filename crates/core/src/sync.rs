@@ -281,10 +281,7 @@ impl Vault {
                 } => {
                     let stored = self.store_page(id, source_id, &entries, &portal.base)?;
                     report.pages += 1;
-                    report.counts.new += stored.0.new;
-                    report.counts.updated += stored.0.updated;
-                    report.counts.unchanged += stored.0.unchanged;
-                    report.counts.older += stored.0.older;
+                    report.counts.merge(stored.0);
                     if let Some(latest) = stored.1 {
                         let entry = newest.entry(resource_type.clone()).or_default();
                         if latest > *entry {
@@ -349,9 +346,7 @@ impl Vault {
         if !pending.is_empty() {
             let stored = self.store_page(id, source_id, &found, &portal.base)?;
             report.referenced += stored.0.new + stored.0.updated;
-            report.counts.new += stored.0.new;
-            report.counts.updated += stored.0.updated;
-            report.counts.unchanged += stored.0.unchanged;
+            report.counts.merge(stored.0);
             self.write_part(|tx| {
                 let mut done = tx.prepare(
                     "DELETE FROM sync_references WHERE connection_id = ?1 AND resource_type = ?2 AND fhir_id = ?3",

@@ -71,6 +71,13 @@ impl StoreCounts {
     pub fn total(&self) -> u64 {
         self.new + self.updated + self.unchanged + self.older
     }
+
+    pub fn merge(&mut self, other: StoreCounts) {
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.older += other.older;
+    }
 }
 
 /// Writes resources within one transaction. Search text is buffered and added to the FTS5 index in

@@ -50,3 +50,17 @@ pub fn raw_connection(dir: &Path) -> rusqlite::Connection {
     .unwrap();
     conn
 }
+
+/// (type, id) of every resource stored from portals, read with a raw connection.
+pub fn stored_from_portals(dir: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let conn = raw_connection(dir);
+    let mut stmt = conn
+        .prepare(
+            "SELECT resource_type, fhir_id FROM resources JOIN sources s ON s.id = source_id WHERE s.kind = 'portal'",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}

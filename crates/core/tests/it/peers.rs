@@ -14,7 +14,7 @@ use ownrecord_core::{Error, Vault};
 use ownrecord_testkit::browser::{self, Login};
 use serde::Deserialize;
 
-use crate::{keyring_vault, raw_connection};
+use crate::keyring_vault;
 
 #[derive(Debug, Deserialize)]
 struct Ready {
@@ -100,14 +100,7 @@ async fn ground_truth(peers: &Peers) -> BTreeSet<(String, String)> {
 }
 
 fn stored(dir: &Path) -> BTreeSet<(String, String)> {
-    let conn = raw_connection(dir);
-    let mut stmt = conn
-        .prepare("SELECT resource_type, fhir_id FROM resources JOIN sources s ON s.id = source_id WHERE s.kind = 'portal'")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    crate::stored_from_portals(dir)
 }
 
 fn options() -> SyncOptions {

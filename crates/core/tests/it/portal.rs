@@ -106,14 +106,7 @@ fn fast_retries() -> SyncOptions {
 
 /// (type, id) of every resource stored from the portal.
 fn stored(dir: &Path) -> BTreeSet<(String, String)> {
-    let conn = raw_connection(dir);
-    let mut stmt = conn
-        .prepare("SELECT resource_type, fhir_id FROM resources JOIN sources s ON s.id = source_id WHERE s.kind = 'portal'")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    crate::stored_from_portals(dir)
 }
 
 /// What the portal holds for the patient in the types OwnRecord syncs.
