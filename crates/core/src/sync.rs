@@ -534,6 +534,26 @@ impl Vault {
     }
 }
 
+/// US Core categories, for servers that search Observation and Condition only by category.
+fn categories(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "Observation" => &[
+            "laboratory",
+            "vital-signs",
+            "social-history",
+            "survey",
+            "exam",
+            "imaging",
+            "procedure",
+            "therapy",
+            "activity",
+            "sdoh",
+        ],
+        "Condition" => &["problem-list-item", "encounter-diagnosis", "health-concern"],
+        _ => &[],
+    }
+}
+
 /// URLs of attachments to download: DocumentReference.content.attachment and
 /// DiagnosticReport.presentedForm without inline data, on the portal's own origin only (the access
 /// token is never sent anywhere else).
@@ -615,12 +635,39 @@ impl Portal {
         (!types.is_empty()).then_some(types)
     }
 
-    /// Fetches every page of one type for the patient and hands each to the vault task.
+    /// Fetches every page of one type for the patient and hands each to the vault task. Servers that
+    /// refuse an Observation or Condition search without a category (400) are asked per US Core
+    /// category instead.
     async fn fetch_type(
         &self,
         resource_type: &str,
         patient: &str,
         since: Option<&str>,
+        sender: &tokio::sync::mpsc::Sender<Message>,
+    ) -> Result<()> {
+        match self
+            .fetch_search(resource_type, patient, since, None, sender)
+            .await
+        {
+            Err(Error::Portal { why, .. })
+                if why.contains("400") && !categories(resource_type).is_empty() =>
+            {
+                for category in categories(resource_type) {
+                    self.fetch_search(resource_type, patient, since, Some(category), sender)
+                        .await?;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn fetch_search(
+        &self,
+        resource_type: &str,
+        patient: &str,
+        since: Option<&str>,
+        category: Option<&str>,
         sender: &tokio::sync::mpsc::Sender<Message>,
     ) -> Result<()> {
         let mut url = http::join(&self.base, resource_type);
@@ -630,6 +677,9 @@ impl Portal {
                 query.append_pair("_id", patient);
             } else {
                 query.append_pair("patient", patient);
+            }
+            if let Some(category) = category {
+                query.append_pair("category", category);
             }
             query.append_pair("_count", &self.options.page_size.to_string());
             if let Some(since) = since {

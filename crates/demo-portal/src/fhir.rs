@@ -158,12 +158,26 @@ pub async fn search(
             "this token is for another patient",
         );
     }
+    let category = query.get("category");
+    if category.is_none()
+        && portal
+            .options
+            .category_required
+            .contains(&resource_type.as_str())
+    {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "required",
+            "a category is required to search this type",
+        );
+    }
     let since = query.get("_lastUpdated").map(|v| v.as_str());
     let matches: Vec<&Value> = portal
         .data
         .search(&resource_type, &patient)
         .into_iter()
         .filter(|r| last_updated_matches(r, since))
+        .filter(|r| category.is_none_or(|c| in_category(r, c)))
         .collect();
     // `_count` is a request; like real servers, the portal caps it at its own page size.
     let count = query
@@ -229,6 +243,16 @@ pub async fn read(
         Some(f) => faulty_response(f, resource),
         None => fhir_response(StatusCode::OK, resource),
     }
+}
+
+/// Whether any `category` coding of the resource has this code.
+fn in_category(resource: &Value, code: &str) -> bool {
+    resource["category"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["coding"].as_array().into_iter().flatten())
+        .any(|coding| coding["code"] == code)
 }
 
 /// `_lastUpdated=gtX` / `geX` / `X` (= ge), compared as RFC 3339 text (the demo data's are all UTC).

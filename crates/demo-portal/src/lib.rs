@@ -41,6 +41,8 @@ pub struct Options {
     pub page_size: usize,
     /// PKCE methods advertised (tests set `["plain"]` to play a portal OwnRecord must refuse).
     pub code_challenge_methods: Vec<&'static str>,
+    /// Resource types searched only with a `category` (as some EHRs do; 400 without).
+    pub category_required: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             access_token_ttl: Duration::from_secs(3600),
             page_size: 20,
             code_challenge_methods: vec!["S256"],
+            category_required: Vec::new(),
         }
     }
 }

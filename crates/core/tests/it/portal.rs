@@ -473,3 +473,29 @@ async fn wipe_revokes_every_connection() {
     assert_eq!(report.connections_revoked, 1);
     assert!(!portal.token_is_active(&refresh) && !portal.token_is_active(&access));
 }
+
+/// A server that searches Observation only by category (as some EHRs do) gets one search per US Core
+/// category, and the record still arrives whole. (Condition works the same way; the demo data's
+/// Conditions carry no category, so a category-only server could not return them at all.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observation_and_condition_by_category_where_required() {
+    let portal = start(Options {
+        category_required: vec!["Observation"],
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let connection = connect(&mut vault, &portal).await;
+    vault
+        .sync(connection.id, fast_retries(), &mut |_| {})
+        .await
+        .unwrap();
+    let expected = expected(&portal, &connection.patient_id);
+    let got = stored(dir.path());
+    let observations =
+        |set: &BTreeSet<(String, String)>| set.iter().filter(|(t, _)| t == "Observation").count();
+    assert!(observations(&expected) > 10);
+    assert_eq!(observations(&got), observations(&expected));
+    assert!(got.is_superset(&expected));
+}
