@@ -51,6 +51,9 @@ pub const US_CORE_TYPES: &[&str] = &[
     "Specimen",
 ];
 
+/// The work item (and watermark key) of a `Patient/$everything` sync.
+const EVERYTHING: &str = "$everything";
+
 /// Types fetched by id when other resources refer to them.
 pub const REFERENCED_TYPES: &[&str] = &[
     "Medication",
@@ -148,6 +151,12 @@ struct Link {
     url: String,
 }
 
+struct Capabilities {
+    types: BTreeSet<String>,
+    /// The server offers `Patient/$everything`.
+    everything: bool,
+}
+
 /// Access to the portal shared by the workers; renews tokens once for everyone.
 struct Portal {
     http: reqwest::Client,
@@ -201,15 +210,18 @@ impl Vault {
 
         let watermarks = self.watermarks(id)?;
         let incremental = !watermarks.is_empty();
-        let supported = portal.supported_types().await;
-        let types: Vec<String> = std::iter::once("Patient".to_owned())
-            .chain(
-                US_CORE_TYPES
-                    .iter()
-                    .filter(|t| supported.as_ref().is_none_or(|s| s.contains(**t)))
-                    .map(|t| (*t).to_owned()),
-            )
-            .collect();
+        let capabilities = portal.capabilities().await;
+        let types: Vec<String> = match &capabilities {
+            Some(c) if c.everything => vec![EVERYTHING.to_owned()],
+            _ => std::iter::once("Patient".to_owned())
+                .chain(
+                    US_CORE_TYPES
+                        .iter()
+                        .filter(|t| capabilities.as_ref().is_none_or(|c| c.types.contains(**t)))
+                        .map(|t| (*t).to_owned()),
+                )
+                .collect(),
+        };
         let now_text = self.now();
         let source_id = self.write_part(|tx| {
             resources::source_id(
@@ -620,19 +632,32 @@ impl Portal {
         }
     }
 
-    /// Resource types the CapabilityStatement lists; `None` if it cannot be read (then try them all).
-    async fn supported_types(&self) -> Option<BTreeSet<String>> {
+    /// What the CapabilityStatement says; `None` if it cannot be read (then every type is tried).
+    async fn capabilities(&self) -> Option<Capabilities> {
         let metadata: serde_json::Value =
             http::get_json(&self.http, &http::join(&self.base, "metadata"), None)
                 .await
                 .ok()?;
-        let types: BTreeSet<String> = metadata["rest"]
+        let resources: Vec<&serde_json::Value> = metadata["rest"]
             .as_array()?
             .iter()
             .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
+            .collect();
+        let types: BTreeSet<String> = resources
+            .iter()
             .filter_map(|r| r["type"].as_str().map(str::to_owned))
             .collect();
-        (!types.is_empty()).then_some(types)
+        let everything = resources
+            .iter()
+            .filter(|r| r["type"] == "Patient")
+            .any(|r| {
+                r["operation"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|o| o["name"] == "everything" || o["name"] == "$everything")
+            });
+        (!types.is_empty()).then_some(Capabilities { types, everything })
     }
 
     /// Fetches every page of one type for the patient and hands each to the vault task. Servers that
@@ -649,6 +674,13 @@ impl Portal {
             .fetch_search(resource_type, patient, since, None, sender)
             .await
         {
+            // Advertised but refused: one search per type instead.
+            Err(Error::Portal { why, .. }) if resource_type == EVERYTHING && why.contains(" 4") => {
+                for t in std::iter::once("Patient").chain(US_CORE_TYPES.iter().copied()) {
+                    Box::pin(self.fetch_type(t, patient, None, sender)).await?;
+                }
+                Ok(())
+            }
             Err(Error::Portal { why, .. })
                 if why.contains("400") && !categories(resource_type).is_empty() =>
             {
@@ -670,6 +702,17 @@ impl Portal {
         category: Option<&str>,
         sender: &tokio::sync::mpsc::Sender<Message>,
     ) -> Result<()> {
+        if resource_type == EVERYTHING {
+            let mut url = http::join(&self.base, &format!("Patient/{patient}/$everything"));
+            {
+                let mut query = url.query_pairs_mut();
+                query.append_pair("_count", &self.options.page_size.to_string());
+                if let Some(since) = since {
+                    query.append_pair("_since", since);
+                }
+            }
+            return self.fetch_pages(url, resource_type, sender).await;
+        }
         let mut url = http::join(&self.base, resource_type);
         {
             let mut query = url.query_pairs_mut();
@@ -686,6 +729,16 @@ impl Portal {
                 query.append_pair("_lastUpdated", &format!("gt{since}"));
             }
         }
+        self.fetch_pages(url, resource_type, sender).await
+    }
+
+    /// Follows a search's `next` links, sending each page to the vault task.
+    async fn fetch_pages(
+        &self,
+        url: Url,
+        resource_type: &str,
+        sender: &tokio::sync::mpsc::Sender<Message>,
+    ) -> Result<()> {
         let mut next = Some(url);
         while let Some(url) = next.take() {
             let mut retried = 0u64;

@@ -38,8 +38,15 @@ pub async fn metadata(State(portal): State<Arc<Portal>>) -> Response {
         .data
         .resource_types()
         .into_iter()
-        .map(|t| json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]}))
+        .map(|t| {
+            let mut resource = json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]});
+            if t == "Patient" && portal.options.everything {
+                resource["operation"] = json!([{"name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
+            }
+            resource
+        })
         .collect();
     fhir_response(
         StatusCode::OK,
@@ -179,6 +186,65 @@ pub async fn search(
         .filter(|r| last_updated_matches(r, since))
         .filter(|r| category.is_none_or(|c| in_category(r, c)))
         .collect();
+    let bundle = searchset(&portal, &resource_type, &query, &matches);
+    match fault(&portal) {
+        Some(f) => faulty_response(f, &bundle),
+        None => fhir_response(StatusCode::OK, &bundle),
+    }
+}
+
+/// `Patient/{id}/$everything`: the whole compartment, paged, `_since` for what changed.
+pub async fn everything(
+    State(portal): State<Arc<Portal>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let grant = match authorize(&portal, &headers) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    if !portal.options.everything {
+        return outcome(
+            StatusCode::NOT_FOUND,
+            "not-supported",
+            "$everything is not offered",
+        );
+    }
+    if id != grant.patient {
+        return outcome(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token is for another patient",
+        );
+    }
+    let since = query.get("_since").map(|s| format!("gt{s}"));
+    let matches: Vec<&Value> = portal
+        .data
+        .patient_resources(&id)
+        .iter()
+        .filter_map(|(t, rid)| portal.data.get(t, rid))
+        .filter(|r| last_updated_matches(r, since.as_deref()))
+        .collect();
+    let bundle = searchset(
+        &portal,
+        &format!("Patient/{id}/$everything"),
+        &query,
+        &matches,
+    );
+    match fault(&portal) {
+        Some(f) => faulty_response(f, &bundle),
+        None => fhir_response(StatusCode::OK, &bundle),
+    }
+}
+
+/// One page of a searchset Bundle over `matches`, with `self`/`next` links on `path`.
+fn searchset(
+    portal: &Portal,
+    path: &str,
+    query: &HashMap<String, String>,
+    matches: &[&Value],
+) -> Value {
     // `_count` is a request; like real servers, the portal caps it at its own page size.
     let count = query
         .get("_count")
@@ -212,20 +278,16 @@ pub async fn search(
             .iter()
             .map(|(k, v)| format!("{k}={}", query_encode(v)))
             .collect();
-        format!("{}/fhir/{resource_type}?{}", portal.base, q.join("&"))
+        format!("{}/fhir/{path}?{}", portal.base, q.join("&"))
     };
     let mut links = vec![json!({"relation": "self", "url": link(offset)})];
     if offset + count < matches.len() {
         links.push(json!({"relation": "next", "url": link(offset + count)}));
     }
-    let bundle = json!({
+    json!({
         "resourceType": "Bundle", "type": "searchset", "total": matches.len(),
         "link": links, "entry": page,
-    });
-    match fault(&portal) {
-        Some(f) => faulty_response(f, &bundle),
-        None => fhir_response(StatusCode::OK, &bundle),
-    }
+    })
 }
 
 pub async fn read(

@@ -43,6 +43,8 @@ pub struct Options {
     pub code_challenge_methods: Vec<&'static str>,
     /// Resource types searched only with a `category` (as some EHRs do; 400 without).
     pub category_required: Vec<&'static str>,
+    /// Offer `Patient/$everything` (advertised in the CapabilityStatement).
+    pub everything: bool,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             page_size: 20,
             code_challenge_methods: vec!["S256"],
             category_required: Vec::new(),
+            everything: false,
         }
     }
 }
@@ -206,6 +209,7 @@ fn router(portal: Arc<Portal>) -> Router {
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/fhir/{resource_type}", get(fhir::search))
         .route("/fhir/{resource_type}/{id}", get(fhir::read))
+        .route("/fhir/Patient/{id}/$everything", get(fhir::everything))
         .route("/authorize", get(pages::login).post(oauth::decide))
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))

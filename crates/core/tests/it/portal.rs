@@ -499,3 +499,46 @@ async fn observation_and_condition_by_category_where_required() {
     assert_eq!(observations(&got), observations(&expected));
     assert!(got.is_superset(&expected));
 }
+
+/// A server that advertises `Patient/$everything` is synced with it: the whole compartment (every
+/// type, not only US Core) in pages, and a re-sync asks only for what changed (`_since`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patient_everything_when_advertised() {
+    let portal = start(Options {
+        everything: true,
+        page_size: 10,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let connection = connect(&mut vault, &portal).await;
+    let report = vault
+        .sync(connection.id, fast_retries(), &mut |_| {})
+        .await
+        .unwrap();
+    let compartment: BTreeSet<(String, String)> = portal
+        .patient_resources(&connection.patient_id)
+        .into_iter()
+        .collect();
+    let got = stored(dir.path());
+    assert!(
+        got.is_superset(&compartment),
+        "the whole compartment, Claims included"
+    );
+    assert!(compartment.iter().any(|(t, _)| t == "Claim"));
+    assert!(report.pages as usize >= compartment.len() / 10);
+    let again = vault
+        .sync(connection.id, fast_retries(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.counts.new,
+            again.counts.updated,
+            again.counts.unchanged
+        ),
+        (0, 0, 0)
+    );
+    assert!(again.incremental);
+}
