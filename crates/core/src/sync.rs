@@ -1,6 +1,7 @@
 //! Sync: downloading a connected portal's record into the vault.
 //!
-//! Workers (at most [`SyncOptions::concurrency`]) fetch one resource type at a time, following
+//! When the server offers `Patient/$everything` it is used (with `_since` on re-syncs); otherwise
+//! workers (at most [`SyncOptions::concurrency`]) fetch one resource type at a time, following
 //! `Bundle.link[next]`, with `_lastUpdated=gt<watermark>` on re-syncs. Each page is parsed whole and
 //! stored in its own transaction by the task that owns the vault, so an interrupted sync leaves whole
 //! pages only, and the next one resumes (watermarks are written with the sync's audit row, so an
