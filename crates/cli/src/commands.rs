@@ -81,15 +81,14 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Check => {
             let v = open(&dir)?;
             let problems = v.integrity_problems()?;
-            let chain = v.verify_audit()?;
             if !problems.is_empty() {
                 return Err(Error::Corrupt(format!(
-                    "{} integrity problems, first: {}",
-                    problems.len(),
-                    problems[0]
+                    "{} part(s) of it fail their integrity check; restore it from a backup or an export",
+                    problems.len()
                 ))
                 .into());
             }
+            let chain = v.verify_audit()?;
             #[derive(Serialize)]
             struct Check {
                 ok: bool,

@@ -160,3 +160,34 @@ fn json_output_of_import_and_search() {
     ));
     assert!(audit["entries"].as_i64().unwrap() >= 3);
 }
+
+/// A damaged vault file: `check` names the damage in one sentence, and nothing panics.
+#[test]
+fn a_corrupt_vault_file_is_reported() {
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("vault");
+    init(&vault);
+    run_expecting(
+        ownrecord(&vault)
+            .arg("import")
+            .arg(&ownrecord_testkit::patient_files()[2]),
+        0,
+    );
+    let db = vault.join("vault.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = ownrecord_core::vault::CIPHER_PAGE_SIZE as usize;
+    assert!(bytes.len() > 4 * page);
+    for b in &mut bytes[3 * page + 100..3 * page + 200] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let out = ownrecord(&vault).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.starts_with("ownrecord: The vault file is damaged"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1);
+    assert!(!message.contains("panicked"));
+}

@@ -199,11 +199,18 @@ impl Vault {
             conn,
             clock,
         };
-        schema::migrate_to_latest(&mut vault.conn)?;
-        vault.write(AuditKind::VaultUnlocked, |_| {
-            Ok(((), serde_json::json!({ "method": method })))
-        })?;
-        Ok(vault)
+        let opened = schema::migrate_to_latest(&mut vault.conn).and_then(|()| {
+            vault.write(AuditKind::VaultUnlocked, |_| {
+                Ok(((), serde_json::json!({ "method": method })))
+            })
+        });
+        match opened {
+            Ok(()) => Ok(vault),
+            Err(Error::Database(_)) => Err(vault
+                .damage()
+                .unwrap_or_else(|| Error::Corrupt("it could not be read".into()))),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -265,17 +272,42 @@ impl Vault {
         Ok(())
     }
 
+    /// After an unexpected database error: what SQLCipher's page check says is damaged, if anything.
+    /// Runs on a fresh connection (after a codec error SQLite keeps the old one in an error state).
+    fn damage(&self) -> Option<Error> {
+        let conn =
+            Connection::open_with_flags(self.dir.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()?;
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;").ok()?;
+        conn.execute_batch(&self.key.pragma()).ok()?;
+        conn.execute_batch(&format!("PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};"))
+            .ok()?;
+        let mut stmt = conn.prepare("PRAGMA cipher_integrity_check").ok()?;
+        let bad = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .ok()?
+            .filter_map(|l| l.ok())
+            .filter(|l| l != "ok")
+            .count();
+        (bad > 0).then(|| {
+            Error::Corrupt(format!(
+                "{bad} part(s) of it fail their integrity check; restore it from a backup or an export"
+            ))
+        })
+    }
+
     /// SQLite's and SQLCipher's integrity checks: empty when the vault is sound.
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        for pragma in ["PRAGMA integrity_check", "PRAGMA cipher_integrity_check"] {
-            let mut stmt = self.conn.prepare(pragma)?;
-            let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-            for row in rows {
-                let line = row?;
-                if line != "ok" {
-                    problems.push(line);
-                }
+        // SQLCipher's page check first: it reads raw pages, so it runs even where SQLite's cannot.
+        for pragma in ["PRAGMA cipher_integrity_check", "PRAGMA integrity_check"] {
+            let lines = self.conn.prepare(pragma).and_then(|mut stmt| {
+                stmt.query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            });
+            match lines {
+                Ok(lines) => problems.extend(lines.into_iter().filter(|l| l != "ok")),
+                Err(e) => problems.push(format!("{pragma} could not run: {e}")),
             }
         }
         Ok(problems)
@@ -306,6 +338,8 @@ fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection>
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(&path, flags)?;
+    // SQLCipher would print its own diagnostics on stderr; errors reach the user as ours instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&key.pragma())?;
     conn.execute_batch(&format!("PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};"))?;
     // SQLCipher checks the key only when the first page is read.
