@@ -100,14 +100,14 @@ fn run() -> Result {
          target/debug/ownrecord --vault /tmp/ownrecord-demo connect http://127.0.0.1:{DEMO_PORT}/fhir\n  \
          target/debug/ownrecord --vault /tmp/ownrecord-demo sync"
     );
-    let mut app = Command::new(bin.join("ownrecord-desktop"));
+    let desktop = bin.join("ownrecord-desktop");
     // Without a session bus GTK leaves helper processes behind.
     let mut app = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         let mut wrapped = Command::new("dbus-run-session");
-        wrapped.arg("--").arg(bin.join("ownrecord-desktop"));
+        wrapped.arg("--").arg(&desktop);
         wrapped
     } else {
-        std::mem::replace(&mut app, Command::new("true"))
+        Command::new(&desktop)
     };
     let result = status(&mut app);
     let _ = portal.kill();

@@ -168,7 +168,7 @@ struct Portal {
     /// Set when tokens were renewed and the vault has not stored them yet.
     rotated: std::sync::atomic::AtomicBool,
     options: SyncOptions,
-    clock_offset: i64,
+    clock: Arc<dyn crate::Clock>,
 }
 
 impl Vault {
@@ -195,11 +195,7 @@ impl Vault {
             tokens: tokio::sync::Mutex::new(session.tokens.clone()),
             rotated: Default::default(),
             options: options.clone(),
-            clock_offset: now
-                - std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(now),
+            clock: self.clock(),
         });
         // Renew before starting if the access token is (nearly) expired.
         if session.tokens.expires_at.is_some_and(|t| t <= now + 60) {
@@ -866,11 +862,7 @@ impl Portal {
         let Some(refresh_token) = tokens.refresh_token.clone() else {
             return Err(Error::NeedsSignIn(self.name.clone()));
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-            + self.clock_offset;
+        let now = self.clock.now().unix_timestamp();
         let renewed =
             oauth::refresh(&self.http, &self.endpoints, &refresh_token, now, &self.name).await?;
         *tokens = renewed.clone();

@@ -92,6 +92,14 @@ fn authorize(portal: &Portal, headers: &HeaderMap) -> Result<Grant, Response> {
     }
 }
 
+/// The answer to a FHIR request: `body`, unless an injected fault is due.
+fn answer(portal: &Portal, body: &Value) -> Response {
+    match fault(portal) {
+        Some(f) => faulty_response(f, body),
+        None => fhir_response(StatusCode::OK, body),
+    }
+}
+
 /// Counts the request and applies the next injected fault, if any.
 fn fault(portal: &Portal) -> Option<Fault> {
     portal.fhir_requests.fetch_add(1, Ordering::SeqCst);
@@ -187,10 +195,7 @@ pub async fn search(
         .filter(|r| category.is_none_or(|c| in_category(r, c)))
         .collect();
     let bundle = searchset(&portal, &resource_type, &query, &matches);
-    match fault(&portal) {
-        Some(f) => faulty_response(f, &bundle),
-        None => fhir_response(StatusCode::OK, &bundle),
-    }
+    answer(&portal, &bundle)
 }
 
 /// `Patient/{id}/$everything`: the whole compartment, paged, `_since` for what changed.
@@ -232,10 +237,7 @@ pub async fn everything(
         &query,
         &matches,
     );
-    match fault(&portal) {
-        Some(f) => faulty_response(f, &bundle),
-        None => fhir_response(StatusCode::OK, &bundle),
-    }
+    answer(&portal, &bundle)
 }
 
 /// One page of a searchset Bundle over `matches`, with `self`/`next` links on `path`.
@@ -301,10 +303,7 @@ pub async fn read(
     let Some(resource) = portal.data.get(&resource_type, &id) else {
         return outcome(StatusCode::NOT_FOUND, "not-found", "no such resource");
     };
-    match fault(&portal) {
-        Some(f) => faulty_response(f, resource),
-        None => fhir_response(StatusCode::OK, resource),
-    }
+    answer(&portal, resource)
 }
 
 /// Whether any `category` coding of the resource has this code.

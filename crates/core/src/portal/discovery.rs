@@ -54,16 +54,13 @@ pub async fn discover(client: &reqwest::Client, fhir_base: &Url) -> Result<Smart
             .await
             .map_err(|_| not_smart("it publishes no SMART configuration (.well-known/smart-configuration or CapabilityStatement)"))?,
     };
-    check(&config).map_err(|e| match e {
-        Error::NotSmart { why, .. } => not_smart(&why),
-        other => other,
-    })?;
+    check(&config, fhir_base)?;
     Ok(config)
 }
 
-fn check(config: &SmartConfiguration) -> Result<()> {
+fn check(config: &SmartConfiguration, fhir_base: &Url) -> Result<()> {
     let not_smart = |why: &str| Error::NotSmart {
-        url: String::new(),
+        url: fhir_base.to_string(),
         why: why.to_owned(),
     };
     if config.authorization_endpoint.is_empty() || config.token_endpoint.is_empty() {
@@ -132,6 +129,10 @@ async fn from_capability_statement(
 mod tests {
     use super::*;
 
+    fn base() -> Url {
+        Url::parse("https://a/fhir").unwrap()
+    }
+
     fn config(methods: &[&str]) -> SmartConfiguration {
         SmartConfiguration {
             authorization_endpoint: "https://a/authorize".into(),
@@ -143,8 +144,11 @@ mod tests {
 
     #[test]
     fn plain_only_pkce_is_refused() {
-        assert!(matches!(check(&config(&["plain"])), Err(Error::NoPkce)));
-        assert!(check(&config(&["plain", "S256"])).is_ok());
+        assert!(matches!(
+            check(&config(&["plain"]), &base()),
+            Err(Error::NoPkce)
+        ));
+        assert!(check(&config(&["plain", "S256"]), &base()).is_ok());
     }
 
     #[test]

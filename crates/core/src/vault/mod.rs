@@ -225,6 +225,10 @@ impl Vault {
         rfc3339(self.clock.now())
     }
 
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub(crate) fn clock_now(&self) -> time::OffsetDateTime {
         self.clock.now()
     }
@@ -275,20 +279,15 @@ impl Vault {
     /// After an unexpected database error: what SQLCipher's page check says is damaged, if anything.
     /// Runs on a fresh connection (after a codec error SQLite keeps the old one in an error state).
     fn damage(&self) -> Option<Error> {
-        let conn =
-            Connection::open_with_flags(self.dir.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .ok()?;
-        conn.execute_batch("PRAGMA cipher_log_level = NONE;").ok()?;
-        conn.execute_batch(&self.key.pragma()).ok()?;
-        conn.execute_batch(&format!("PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};"))
-            .ok()?;
-        let mut stmt = conn.prepare("PRAGMA cipher_integrity_check").ok()?;
-        let bad = stmt
-            .query_map([], |row| row.get::<_, String>(0))
+        let conn = keyed_connection(
+            &self.dir.join(DB_FILE),
+            &self.key,
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok()?;
+        let bad = integrity_lines(&conn, "PRAGMA cipher_integrity_check")
             .ok()?
-            .filter_map(|l| l.ok())
-            .filter(|l| l != "ok")
-            .count();
+            .len();
         (bad > 0).then(|| {
             Error::Corrupt(format!(
                 "{bad} part(s) of it fail their integrity check; restore it from a backup or an export"
@@ -301,12 +300,8 @@ impl Vault {
         let mut problems = Vec::new();
         // SQLCipher's page check first: it reads raw pages, so it runs even where SQLite's cannot.
         for pragma in ["PRAGMA cipher_integrity_check", "PRAGMA integrity_check"] {
-            let lines = self.conn.prepare(pragma).and_then(|mut stmt| {
-                stmt.query_map([], |row| row.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            });
-            match lines {
-                Ok(lines) => problems.extend(lines.into_iter().filter(|l| l != "ok")),
+            match integrity_lines(&self.conn, pragma) {
+                Ok(lines) => problems.extend(lines),
                 Err(e) => problems.push(format!("{pragma} could not run: {e}")),
             }
         }
@@ -337,11 +332,7 @@ fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection>
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let conn = Connection::open_with_flags(&path, flags)?;
-    // SQLCipher would print its own diagnostics on stderr; errors reach the user as ours instead.
-    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-    conn.execute_batch(&key.pragma())?;
-    conn.execute_batch(&format!("PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};"))?;
+    let conn = keyed_connection(&path, key, flags)?;
     // SQLCipher checks the key only when the first page is read.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
         .map_err(|e| match Error::from(e) {
@@ -357,4 +348,23 @@ fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection>
          PRAGMA wal_autocheckpoint = 2048;",
     )?;
     Ok(conn)
+}
+
+/// A connection to the vault file with the key set (checked only at the first read).
+fn keyed_connection(path: &Path, key: &VaultKey, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher would print its own diagnostics on stderr; errors reach the user as ours instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.execute_batch(&key.pragma())?;
+    conn.execute_batch(&format!("PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};"))?;
+    Ok(conn)
+}
+
+/// The lines of an integrity-check pragma other than "ok".
+fn integrity_lines(conn: &Connection, pragma: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(pragma)?;
+    let lines = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    lines
+        .filter(|l| l.as_ref().map_or(true, |l| l != "ok"))
+        .collect()
 }
