@@ -257,7 +257,7 @@ fn ensure_python_venv() -> Result<PathBuf> {
         status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     let have = Command::new(&python)
-        .args(["-c", "import sqlcipher3"])
+        .args(["-c", "import sqlcipher3, fhir.resources"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
@@ -271,7 +271,9 @@ fn ensure_python_venv() -> Result<PathBuf> {
                     "--quiet",
                     "--disable-pip-version-check",
                 ])
-                .args(PYTHON_PACKAGES),
+                .args(PYTHON_PACKAGES)
+                .arg("-r")
+                .arg(repo_root().join("tests/peers/requirements.txt")),
         )?;
     }
     Ok(python)

@@ -99,6 +99,38 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         patients: Option<PathBuf>,
     },
+    /// Export your record: a PDF visit summary, an IPS document (FHIR), or everything.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Share a summary with someone: an encrypted package (PDF + IPS), and with --shl a SMART
+    /// Health Link and its QR code. Prints the passcode that opens the package.
+    Share {
+        /// Who it is for (written in the package and in your disclosure log).
+        #[arg(long, value_name = "NAME")]
+        to: String,
+        /// Why you share it.
+        #[arg(long, value_name = "TEXT")]
+        purpose: String,
+        /// The encrypted package to write (opens with the standard `age` tool).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        /// The share expires after this many days (in the manifest and the link).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        /// Also make a SMART Health Link (and QR code) to the IPS.
+        #[arg(long)]
+        shl: bool,
+        /// Upload the link's encrypted file to this address (HTTP PUT) on a host you choose.
+        #[arg(long, value_name = "URL", requires = "shl", conflicts_with = "link_url")]
+        upload: Option<String>,
+        /// Where you will put the link's encrypted file yourself (it is written next to --out).
+        #[arg(long, value_name = "URL", requires = "shl")]
+        link_url: Option<String>,
+    },
     /// Delete the vault, its key and every file of it, and verify nothing remains.
     Wipe {
         /// Confirm: wipe refuses to run without it.
@@ -123,6 +155,42 @@ pub enum AuditCommand {
     /// Write the log to a JSON file.
     Export {
         #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// Which parts of the record a summary holds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
+    /// Sections, comma-separated: problems, medications, allergies, immunizations, results,
+    /// vitals, visits, procedures (default: all).
+    #[arg(long, value_name = "LIST")]
+    pub sections: Option<String>,
+    /// Dated entries (results, visits, ...) from this day on (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A PDF summary to bring to a visit.
+    Pdf {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        selection: SelectionArgs,
+    },
+    /// An International Patient Summary: a FHIR document Bundle (JSON).
+    Ips {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        selection: SelectionArgs,
+    },
+    /// Everything: NDJSON per resource type, attachments, the audit log and a manifest.
+    All {
+        /// A new (or empty) folder.
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditKind, Filter};
+use ownrecord_core::export::{LinkRequest, ShareRequest};
 use ownrecord_core::vault::{self, KeyProtection, Unlock, Vault};
 use ownrecord_core::{Error, SystemClock};
 use serde::Serialize;
@@ -128,6 +129,40 @@ pub fn run(cli: Cli) -> Outcome {
             page_size,
             patients,
         } => crate::portal::demo_portal(port, page_size, patients),
+        Command::Export { command } => crate::export::export(&dir, command, &out),
+        Command::Share {
+            to,
+            purpose,
+            out: file,
+            selection,
+            expires,
+            shl,
+            upload,
+            link_url,
+        } => {
+            let link = shl.then(|| match (upload, link_url) {
+                (Some(url), _) => Some(LinkRequest { url, upload: true }),
+                (None, Some(url)) => Some(LinkRequest { url, upload: false }),
+                (None, None) => None,
+            });
+            let link = match link {
+                Some(None) => {
+                    return Err(Failure::Usage(
+                        "--shl needs a place for the link's encrypted file: --upload URL (a host you choose) or --link-url URL (where you will put it)".into(),
+                    ));
+                }
+                Some(Some(link)) => Some(link),
+                None => None,
+            };
+            let request = ShareRequest {
+                recipient: to,
+                purpose,
+                selection: crate::export::selection(&selection)?,
+                expires_in_days: expires,
+                link,
+            };
+            crate::export::share(&dir, &request, &file, &out)
+        }
         Command::Wipe {
             yes,
             keep_disclosure_log,

@@ -96,6 +96,37 @@ pub enum Error {
 
     #[error("There is no connection {0}. See `ownrecord connections`.")]
     NoSuchConnection(String),
+
+    #[error(
+        "There is no section \"{0}\". Choose from: problems, medications, allergies, immunizations, results, vitals, visits, procedures."
+    )]
+    UnknownSection(String),
+
+    #[error("\"{0}\" is not a date: write it as YYYY-MM-DD.")]
+    BadDate(String),
+
+    #[error("The vault holds no patient record yet: import or sync your record first.")]
+    NoPatient,
+
+    #[error("The passcode is wrong, or the file is not a share package.")]
+    WrongPasscode,
+
+    #[error("{0} is not empty: choose a new or empty folder for the export.")]
+    OutputNotEmpty(PathBuf),
+
+    #[error(
+        "The link's file must live at an https:// address (plain http only on this computer), not {0}."
+    )]
+    BadLinkHost(String),
+
+    #[error("This is not a valid SMART Health Link, or its key does not open the file.")]
+    BadLink,
+
+    #[error("The encrypted file could not be uploaded to {url}: {why}. Nothing was shared.")]
+    LinkUpload { url: String, why: String },
+
+    #[error("Something went wrong inside OwnRecord ({0}). Nothing was changed.")]
+    Internal(String),
 }
 
 impl Error {
@@ -126,6 +157,15 @@ impl Error {
             Error::NeedsSignIn(_) => "needs_sign_in",
             Error::Portal { .. } => "portal",
             Error::NoSuchConnection(_) => "no_such_connection",
+            Error::UnknownSection(_) => "unknown_section",
+            Error::BadDate(_) => "bad_date",
+            Error::NoPatient => "no_patient",
+            Error::WrongPasscode => "wrong_passcode",
+            Error::OutputNotEmpty(_) => "output_not_empty",
+            Error::BadLinkHost(_) => "bad_link_host",
+            Error::BadLink => "bad_link",
+            Error::LinkUpload { .. } => "link_upload_failed",
+            Error::Internal(_) => "internal",
         }
     }
 

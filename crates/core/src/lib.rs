@@ -7,6 +7,7 @@
 //! - [`audit`]: the append-only, hash-chained audit & disclosure log.
 //! - [`portal`]: connecting patient portals (SMART on FHIR, OAuth2 + PKCE, loopback redirect).
 //! - [`sync`]: downloading a connected portal's record, paged and incremental.
+//! - [`export`]: PDF summary, IPS document, encrypted share package, SMART Health Link, full export.
 //! - [`wipe`]: verified deletion of a vault.
 //! - [`fhir`]: small read views over raw FHIR JSON.
 //!
@@ -16,6 +17,7 @@
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod export;
 pub mod fhir;
 pub mod import;
 pub mod portal;

@@ -1,0 +1,112 @@
+//! `export pdf|ips|all` and `share`.
+
+use std::path::Path;
+
+use ownrecord_core::export::{self, Section, Selection, ShareRequest};
+use serde::Serialize;
+
+use crate::args::{ExportCommand, SelectionArgs};
+use crate::commands::{Failure, Output, open};
+
+pub fn selection(args: &SelectionArgs) -> Result<Selection, Failure> {
+    let mut selection = Selection::default();
+    if let Some(list) = &args.sections {
+        selection.sections = Section::parse_list(list)?;
+    }
+    if let Some(since) = &args.since {
+        selection.since = Some(export::parse_date(since)?);
+    }
+    Ok(selection)
+}
+
+pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Failure> {
+    let mut v = open(dir)?;
+    match command {
+        ExportCommand::Pdf { out: file, selection: s } => {
+            let written = export::export_pdf(&mut v, &selection(&s)?, &file)?;
+            out.print(&written, || {
+                format!(
+                    "Wrote your PDF summary to {} ({} KB). It is a plain file: keep it safe.\n",
+                    written.path.display(),
+                    written.bytes.div_ceil(1024)
+                )
+            });
+        }
+        ExportCommand::Ips { out: file, selection: s } => {
+            let written = export::export_ips(&mut v, &selection(&s)?, &file)?;
+            out.print(&written, || {
+                format!(
+                    "Wrote your International Patient Summary (FHIR JSON) to {}. It is a plain file: keep it safe.\n",
+                    written.path.display()
+                )
+            });
+        }
+        ExportCommand::All { out: folder } => {
+            let report = export::full::export_all(&mut v, &folder)?;
+            out.print(&report, || {
+                format!(
+                    "Exported everything to {}: {} resources, {} earlier versions, {} attachments, the audit log and a manifest. These are plain files: keep them safe.\n",
+                    report.dir.display(),
+                    report.resources,
+                    report.earlier_versions,
+                    report.attachments
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn share(dir: &Path, request: &ShareRequest, file: &Path, out: &Output) -> Result<(), Failure> {
+    let mut v = open(dir)?;
+    let shared = crate::portal::runtime().block_on(export::share(&mut v, request, file))?;
+    #[derive(Serialize)]
+    struct Report<'a> {
+        package: &'a export::WrittenFile,
+        passcode: &'a str,
+        expires: Option<&'a str>,
+        manifest: &'a export::package::Manifest,
+        link: Option<&'a export::SharedLink>,
+    }
+    out.print(
+        &Report {
+            package: &shared.package,
+            passcode: &shared.passcode,
+            expires: shared.expires.as_deref(),
+            manifest: &shared.manifest,
+            link: shared.link.as_ref(),
+        },
+        || {
+            let mut text = format!(
+                "Wrote the encrypted package for {} to {}.\n\nPasscode (give it to {} separately, e.g. by phone; it is not stored anywhere):\n\n    {}\n\nThey open the package with the age tool: age -d -o summary.tar {} && tar xf summary.tar\n",
+                request.recipient,
+                shared.package.path.display(),
+                request.recipient,
+                shared.passcode.as_str(),
+                shared.package.path.display(),
+            );
+            if let Some(expires) = &shared.expires {
+                text += &format!("It expires {expires}.\n");
+            }
+            if let Some(link) = &shared.link {
+                text += &format!(
+                    "\nSMART Health Link (anyone with it can open the summary; share it like the passcode):\n{}\nQR code: {}\n",
+                    link.text,
+                    link.qr_png.path.display()
+                );
+                match &link.encrypted_file {
+                    Some(file) => {
+                        text += &format!(
+                            "Put the encrypted file {} at {} before you give the link.\n",
+                            file.path.display(),
+                            link.url
+                        )
+                    }
+                    None => text += &format!("The encrypted file was uploaded to {}.\n", link.url),
+                }
+            }
+            text
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The full export: everything in the vault as plain files, readable without OwnRecord.
+//!
+//! ```text
+//! DIR/resources/<Type>.ndjson   current resources, byte-exact as received, one per line
+//! DIR/history/<Type>.ndjson     earlier versions kept when newer ones replaced them
+//! DIR/attachments/<sha256>      downloaded attachments, plus attachments/index.json (url, type)
+//! DIR/sources.json              where the record came from (portals without their tokens)
+//! DIR/audit-log.json            the audit & disclosure log, verifiable on its own
+//! DIR/manifest.json             every file above with its size and SHA-256
+//! ```
+//! The files are written into a fresh folder beside DIR and renamed into place at the end, in
+//! the transaction that records the export: a half-written export is never left behind.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, AuditKind};
+use crate::error::{Error, Result};
+use crate::export::sha256_hex;
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FullExport {
+    pub dir: PathBuf,
+    pub resources: u64,
+    pub earlier_versions: u64,
+    pub attachments: u64,
+    pub files: u64,
+    pub manifest_sha256: String,
+}
+
+#[derive(Serialize)]
+struct ManifestEntry {
+    path: String,
+    bytes: u64,
+    sha256: String,
+}
+
+/// Files written so far, for the manifest.
+struct Writer {
+    root: PathBuf,
+    entries: Vec<ManifestEntry>,
+}
+
+impl Writer {
+    fn write(&mut self, relative: &str, content: &[u8]) -> Result<()> {
+        let path = self.root.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        }
+        let mut file = std::fs::File::create(&path).map_err(|e| io_error(&path, e))?;
+        file.write_all(content).map_err(|e| io_error(&path, e))?;
+        file.sync_all().map_err(|e| io_error(&path, e))?;
+        self.entries.push(ManifestEntry {
+            path: relative.to_owned(),
+            bytes: content.len() as u64,
+            sha256: sha256_hex(content),
+        });
+        Ok(())
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(28 | 27) => Error::DiskFull,
+        _ => Error::io(path, e),
+    }
+}
+
+/// Exports the whole vault into `dir`, which must not exist yet or be empty.
+pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(Error::OutputNotEmpty(dir.to_owned()));
+        }
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".ownrecord-export-")
+        .tempdir_in(parent)
+        .map_err(|e| io_error(parent, e))?;
+    let mut writer = Writer {
+        root: staging.path().to_owned(),
+        entries: Vec::new(),
+    };
+    let created = vault.now();
+
+    let resources = write_ndjson(
+        vault,
+        &mut writer,
+        "resources",
+        "SELECT resource_type, json FROM resources ORDER BY resource_type, source_id, fhir_id",
+    )?;
+    let earlier_versions = write_ndjson(
+        vault,
+        &mut writer,
+        "history",
+        "SELECT r.resource_type, h.json FROM resource_history h JOIN resources r ON r.id = h.resource_id
+         ORDER BY r.resource_type, h.id",
+    )?;
+    let attachments = write_attachments(vault, &mut writer)?;
+    write_sources(vault, &mut writer)?;
+
+    let audit_path = writer.root.join("audit-log.json");
+    audit::export(vault.db(), &audit_path, &created, false)?;
+    let audit_bytes = std::fs::read(&audit_path).map_err(|e| Error::io(&audit_path, e))?;
+    writer.entries.push(ManifestEntry {
+        path: "audit-log.json".into(),
+        bytes: audit_bytes.len() as u64,
+        sha256: sha256_hex(&audit_bytes),
+    });
+
+    let files = writer.entries.len() as u64;
+    let manifest = json!({
+        "format": "ownrecord-full-export/1",
+        "created": created,
+        "vault_id": vault.settings().vault_id,
+        "resources": resources,
+        "earlier_versions": earlier_versions,
+        "attachments": attachments,
+        "files": writer.entries,
+    });
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
+    let manifest_sha256 = sha256_hex(&manifest_bytes);
+    writer.write("manifest.json", &manifest_bytes)?;
+
+    let staged = staging.keep();
+    let details = json!({
+        "what": "full export",
+        "recipient": "the patient (files on this computer)",
+        "purpose": "full export",
+        "folder": dir.display().to_string(),
+        "resources": resources,
+        "attachments": attachments,
+        "content_sha256": manifest_sha256,
+    });
+    let mut moved = false;
+    let result = vault.write(AuditKind::Export, |_tx| {
+        if dir.exists() {
+            std::fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
+        moved = true;
+        Ok(((), details))
+    });
+    if let Err(e) = result {
+        // Not recorded, so not left behind.
+        let _ = std::fs::remove_dir_all(if moved { dir } else { &staged });
+        return Err(e);
+    }
+    Ok(FullExport {
+        dir: dir.to_owned(),
+        resources,
+        earlier_versions,
+        attachments,
+        files: files + 1,
+        manifest_sha256,
+    })
+}
+
+/// One NDJSON file per resource type under `folder`; returns the number of lines.
+fn write_ndjson(vault: &Vault, writer: &mut Writer, folder: &str, sql: &str) -> Result<u64> {
+    let mut by_type: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut count = 0;
+    let mut stmt = vault.db().prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let resource_type: String = row.get(0)?;
+        let json: String = row.get(1)?;
+        let lines = by_type.entry(resource_type).or_default();
+        lines.extend_from_slice(json.as_bytes());
+        lines.push(b'\n');
+        count += 1;
+    }
+    for (resource_type, lines) in by_type {
+        writer.write(&format!("{folder}/{resource_type}.ndjson"), &lines)?;
+    }
+    Ok(count)
+}
+
+fn write_attachments(vault: &Vault, writer: &mut Writer) -> Result<u64> {
+    let mut index = Vec::new();
+    let mut stmt = vault
+        .db()
+        .prepare("SELECT url, content_type, sha256, data, fetched_at FROM attachments ORDER BY url")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let url: String = row.get(0)?;
+        let content_type: Option<String> = row.get(1)?;
+        let sha256: Vec<u8> = row.get(2)?;
+        let data: Vec<u8> = row.get(3)?;
+        let fetched_at: String = row.get(4)?;
+        let name = format!("attachments/{}", hex::encode(&sha256));
+        if !writer.entries.iter().any(|e| e.path == name) {
+            writer.write(&name, &data)?;
+        }
+        index.push(json!({"url": url, "content_type": content_type, "file": name, "fetched_at": fetched_at}));
+    }
+    let count = index.len() as u64;
+    if count > 0 {
+        let bytes = serde_json::to_vec_pretty(&index).expect("an index serializes");
+        writer.write("attachments/index.json", &bytes)?;
+    }
+    Ok(count)
+}
+
+fn write_sources(vault: &Vault, writer: &mut Writer) -> Result<()> {
+    let conn = vault.db();
+    let sources: Vec<serde_json::Value> = conn
+        .prepare("SELECT kind, name, added_at FROM sources ORDER BY id")?
+        .query_map([], |r| {
+            Ok(json!({"kind": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?, "added_at": r.get::<_, String>(2)?}))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // Connections without their tokens or client secrets.
+    let connections: Vec<serde_json::Value> = conn
+        .prepare(
+            "SELECT name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at
+             FROM connections ORDER BY id",
+        )?
+        .query_map([], |r| {
+            Ok(json!({
+                "name": r.get::<_, String>(0)?,
+                "fhir_base": r.get::<_, String>(1)?,
+                "patient_id": r.get::<_, String>(2)?,
+                "scopes": r.get::<_, String>(3)?,
+                "status": r.get::<_, String>(4)?,
+                "connected_at": r.get::<_, String>(5)?,
+                "last_sync_at": r.get::<_, Option<String>>(6)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let bytes = serde_json::to_vec_pretty(&json!({"sources": sources, "connections": connections}))
+        .expect("sources serialize");
+    writer.write("sources.json", &bytes)
+}

@@ -1,0 +1,424 @@
+//! What leaves the vault, by the patient's choice: a PDF visit summary, an International Patient
+//! Summary (FHIR document), an encrypted share package, a SMART Health Link, and a full export.
+//!
+//! Everything is made locally from one [`record::Record`] (the vault's resources, deduplicated) and
+//! one [`summary::Summary`] (the tables a clinician reads), so the PDF, the IPS narrative and the
+//! HTML baseline of the benchmark show the same content. Every export and share is written to the
+//! disclosure log in the transaction that puts its files in place ([`deliver`]).
+
+pub mod full;
+pub mod html;
+pub mod ips;
+pub mod package;
+pub mod pdf;
+pub mod record;
+pub mod shl;
+pub mod summary;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditKind;
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+
+/// The parts of a summary a patient can choose to include.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Problems,
+    Medications,
+    Allergies,
+    Immunizations,
+    Results,
+    Vitals,
+    Visits,
+    Procedures,
+}
+
+impl Section {
+    pub const ALL: [Section; 8] = [
+        Section::Problems,
+        Section::Medications,
+        Section::Allergies,
+        Section::Immunizations,
+        Section::Results,
+        Section::Vitals,
+        Section::Visits,
+        Section::Procedures,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Problems => "problems",
+            Section::Medications => "medications",
+            Section::Allergies => "allergies",
+            Section::Immunizations => "immunizations",
+            Section::Results => "results",
+            Section::Vitals => "vitals",
+            Section::Visits => "visits",
+            Section::Procedures => "procedures",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Problems => "Problems",
+            Section::Medications => "Medications",
+            Section::Allergies => "Allergies and intolerances",
+            Section::Immunizations => "Immunizations",
+            Section::Results => "Lab results",
+            Section::Vitals => "Vital signs",
+            Section::Visits => "Recent visits",
+            Section::Procedures => "Procedures",
+        }
+    }
+
+    /// Parses a comma-separated list such as `problems,medications,results`.
+    pub fn parse_list(list: &str) -> Result<BTreeSet<Section>> {
+        let mut sections = BTreeSet::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let section = Section::ALL
+                .into_iter()
+                .find(|s| s.as_str().eq_ignore_ascii_case(name))
+                .ok_or_else(|| Error::UnknownSection(name.to_owned()))?;
+            sections.insert(section);
+        }
+        if sections.is_empty() {
+            return Err(Error::UnknownSection(list.to_owned()));
+        }
+        Ok(sections)
+    }
+}
+
+/// What the patient chose to include.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub sections: BTreeSet<Section>,
+    /// Dated entries (results, visits, procedures, ...) from this day on; active problems,
+    /// medications and allergies are always included.
+    pub since: Option<time::Date>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            sections: Section::ALL.into_iter().collect(),
+            since: None,
+        }
+    }
+}
+
+impl Selection {
+    pub fn includes(&self, section: Section) -> bool {
+        self.sections.contains(&section)
+    }
+
+    pub fn section_names(&self) -> Vec<&'static str> {
+        self.sections.iter().map(|s| s.as_str()).collect()
+    }
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<time::Date> {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Error::BadDate(text.to_owned()))
+}
+
+/// One file an export wrote, as the disclosure log and manifests name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    #[serde(with = "hex::serde")]
+    pub sha256: Vec<u8>,
+    pub bytes: u64,
+}
+
+impl WrittenFile {
+    pub fn of(path: &Path, content: &[u8]) -> Self {
+        WrittenFile {
+            path: path.to_owned(),
+            sha256: Sha256::digest(content).to_vec(),
+            bytes: content.len() as u64,
+        }
+    }
+}
+
+/// Writes `files` beside their final paths, then, in one vault transaction, moves them into place
+/// and appends the disclosure row built by `details`. If the row cannot be written the files are
+/// removed again: a file the patient gave out is never missing from the log.
+pub(crate) fn deliver(
+    vault: &mut Vault,
+    kind: AuditKind,
+    files: &[(PathBuf, Vec<u8>)],
+    details: impl FnOnce(&[WrittenFile]) -> serde_json::Value,
+) -> Result<Vec<WrittenFile>> {
+    // Staged files delete themselves if anything below fails before they are moved.
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, content) in files {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        staged.push(write_staged(dir, content)?);
+    }
+    let written: Vec<WrittenFile> = files
+        .iter()
+        .map(|(path, content)| WrittenFile::of(path, content))
+        .collect();
+    let details = details(&written);
+    let mut placed: Vec<PathBuf> = Vec::new();
+    let result = vault.write(kind, |_tx| {
+        for (temp, (path, _)) in staged.drain(..).zip(files) {
+            temp.persist(path)
+                .map_err(|e| Error::io(path, e.error))?;
+            placed.push(path.clone());
+        }
+        Ok(((), details))
+    });
+    if let Err(e) = result {
+        for path in &placed {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    Ok(written)
+}
+
+fn write_staged(dir: &Path, content: &[u8]) -> Result<tempfile::TempPath> {
+    use std::io::Write;
+    let map = |e: std::io::Error| match e.raw_os_error() {
+        Some(28 | 27) => Error::DiskFull,
+        _ => Error::io(dir, e),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".ownrecord-export-")
+        .tempfile_in(dir)
+        .map_err(map)?;
+    file.write_all(content).map_err(map)?;
+    file.as_file().sync_all().map_err(map)?;
+    Ok(file.into_temp_path())
+}
+
+/// The hex SHA-256 of bytes, as manifests and the disclosure log write it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Who a file export is for, in the disclosure log.
+const TO_SELF: &str = "the patient (file on this computer)";
+
+/// The record and its summary for a selection, as of the vault's clock.
+pub fn summarize(vault: &Vault, selection: &Selection) -> Result<(record::Record, summary::Summary)> {
+    let record = record::Record::load(vault)?;
+    let summary = summary::Summary::build(&record, selection, vault.clock_now().date());
+    Ok((record, summary))
+}
+
+fn disclosure(
+    what: &str,
+    recipient: &str,
+    purpose: &str,
+    selection: &Selection,
+    files: &[WrittenFile],
+    expires: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "what": what,
+        "recipient": recipient,
+        "purpose": purpose,
+        "sections": selection.section_names(),
+        "since": selection.since.map(|d| d.to_string()),
+        "files": files.iter().map(|f| serde_json::json!({
+            "path": f.path.display().to_string(),
+            "sha256": hex::encode(&f.sha256),
+            "bytes": f.bytes,
+        })).collect::<Vec<_>>(),
+        "content_sha256": files.first().map(|f| hex::encode(&f.sha256)),
+        "expires": expires,
+    })
+}
+
+/// `export pdf`: the visit summary as a PDF file.
+pub fn export_pdf(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
+    let (_, summary) = summarize(vault, selection)?;
+    let bytes = pdf::render(&summary);
+    let mut written = deliver(vault, AuditKind::Export, &[(out.to_owned(), bytes)], |files| {
+        disclosure("PDF summary", TO_SELF, "export", selection, files, None)
+    })?;
+    Ok(written.remove(0))
+}
+
+/// The IPS document as pretty JSON bytes.
+fn ips_bytes(vault: &Vault, selection: &Selection) -> Result<(summary::Summary, Vec<u8>)> {
+    let (record, summary) = summarize(vault, selection)?;
+    let bundle = ips::bundle(&record, &summary, selection, &vault.now());
+    let bytes = serde_json::to_vec_pretty(&bundle).expect("a bundle serializes");
+    Ok((summary, bytes))
+}
+
+/// `export ips`: the International Patient Summary as a FHIR document Bundle (JSON).
+pub fn export_ips(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
+    let (_, bytes) = ips_bytes(vault, selection)?;
+    let mut written = deliver(vault, AuditKind::Export, &[(out.to_owned(), bytes)], |files| {
+        disclosure("IPS document", TO_SELF, "export", selection, files, None)
+    })?;
+    Ok(written.remove(0))
+}
+
+/// What to share, with whom and why.
+#[derive(Debug, Clone)]
+pub struct ShareRequest {
+    pub recipient: String,
+    pub purpose: String,
+    pub selection: Selection,
+    pub expires_in_days: Option<u32>,
+    /// Also make a SMART Health Link.
+    pub link: Option<LinkRequest>,
+}
+
+/// Where a SMART Health Link's encrypted file will live.
+#[derive(Debug, Clone)]
+pub struct LinkRequest {
+    /// The address the recipient's app fetches the file from.
+    pub url: String,
+    /// Upload the file there (HTTP PUT); otherwise it is written next to the link for the patient
+    /// to place.
+    pub upload: bool,
+}
+
+/// What a share produced. The passcode and the link text are shown once and never stored.
+#[derive(Debug)]
+pub struct Shared {
+    pub package: WrittenFile,
+    pub passcode: zeroize::Zeroizing<String>,
+    pub expires: Option<String>,
+    pub manifest: package::Manifest,
+    pub link: Option<SharedLink>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SharedLink {
+    pub text: String,
+    pub url: String,
+    pub uploaded: bool,
+    pub link_file: WrittenFile,
+    pub qr_png: WrittenFile,
+    /// The encrypted file, when the patient places it themselves.
+    pub encrypted_file: Option<WrittenFile>,
+}
+
+/// `share`: an age-encrypted package (PDF + IPS + manifest) and, if asked, a SMART Health Link
+/// to the IPS with its QR code. One disclosure row records all of it.
+pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Result<Shared> {
+    let now = vault.clock_now();
+    let created = crate::clock::rfc3339(now);
+    let expires_at = request
+        .expires_in_days
+        .map(|days| now + time::Duration::days(i64::from(days)));
+    let expires = expires_at.map(crate::clock::rfc3339);
+    let selection = &request.selection;
+    let (summary, ips) = ips_bytes(vault, selection)?;
+    let pdf = pdf::render(&summary);
+    let manifest = package::Manifest {
+        format: "ownrecord-share/1".into(),
+        recipient: request.recipient.clone(),
+        purpose: request.purpose.clone(),
+        created: created.clone(),
+        expires: expires.clone(),
+        sections: selection.section_names().iter().map(|s| s.to_string()).collect(),
+        since: selection.since.map(|d| d.to_string()),
+        files: vec![
+            package::ManifestFile::of(package::PDF_NAME, "application/pdf", &pdf),
+            package::ManifestFile::of(package::IPS_NAME, shl::CONTENT_TYPE, &ips),
+        ],
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
+    let tar = package::archive(
+        &[
+            (package::MANIFEST_NAME, &manifest_bytes),
+            (package::PDF_NAME, &pdf),
+            (package::IPS_NAME, &ips),
+        ],
+        u64::try_from(now.unix_timestamp()).unwrap_or(0),
+    )?;
+    let passcode = package::generate_passcode();
+    let sealed = package::encrypt(&tar, &passcode)?;
+    let mut files = vec![(out.to_owned(), sealed)];
+
+    let mut link_parts = None;
+    if let Some(link_request) = &request.link {
+        let label = format!("Health summary for {}", request.recipient);
+        let link = shl::make(
+            &ips,
+            &link_request.url,
+            &label,
+            expires_at.map(|t| t.unix_timestamp()),
+        )?;
+        let sibling = |suffix: &str| {
+            let stem = out
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "share".into());
+            out.with_file_name(format!("{stem}{suffix}"))
+        };
+        files.push((sibling(".shlink.txt"), format!("{}\n", link.text).into_bytes()));
+        files.push((sibling(".qr.png"), link.qr_png.clone()));
+        if link_request.upload {
+            shl::upload(&link_request.url, &link.jwe).await?;
+        } else {
+            files.push((sibling(".jwe"), link.jwe.clone().into_bytes()));
+        }
+        link_parts = Some((link, link_request.clone()));
+    }
+
+    let what = if link_parts.is_some() {
+        "share package and SMART Health Link"
+    } else {
+        "share package"
+    };
+    let link_details = link_parts.as_ref().map(|(link, req)| {
+        serde_json::json!({
+            "url": link.payload.url,
+            "flag": link.payload.flag,
+            "exp": link.payload.exp,
+            "uploaded": req.upload,
+            "content_sha256": sha256_hex(&ips),
+        })
+    });
+    let mut written = deliver(vault, AuditKind::Share, &files, |written| {
+        let mut details = disclosure(
+            what,
+            &request.recipient,
+            &request.purpose,
+            selection,
+            written,
+            expires.as_deref(),
+        );
+        details["package_contents"] = serde_json::json!(manifest.files);
+        details["link"] = link_details.unwrap_or(serde_json::Value::Null);
+        details
+    })?
+    .into_iter();
+    let package_file = written.next().expect("the package was written");
+    let link = link_parts.map(|(link, req)| SharedLink {
+        text: link.text,
+        url: req.url,
+        uploaded: req.upload,
+        link_file: written.next().expect("the link was written"),
+        qr_png: written.next().expect("the QR code was written"),
+        encrypted_file: written.next(),
+    });
+    Ok(Shared {
+        package: package_file,
+        passcode,
+        expires,
+        manifest,
+        link,
+    })
+}
