@@ -32,6 +32,11 @@ const TEST_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "python3-venv",
+    // Third-party readers of what OwnRecord exports.
+    "age",
+    "zbar-tools",
+    "qpdf",
+    "poppler-utils",
 ];
 
 /// PyPI packages the tests use (a third-party SQLCipher client).

@@ -125,7 +125,12 @@ pub enum Command {
         #[arg(long)]
         shl: bool,
         /// Upload the link's encrypted file to this address (HTTP PUT) on a host you choose.
-        #[arg(long, value_name = "URL", requires = "shl", conflicts_with = "link_url")]
+        #[arg(
+            long,
+            value_name = "URL",
+            requires = "shl",
+            conflicts_with = "link_url"
+        )]
         upload: Option<String>,
         /// Where you will put the link's encrypted file yourself (it is written next to --out).
         #[arg(long, value_name = "URL", requires = "shl")]

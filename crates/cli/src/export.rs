@@ -22,7 +22,10 @@ pub fn selection(args: &SelectionArgs) -> Result<Selection, Failure> {
 pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Failure> {
     let mut v = open(dir)?;
     match command {
-        ExportCommand::Pdf { out: file, selection: s } => {
+        ExportCommand::Pdf {
+            out: file,
+            selection: s,
+        } => {
             let written = export::export_pdf(&mut v, &selection(&s)?, &file)?;
             out.print(&written, || {
                 format!(
@@ -32,7 +35,10 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
                 )
             });
         }
-        ExportCommand::Ips { out: file, selection: s } => {
+        ExportCommand::Ips {
+            out: file,
+            selection: s,
+        } => {
             let written = export::export_ips(&mut v, &selection(&s)?, &file)?;
             out.print(&written, || {
                 format!(

@@ -182,3 +182,140 @@ pub fn vault_id(dir: &Path) -> String {
         .expect("vault_id")
         .to_owned()
 }
+
+/// The third-party checkers the tests call: FHIR validators, the SMART Health Link resolver
+/// (Node and Python, under `tests/peers`; `cargo xtask test` installs them), and Debian's
+/// qpdf, pdftotext, age and zbarimg.
+pub mod checkers {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use serde_json::Value;
+
+    pub fn peers_dir() -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers");
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "the test peers are not installed: run `npm ci --prefix tests/peers` (cargo xtask test does)"
+        );
+        dir
+    }
+
+    /// The Python with the test packages: `$OWNRECORD_PYTHON` (set by `cargo xtask test`).
+    pub fn python() -> PathBuf {
+        std::env::var_os("OWNRECORD_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/xtask-venv/bin/python3")
+            })
+    }
+
+    /// Runs a checker that prints one JSON object; exit 0 = pass, 1 = fail, anything else panics.
+    fn checker(cmd: &mut Command) -> (bool, Value) {
+        let out = cmd.output().expect("the checker runs");
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "the checker printed no JSON: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        match out.status.code() {
+            Some(0) => (true, json),
+            Some(1) => (false, json),
+            other => panic!("the checker failed to run ({other:?}): {json}"),
+        }
+    }
+
+    /// Errors from all three FHIR R4 validators (@medplum/core, FHIR.js, fhir.resources 6.4).
+    pub fn fhir_errors(file: &Path) -> Vec<String> {
+        let mut errors = Vec::new();
+        let (_, node) = checker(
+            Command::new("node")
+                .arg(peers_dir().join("validate-fhir.mjs"))
+                .arg(file),
+        );
+        let (_, py) = checker(
+            Command::new(python())
+                .arg(peers_dir().join("validate_fhir_resources.py"))
+                .arg(file),
+        );
+        for (validator, report) in [
+            ("medplum", &node["medplum"]),
+            ("fhir.js", &node["fhirjs"]),
+            ("fhir.resources", &py["fhir_resources"]),
+        ] {
+            let list = report["errors"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{validator} reported nothing: {report}"));
+            errors.extend(list.iter().map(|e| format!("{validator}: {e}")));
+        }
+        errors
+    }
+
+    /// Resolves a `shlink:/` with npm kill-the-clipboard (over HTTP); `Err` holds its report.
+    pub fn resolve_shl(link: &str) -> Result<Value, Value> {
+        let (ok, report) = checker(
+            Command::new("node")
+                .arg(peers_dir().join("shl-resolve.mjs"))
+                .arg(link)
+                .args(["--recipient", "Dr. Test"]),
+        );
+        if ok { Ok(report) } else { Err(report) }
+    }
+
+    /// `qpdf --check`: true when the PDF is sound.
+    pub fn qpdf_ok(pdf: &Path) -> bool {
+        Command::new("qpdf")
+            .arg("--check")
+            .arg(pdf)
+            .output()
+            .expect("qpdf runs (apt install qpdf)")
+            .status
+            .success()
+    }
+
+    /// The PDF's text in content order (`pdftotext -raw`), whitespace collapsed to single spaces.
+    pub fn pdf_text(pdf: &Path) -> String {
+        let out = Command::new("pdftotext")
+            .args(["-raw", "-enc", "UTF-8"])
+            .arg(pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext runs (apt install poppler-utils)");
+        assert!(out.status.success(), "pdftotext failed");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Decrypts an age file with Debian's `age` CLI, typing the passphrase on a pseudo-terminal
+    /// (age reads it only from a terminal). True when it decrypted.
+    pub fn age_decrypt(file: &Path, passphrase: &str, out: &Path) -> bool {
+        use std::io::Write;
+        let command = format!("age -d -o '{}' '{}'", out.display(), file.display());
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script and age run (apt install age bsdutils)");
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = writeln!(stdin, "{passphrase}");
+        drop(stdin);
+        child.wait().unwrap().success() && out.exists()
+    }
+
+    /// The text of the QR code in a PNG, read by `zbarimg`.
+    pub fn read_qr(png: &Path) -> String {
+        let out = Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(png)
+            .output()
+            .expect("zbarimg runs (apt install zbar-tools)");
+        assert!(out.status.success(), "zbarimg found no code");
+        String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+    }
+}

@@ -1,8 +1,9 @@
 //! The full export: everything in the vault as plain files, readable without OwnRecord.
 //!
 //! ```text
-//! DIR/resources/<Type>.ndjson   current resources, byte-exact as received, one per line
-//! DIR/history/<Type>.ndjson     earlier versions kept when newer ones replaced them
+//! DIR/resources/<Type>.source-<N>.ndjson   current resources as received from source N
+//!                                           (see sources.json), minified to one line each
+//! DIR/history/<Type>.source-<N>.ndjson     earlier versions kept when newer ones replaced them
 //! DIR/attachments/<sha256>      downloaded attachments, plus attachments/index.json (url, type)
 //! DIR/sources.json              where the record came from (portals without their tokens)
 //! DIR/audit-log.json            the audit & disclosure log, verifiable on its own
@@ -101,14 +102,14 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
         vault,
         &mut writer,
         "resources",
-        "SELECT resource_type, json FROM resources ORDER BY resource_type, source_id, fhir_id",
+        "SELECT resource_type, source_id, json FROM resources ORDER BY resource_type, source_id, fhir_id",
     )?;
     let earlier_versions = write_ndjson(
         vault,
         &mut writer,
         "history",
-        "SELECT r.resource_type, h.json FROM resource_history h JOIN resources r ON r.id = h.resource_id
-         ORDER BY r.resource_type, h.id",
+        "SELECT r.resource_type, r.source_id, h.json FROM resource_history h
+         JOIN resources r ON r.id = h.resource_id ORDER BY r.resource_type, r.source_id, h.id",
     )?;
     let attachments = write_attachments(vault, &mut writer)?;
     write_sources(vault, &mut writer)?;
@@ -170,31 +171,36 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
     })
 }
 
-/// One NDJSON file per resource type under `folder`; returns the number of lines.
+/// One NDJSON file per resource type and source under `folder` (a resource may come from two
+/// sources in two versions: both are kept); returns the number of lines.
 fn write_ndjson(vault: &Vault, writer: &mut Writer, folder: &str, sql: &str) -> Result<u64> {
-    let mut by_type: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut by_file: BTreeMap<(String, i64), Vec<u8>> = BTreeMap::new();
     let mut count = 0;
     let mut stmt = vault.db().prepare(sql)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let resource_type: String = row.get(0)?;
-        let json: String = row.get(1)?;
-        let lines = by_type.entry(resource_type).or_default();
-        lines.extend_from_slice(json.as_bytes());
+        let source: i64 = row.get(1)?;
+        let json: String = row.get(2)?;
+        let lines = by_file.entry((resource_type, source)).or_default();
+        lines.extend_from_slice(crate::fhir::minified(&json).as_bytes());
         lines.push(b'\n');
         count += 1;
     }
-    for (resource_type, lines) in by_type {
-        writer.write(&format!("{folder}/{resource_type}.ndjson"), &lines)?;
+    for ((resource_type, source), lines) in by_file {
+        writer.write(
+            &format!("{folder}/{resource_type}.source-{source}.ndjson"),
+            &lines,
+        )?;
     }
     Ok(count)
 }
 
 fn write_attachments(vault: &Vault, writer: &mut Writer) -> Result<u64> {
     let mut index = Vec::new();
-    let mut stmt = vault
-        .db()
-        .prepare("SELECT url, content_type, sha256, data, fetched_at FROM attachments ORDER BY url")?;
+    let mut stmt = vault.db().prepare(
+        "SELECT url, content_type, sha256, data, fetched_at FROM attachments ORDER BY url",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let url: String = row.get(0)?;
@@ -219,9 +225,14 @@ fn write_attachments(vault: &Vault, writer: &mut Writer) -> Result<u64> {
 fn write_sources(vault: &Vault, writer: &mut Writer) -> Result<()> {
     let conn = vault.db();
     let sources: Vec<serde_json::Value> = conn
-        .prepare("SELECT kind, name, added_at FROM sources ORDER BY id")?
+        .prepare("SELECT id, kind, name, added_at FROM sources ORDER BY id")?
         .query_map([], |r| {
-            Ok(json!({"kind": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?, "added_at": r.get::<_, String>(2)?}))
+            Ok(json!({
+                "number": r.get::<_, i64>(0)?,
+                "kind": r.get::<_, String>(1)?,
+                "name": r.get::<_, String>(2)?,
+                "added_at": r.get::<_, String>(3)?,
+            }))
         })?
         .collect::<rusqlite::Result<_>>()?;
     // Connections without their tokens or client secrets.

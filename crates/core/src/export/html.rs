@@ -86,6 +86,10 @@ pub fn page(summary: &Summary) -> String {
             table(&section.table)
         );
     }
-    let _ = write!(out, "<h2>Sources</h2>{}</body></html>", table(&summary.sources));
+    let _ = write!(
+        out,
+        "<h2>Sources</h2>{}</body></html>",
+        table(&summary.sources)
+    );
     out
 }

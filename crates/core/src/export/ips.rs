@@ -97,7 +97,8 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
         let (t, id) = row.resource.split_once('/').unwrap_or_default();
         record.get(t, id).is_some_and(|c| {
             matches!(
-                c.pointer("/clinicalStatus/coding/0/code").and_then(Value::as_str),
+                c.pointer("/clinicalStatus/coding/0/code")
+                    .and_then(Value::as_str),
                 Some("active" | "recurrence" | "relapse")
             )
         })
@@ -141,7 +142,9 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
         .iter()
         .filter_map(|k| {
             let (t, id) = k.split_once('/')?;
-            let reference = record.get(t, id)?.pointer("/medicationReference/reference")?;
+            let reference = record
+                .get(t, id)?
+                .pointer("/medicationReference/reference")?;
             let (rt, rid) = reference.as_str()?.rsplit_once('/')?;
             let rt = rt.rsplit('/').next()?;
             record.get(rt, rid).map(key)
@@ -161,7 +164,10 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
         .collect();
     let name = patient_name(&record.patient);
     let day = now.get(..10).unwrap_or(now);
-    let composition_key = format!("Composition/ips-{}", &uuid_url(&format!("{patient_key}@{now}"))[9..]);
+    let composition_key = format!(
+        "Composition/ips-{}",
+        &uuid_url(&format!("{patient_key}@{now}"))[9..]
+    );
     let composition_url = uuid_url(&composition_key);
     let patient_url = &urls[&patient_key];
     let composition = json!({
@@ -321,8 +327,9 @@ mod tests {
 
     #[test]
     fn references_outside_the_document_are_dropped() {
-        let urls: BTreeMap<String, String> =
-            [("Patient/p1".to_owned(), uuid_url("Patient/p1"))].into_iter().collect();
+        let urls: BTreeMap<String, String> = [("Patient/p1".to_owned(), uuid_url("Patient/p1"))]
+            .into_iter()
+            .collect();
         let mut c = json!({
             "resourceType": "Condition",
             "subject": {"reference": "Patient/p1"},

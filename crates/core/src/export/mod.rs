@@ -26,9 +26,7 @@ use crate::error::{Error, Result};
 use crate::vault::Vault;
 
 /// The parts of a summary a patient can choose to include.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
     Problems,
@@ -126,8 +124,11 @@ impl Selection {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<time::Date> {
-    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Error::BadDate(text.to_owned()))
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| Error::BadDate(text.to_owned()))
 }
 
 /// One file an export wrote, as the disclosure log and manifests name it.
@@ -175,8 +176,7 @@ pub(crate) fn deliver(
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = vault.write(kind, |_tx| {
         for (temp, (path, _)) in staged.drain(..).zip(files) {
-            temp.persist(path)
-                .map_err(|e| Error::io(path, e.error))?;
+            temp.persist(path).map_err(|e| Error::io(path, e.error))?;
             placed.push(path.clone());
         }
         Ok(((), details))
@@ -214,7 +214,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 const TO_SELF: &str = "the patient (file on this computer)";
 
 /// The record and its summary for a selection, as of the vault's clock.
-pub fn summarize(vault: &Vault, selection: &Selection) -> Result<(record::Record, summary::Summary)> {
+pub fn summarize(
+    vault: &Vault,
+    selection: &Selection,
+) -> Result<(record::Record, summary::Summary)> {
     let record = record::Record::load(vault)?;
     let summary = summary::Summary::build(&record, selection, vault.clock_now().date());
     Ok((record, summary))
@@ -248,9 +251,12 @@ fn disclosure(
 pub fn export_pdf(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
     let (_, summary) = summarize(vault, selection)?;
     let bytes = pdf::render(&summary);
-    let mut written = deliver(vault, AuditKind::Export, &[(out.to_owned(), bytes)], |files| {
-        disclosure("PDF summary", TO_SELF, "export", selection, files, None)
-    })?;
+    let mut written = deliver(
+        vault,
+        AuditKind::Export,
+        &[(out.to_owned(), bytes)],
+        |files| disclosure("PDF summary", TO_SELF, "export", selection, files, None),
+    )?;
     Ok(written.remove(0))
 }
 
@@ -265,9 +271,12 @@ fn ips_bytes(vault: &Vault, selection: &Selection) -> Result<(summary::Summary, 
 /// `export ips`: the International Patient Summary as a FHIR document Bundle (JSON).
 pub fn export_ips(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
     let (_, bytes) = ips_bytes(vault, selection)?;
-    let mut written = deliver(vault, AuditKind::Export, &[(out.to_owned(), bytes)], |files| {
-        disclosure("IPS document", TO_SELF, "export", selection, files, None)
-    })?;
+    let mut written = deliver(
+        vault,
+        AuditKind::Export,
+        &[(out.to_owned(), bytes)],
+        |files| disclosure("IPS document", TO_SELF, "export", selection, files, None),
+    )?;
     Ok(written.remove(0))
 }
 
@@ -331,7 +340,11 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
         purpose: request.purpose.clone(),
         created: created.clone(),
         expires: expires.clone(),
-        sections: selection.section_names().iter().map(|s| s.to_string()).collect(),
+        sections: selection
+            .section_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         since: selection.since.map(|d| d.to_string()),
         files: vec![
             package::ManifestFile::of(package::PDF_NAME, "application/pdf", &pdf),
@@ -367,7 +380,10 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
                 .unwrap_or_else(|| "share".into());
             out.with_file_name(format!("{stem}{suffix}"))
         };
-        files.push((sibling(".shlink.txt"), format!("{}\n", link.text).into_bytes()));
+        files.push((
+            sibling(".shlink.txt"),
+            format!("{}\n", link.text).into_bytes(),
+        ));
         files.push((sibling(".qr.png"), link.qr_png.clone()));
         if link_request.upload {
             shl::upload(&link_request.url, &link.jwe).await?;

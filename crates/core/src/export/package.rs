@@ -84,9 +84,8 @@ pub fn archive(files: &[(&str, &[u8])], mtime: u64) -> Result<Vec<u8>> {
 
 /// Encrypts `plaintext` with age (scrypt recipient) under `passcode`.
 pub fn encrypt(plaintext: &[u8], passcode: &str) -> Result<Vec<u8>> {
-    let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
-        passcode.to_owned(),
-    ));
+    let encryptor =
+        age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(passcode.to_owned()));
     let mut out = Vec::with_capacity(plaintext.len() + 1024);
     let failed = |e: std::io::Error| Error::Internal(format!("encrypting the package: {e}"));
     let mut writer = encryptor.wrap_output(&mut out).map_err(failed)?;

@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use printpdf::{
-    Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle,
-    PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, WindingOrder,
+    Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, WindingOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -21,7 +21,7 @@ const PAGE_HEIGHT: f32 = 792.0;
 const MARGIN_X: f32 = 48.0;
 const MARGIN_TOP: f32 = 50.0;
 /// Room kept at the bottom for the footer.
-const MARGIN_BOTTOM: f32 = 58.0;
+const MARGIN_BOTTOM: f32 = 64.0;
 const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN_X;
 
 const BODY_SIZE: f32 = 8.5;
@@ -232,7 +232,15 @@ impl Layout<'_> {
     }
 
     /// One line of text with its baseline at `y`.
-    fn text(&mut self, x: f32, y: f32, size: f32, weight: Weight, color: (f32, f32, f32), text: &str) {
+    fn text(
+        &mut self,
+        x: f32,
+        y: f32,
+        size: f32,
+        weight: Weight,
+        color: (f32, f32, f32),
+        text: &str,
+    ) {
         if text.is_empty() {
             return;
         }
@@ -309,7 +317,14 @@ impl Layout<'_> {
 
     fn header(&mut self, summary: &Summary) {
         let p = &summary.patient;
-        self.text(MARGIN_X, self.y - 9.0, 9.0, Weight::Bold, ACCENT, "PATIENT SUMMARY");
+        self.text(
+            MARGIN_X,
+            self.y - 9.0,
+            9.0,
+            Weight::Bold,
+            ACCENT,
+            "PATIENT SUMMARY",
+        );
         self.y -= 14.0;
         self.paragraph(&p.name, 18.0, Weight::Bold, INK);
         let mut facts = Vec::new();
@@ -319,12 +334,21 @@ impl Layout<'_> {
         if let Some(gender) = &p.gender {
             facts.push(format!("Sex {gender}"));
         }
-        facts.extend(p.identifiers.iter().map(|(label, value)| format!("{label}: {value}")));
+        facts.extend(
+            p.identifiers
+                .iter()
+                .map(|(label, value)| format!("{label}: {value}")),
+        );
         self.y -= 2.0;
         self.paragraph(&facts.join("   ·   "), 9.5, Weight::Regular, INK);
         self.y -= 6.0;
         // The notice, in a tinted box.
-        let lines = self.fonts.wrap(Weight::Regular, &notice(&summary.generated), 8.5, CONTENT_WIDTH - 12.0);
+        let lines = self.fonts.wrap(
+            Weight::Regular,
+            &notice(&summary.generated),
+            8.5,
+            CONTENT_WIDTH - 12.0,
+        );
         let height = lines.len() as f32 * LINE + 8.0;
         self.fill_rect(MARGIN_X, self.y - height, CONTENT_WIDTH, height, SHADE);
         let mut y = self.y - 4.0;
@@ -339,14 +363,21 @@ impl Layout<'_> {
     fn table(&mut self, title: &str, table: &Table) {
         let widths: Vec<f32> = {
             let total: f32 = table.columns.iter().map(|c| c.width).sum();
-            table.columns.iter().map(|c| c.width / total * CONTENT_WIDTH).collect()
+            table
+                .columns
+                .iter()
+                .map(|c| c.width / total * CONTENT_WIDTH)
+                .collect()
         };
         let wrap_row = |layout: &Self, cells: &[(String, Weight)]| -> Vec<Vec<String>> {
             cells
                 .iter()
                 .zip(&widths)
                 .map(|((text, weight), width)| {
-                    let mut lines = layout.fonts.wrap(*weight, text, BODY_SIZE, width - 2.0 * CELL_PAD);
+                    let mut lines =
+                        layout
+                            .fonts
+                            .wrap(*weight, text, BODY_SIZE, width - 2.0 * CELL_PAD);
                     if lines.len() > MAX_CELL_LINES {
                         lines.truncate(MAX_CELL_LINES);
                         if let Some(last) = lines.last_mut() {
@@ -369,7 +400,11 @@ impl Layout<'_> {
             .rows
             .first()
             .map(|row| {
-                let cells: Vec<(String, Weight)> = row.cells.iter().map(|c| (c.text.clone(), weight_of(c.strong))).collect();
+                let cells: Vec<(String, Weight)> = row
+                    .cells
+                    .iter()
+                    .map(|c| (c.text.clone(), weight_of(c.strong)))
+                    .collect();
                 row_height(&wrap_row(self, &cells))
             })
             .unwrap_or(LINE);
@@ -389,7 +424,11 @@ impl Layout<'_> {
         self.draw_row(&header, &widths, &[], true, None);
         self.rule(self.y + 1.0, 0.6, RULE);
         for (i, row) in table.rows.iter().enumerate() {
-            let cells: Vec<(String, Weight)> = row.cells.iter().map(|c| (c.text.clone(), weight_of(c.strong))).collect();
+            let cells: Vec<(String, Weight)> = row
+                .cells
+                .iter()
+                .map(|c| (c.text.clone(), weight_of(c.strong)))
+                .collect();
             let strong: Vec<bool> = row.cells.iter().map(|c| c.strong).collect();
             let lines = wrap_row(self, &cells);
             let height = row_height(&lines);
@@ -466,8 +505,17 @@ impl Layout<'_> {
             .map(|(i, ops)| {
                 self.ops = ops;
                 self.rule(MARGIN_BOTTOM - 16.0, 0.4, RULE);
-                let left_lines = self.fonts.wrap(Weight::Regular, &left, 7.5, CONTENT_WIDTH - 90.0);
-                self.text(MARGIN_X, MARGIN_BOTTOM - 27.0, 7.5, Weight::Regular, MUTED, &left_lines[0]);
+                let left_lines = self
+                    .fonts
+                    .wrap(Weight::Regular, &left, 7.5, CONTENT_WIDTH - 90.0);
+                self.text(
+                    MARGIN_X,
+                    MARGIN_BOTTOM - 27.0,
+                    7.5,
+                    Weight::Regular,
+                    MUTED,
+                    &left_lines[0],
+                );
                 self.text(
                     MARGIN_X,
                     MARGIN_BOTTOM - 37.0,
@@ -478,7 +526,14 @@ impl Layout<'_> {
                 );
                 let number = format!("Page {} of {}", i + 1, total);
                 let width = self.fonts.width(Weight::Regular, &number, 7.5);
-                self.text(PAGE_WIDTH - MARGIN_X - width, MARGIN_BOTTOM - 27.0, 7.5, Weight::Regular, MUTED, &number);
+                self.text(
+                    PAGE_WIDTH - MARGIN_X - width,
+                    MARGIN_BOTTOM - 27.0,
+                    7.5,
+                    Weight::Regular,
+                    MUTED,
+                    &number,
+                );
                 PdfPage::new(
                     printpdf::Mm::from(Pt(PAGE_WIDTH)),
                     printpdf::Mm::from(Pt(PAGE_HEIGHT)),
@@ -490,7 +545,11 @@ impl Layout<'_> {
 }
 
 fn weight_of(strong: bool) -> Weight {
-    if strong { Weight::Bold } else { Weight::Regular }
+    if strong {
+        Weight::Bold
+    } else {
+        Weight::Regular
+    }
 }
 
 fn row_height(cells: &[Vec<String>]) -> f32 {

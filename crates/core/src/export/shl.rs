@@ -68,7 +68,8 @@ pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<
 
 fn encrypt(content: &[u8], key: &[u8]) -> Result<String> {
     use josekit::jwe::{Dir, JweHeader};
-    let failed = |e: josekit::JoseError| Error::Internal(format!("encrypting the link's file: {e}"));
+    let failed =
+        |e: josekit::JoseError| Error::Internal(format!("encrypting the link's file: {e}"));
     let mut header = JweHeader::new();
     header.set_content_encryption("A256GCM");
     header.set_content_type(CONTENT_TYPE);
@@ -90,7 +91,11 @@ pub fn parse(link: &str) -> Result<Payload> {
 /// Decrypts a link's file with the key from its payload.
 pub fn decrypt(payload: &Payload, jwe: &str) -> Result<Vec<u8>> {
     use josekit::jwe::Dir;
-    let key = Zeroizing::new(URL_SAFE_NO_PAD.decode(&payload.key).map_err(|_| Error::BadLink)?);
+    let key = Zeroizing::new(
+        URL_SAFE_NO_PAD
+            .decode(&payload.key)
+            .map_err(|_| Error::BadLink)?,
+    );
     let decrypter = Dir
         .decrypter_from_bytes(key.as_slice())
         .map_err(|_| Error::BadLink)?;
@@ -159,7 +164,13 @@ mod tests {
     #[test]
     fn link_round_trip() {
         let content = br#"{"resourceType":"Bundle","type":"document"}"#;
-        let link = make(content, "https://files.example.org/s/abc", "For Dr. Ruiz", Some(1_900_000_000)).unwrap();
+        let link = make(
+            content,
+            "https://files.example.org/s/abc",
+            "For Dr. Ruiz",
+            Some(1_900_000_000),
+        )
+        .unwrap();
         assert!(link.text.starts_with("shlink:/"));
         let payload = parse(&format!("https://viewer.example/#{}", link.text)).unwrap();
         assert_eq!(payload, link.payload);

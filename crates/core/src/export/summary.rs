@@ -80,7 +80,10 @@ impl Table {
 pub fn key(resource: &Value) -> String {
     format!(
         "{}/{}",
-        resource.get("resourceType").and_then(Value::as_str).unwrap_or(""),
+        resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
         resource.get("id").and_then(Value::as_str).unwrap_or("")
     )
 }
@@ -248,7 +251,10 @@ impl Builder<'_> {
             .filter_map(|c| {
                 let status = code_at(c, "/clinicalStatus").unwrap_or_else(|| "unknown".into());
                 let active = matches!(status.as_str(), "active" | "recurrence" | "relapse");
-                let onset = date_of(c, &["/onsetDateTime", "/onsetPeriod/start", "/recordedDate"]);
+                let onset = date_of(
+                    c,
+                    &["/onsetDateTime", "/onsetPeriod/start", "/recordedDate"],
+                );
                 if !active && !self.in_range(onset.as_deref()) {
                     return None;
                 }
@@ -265,7 +271,14 @@ impl Builder<'_> {
                     ),
                     Cell::plain(notes(c)),
                 ];
-                Some((active, onset.unwrap_or_default(), Row { cells, resource: key(c) }))
+                Some((
+                    active,
+                    onset.unwrap_or_default(),
+                    Row {
+                        cells,
+                        resource: key(c),
+                    },
+                ))
             })
             .collect();
         // Active first, then newest first.
@@ -304,8 +317,16 @@ impl Builder<'_> {
             .flat_map(|t| self.record.all(t))
             .filter(|m| m.get("status").and_then(Value::as_str) == Some("active"))
             .map(|m| {
-                let since = date_of(m, &["/authoredOn", "/effectiveDateTime", "/effectivePeriod/start", "/dateAsserted"])
-                    .unwrap_or_default();
+                let since = date_of(
+                    m,
+                    &[
+                        "/authoredOn",
+                        "/effectiveDateTime",
+                        "/effectivePeriod/start",
+                        "/dateAsserted",
+                    ],
+                )
+                .unwrap_or_default();
                 let prescriber = m
                     .get("requester")
                     .or_else(|| m.get("informationSource"))
@@ -321,7 +342,13 @@ impl Builder<'_> {
                     Cell::plain(prescriber),
                     Cell::plain(notes(m)),
                 ];
-                (since, Row { cells, resource: key(m) })
+                (
+                    since,
+                    Row {
+                        cells,
+                        resource: key(m),
+                    },
+                )
             })
             .collect();
         rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -385,7 +412,10 @@ impl Builder<'_> {
                         date_of(a, &["/onsetDateTime", "/recordedDate"]).unwrap_or_default(),
                     ),
                 ];
-                Row { cells, resource: key(a) }
+                Row {
+                    cells,
+                    resource: key(a),
+                }
             })
             .collect();
         rows.sort();
@@ -444,8 +474,16 @@ impl Builder<'_> {
                 )
             })
             .map(|o| {
-                let date = date_of(o, &["/effectiveDateTime", "/effectivePeriod/start", "/effectiveInstant", "/issued"])
-                    .unwrap_or_default();
+                let date = date_of(
+                    o,
+                    &[
+                        "/effectiveDateTime",
+                        "/effectivePeriod/start",
+                        "/effectiveInstant",
+                        "/issued",
+                    ],
+                )
+                .unwrap_or_default();
                 (date, o)
             })
             .collect()
@@ -458,7 +496,8 @@ impl Builder<'_> {
             None => {
                 let newest = labs.iter().map(|(d, _)| d.as_str()).max().unwrap_or("");
                 let since = days_before(newest, RESULTS_WINDOW_DAYS);
-                let note = format!("Results of the two years up to the newest one (since {since}).");
+                let note =
+                    format!("Results of the two years up to the newest one (since {since}).");
                 (since, note)
             }
         };
@@ -471,19 +510,19 @@ impl Builder<'_> {
                     Row {
                         resource: key(o),
                         cells: vec![
-                        Cell::plain(day(&date)),
-                        Cell::plain(name),
-                        Cell {
-                            text: value,
-                            strong: !flag.is_empty(),
-                        },
-                        Cell::plain(unit),
-                        Cell::plain(range),
-                        Cell {
-                            strong: !flag.is_empty(),
-                            text: flag,
-                        },
-                    ],
+                            Cell::plain(day(&date)),
+                            Cell::plain(name),
+                            Cell {
+                                text: value,
+                                strong: !flag.is_empty(),
+                            },
+                            Cell::plain(unit),
+                            Cell::plain(range),
+                            Cell {
+                                strong: !flag.is_empty(),
+                                text: flag,
+                            },
+                        ],
                     },
                 ));
             }
@@ -492,10 +531,10 @@ impl Builder<'_> {
         Table {
             columns: columns(&[
                 ("Date", 0.12),
-                ("Test", 0.4),
-                ("Result", 0.12),
-                ("Unit", 0.11),
-                ("Reference range", 0.15),
+                ("Test", 0.36),
+                ("Result", 0.11),
+                ("Unit", 0.17),
+                ("Reference range", 0.14),
                 ("Flag", 0.1),
             ]),
             rows: rows.into_iter().map(|(_, row)| row).collect(),
@@ -574,7 +613,10 @@ impl Builder<'_> {
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(|p| p.get("individual").and_then(|i| self.record.reference_text(i)))
+                    .filter_map(|p| {
+                        p.get("individual")
+                            .and_then(|i| self.record.reference_text(i))
+                    })
                     .chain(
                         e.get("serviceProvider")
                             .and_then(|s| self.record.reference_text(s)),
@@ -685,7 +727,12 @@ fn result_lines(o: &Value) -> Vec<ResultLine> {
     if has_value(o) {
         lines.push(value_line(name.clone(), o));
     }
-    for component in o.get("component").and_then(Value::as_array).into_iter().flatten() {
+    for component in o
+        .get("component")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let part = concept_text(component.get("code"));
         lines.push(value_line(format!("{name}: {part}"), component));
     }
@@ -739,7 +786,11 @@ fn value_line(name: String, o: &Value) -> ResultLine {
     } else if let Some(s) = o.get("valueString").and_then(Value::as_str) {
         (s.to_owned(), String::new(), None)
     } else if let Some(b) = o.get("valueBoolean").and_then(Value::as_bool) {
-        ((if b { "yes" } else { "no" }).to_owned(), String::new(), None)
+        (
+            (if b { "yes" } else { "no" }).to_owned(),
+            String::new(),
+            None,
+        )
     } else if let Some(v) = o.get("valueInteger") {
         (number_text(v), String::new(), v.as_f64())
     } else {
@@ -747,20 +798,22 @@ fn value_line(name: String, o: &Value) -> ResultLine {
     };
     let range = o.pointer("/referenceRange/0");
     let range_text = range.map(range_text).unwrap_or_default();
-    let flag = interpretation(o).unwrap_or_else(|| {
-        match (number, range) {
-            (Some(n), Some(r)) => {
-                let bound = |key: &str| r.get(key).and_then(|q| q.get("value")).and_then(Value::as_f64);
-                if bound("low").is_some_and(|low| n < low) {
-                    "Low".to_owned()
-                } else if bound("high").is_some_and(|high| n > high) {
-                    "High".to_owned()
-                } else {
-                    String::new()
-                }
+    let flag = interpretation(o).unwrap_or_else(|| match (number, range) {
+        (Some(n), Some(r)) => {
+            let bound = |key: &str| {
+                r.get(key)
+                    .and_then(|q| q.get("value"))
+                    .and_then(Value::as_f64)
+            };
+            if bound("low").is_some_and(|low| n < low) {
+                "Low".to_owned()
+            } else if bound("high").is_some_and(|high| n > high) {
+                "High".to_owned()
+            } else {
+                String::new()
             }
-            _ => String::new(),
         }
+        _ => String::new(),
     });
     (name, value, unit, range_text, flag)
 }
@@ -779,7 +832,12 @@ fn interpretation(o: &Value) -> Option<String> {
         "AA" => "Critical",
         "POS" => "Positive",
         "DET" => "Detected",
-        _ => return coding.get("display").and_then(Value::as_str).map(str::to_owned),
+        _ => {
+            return coding
+                .get("display")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
     };
     Some(word.to_owned())
 }
@@ -809,7 +867,10 @@ fn number_text(v: &Value) -> String {
                 (2 - f.abs().log10().floor() as i32).clamp(2, 12) as usize
             };
             let rounded = format!("{f:.places$}");
-            rounded.trim_end_matches('0').trim_end_matches('.').to_owned()
+            rounded
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
         }
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
@@ -848,7 +909,11 @@ fn dosage_text(m: &Value) -> String {
                 "min" => "minute",
                 other => other,
             };
-            let every = if p == "1" { unit.to_owned() } else { format!("{p} {unit}s") };
+            let every = if p == "1" {
+                unit.to_owned()
+            } else {
+                format!("{p} {unit}s")
+            };
             parts.push(format!("{f}× per {every}"));
         }
     }
@@ -877,7 +942,12 @@ fn has_category(o: &Value, category: &str) -> bool {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .flat_map(|c| c.get("coding").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|c| {
+            c.get("coding")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .any(|c| c.get("code").and_then(Value::as_str) == Some(category))
 }
 
@@ -955,9 +1025,13 @@ mod tests {
         assert_eq!(number_text(&json!(0.004567)), "0.00457");
         assert_eq!(number_text(&json!(107.6934)), "107.69");
         assert_eq!(number_text(&json!(5)), "5");
-        assert_eq!((name.as_str(), value.as_str(), unit.as_str()), ("Glucose", "182.5", "mg/dL"));
+        assert_eq!(
+            (name.as_str(), value.as_str(), unit.as_str()),
+            ("Glucose", "182.5", "mg/dL")
+        );
         assert_eq!((range.as_str(), flag.as_str()), ("70–99", "High"));
-        let low = json!({"valueQuantity": {"value": 3}, "referenceRange": [{"low": {"value": 70}}]});
+        let low =
+            json!({"valueQuantity": {"value": 3}, "referenceRange": [{"low": {"value": 70}}]});
         assert_eq!(value_line(String::new(), &low).4, "Low");
         let normal = json!({"valueQuantity": {"value": 80}, "interpretation": [{"coding": [{"code": "N"}]}],
             "referenceRange": [{"low": {"value": 70}, "high": {"value": 99}}]});
@@ -971,7 +1045,10 @@ mod tests {
             {"code": {"text": "Diastolic"}, "valueQuantity": {"value": 80, "unit": "mm[Hg]"}}]});
         let lines = result_lines_combined(&bp);
         assert_eq!(lines.len(), 1);
-        assert_eq!((lines[0].1.as_str(), lines[0].2.as_str()), ("120/80", "mm[Hg]"));
+        assert_eq!(
+            (lines[0].1.as_str(), lines[0].2.as_str()),
+            ("120/80", "mm[Hg]")
+        );
     }
 
     #[test]

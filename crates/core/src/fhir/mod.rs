@@ -118,6 +118,41 @@ pub fn clinical_date(resource: &Value) -> Option<&str> {
     })
 }
 
+/// The same JSON without whitespace between tokens (keys, their order, numbers and strings
+/// exactly as they were): one line, as NDJSON needs. Borrowed when there was nothing to strip.
+pub fn minified(json: &str) -> std::borrow::Cow<'_, str> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let bytes = json.as_bytes();
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            true
+        } else {
+            if b == b'"' {
+                in_string = true;
+            }
+            !is_space(b)
+        };
+        match (&mut out, keep) {
+            (Some(buf), true) => buf.push(b),
+            (None, false) => out = Some(bytes[..i].to_vec()),
+            _ => {}
+        }
+    }
+    match out {
+        // Only ASCII whitespace was removed, so the bytes are still UTF-8.
+        Some(buf) => std::borrow::Cow::Owned(String::from_utf8(buf).expect("still UTF-8")),
+        None => std::borrow::Cow::Borrowed(json),
+    }
+}
+
 /// Elements whose string values are meant for people to read.
 fn is_readable_element(key: &str) -> bool {
     matches!(
@@ -242,6 +277,19 @@ mod tests {
             ResourceFacts::of(&json!({"resourceType": "Patient", "id": "a b"})),
             Err(NotAResource::BadId)
         );
+    }
+
+    #[test]
+    fn minified_keeps_strings_order_and_numbers() {
+        let pretty = "{\n  \"b\": \"a  \\\" \\n x\",\n  \"a\": [1.50, 2e3 ]\n}";
+        assert_eq!(
+            minified(pretty),
+            "{\"b\":\"a  \\\" \\n x\",\"a\":[1.50,2e3]}"
+        );
+        assert!(matches!(
+            minified("{\"a\":1}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

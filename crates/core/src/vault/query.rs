@@ -134,6 +134,24 @@ impl Vault {
         crate::audit::verify(self.db())
     }
 
+    /// `(resourceType, id, hex SHA-256 of the minified JSON)` of every current resource: two
+    /// vaults hold the same record exactly when these sets are equal, whatever whitespace the
+    /// JSON arrived with (see [`fhir::minified`]).
+    pub fn resource_digests(&self) -> Result<std::collections::BTreeSet<(String, String, String)>> {
+        use sha2::Digest;
+        let mut stmt = self
+            .db()
+            .prepare("SELECT resource_type, fhir_id, json FROM resources")?;
+        let digests = stmt
+            .query_map([], |r| {
+                let json: String = r.get(2)?;
+                let digest = sha2::Sha256::digest(fhir::minified(&json).as_bytes());
+                Ok((r.get(0)?, r.get(1)?, hex::encode(digest)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(digests)
+    }
+
     /// Writes the whole audit log (with details) to `path`.
     pub fn export_audit(&self, path: &std::path::Path) -> Result<usize> {
         crate::audit::export(self.db(), path, &self.now(), false)

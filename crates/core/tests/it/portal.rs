@@ -17,7 +17,7 @@ fn demo_patients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo-patients")
 }
 
-async fn start(options: Options) -> DemoPortal {
+pub(crate) async fn start(options: Options) -> DemoPortal {
     DemoPortal::start_with_patients("127.0.0.1:0".parse().unwrap(), &demo_patients(), options)
         .await
         .unwrap()
@@ -91,13 +91,13 @@ async fn connect_with(
         .await
 }
 
-async fn connect(vault: &mut Vault, portal: &DemoPortal) -> Connection {
+pub(crate) async fn connect(vault: &mut Vault, portal: &DemoPortal) -> Connection {
     connect_with(vault, portal, demo_login(), Callback::AsSent)
         .await
         .unwrap()
 }
 
-fn fast_retries() -> SyncOptions {
+pub(crate) fn fast_retries() -> SyncOptions {
     SyncOptions {
         retry_base: Duration::from_millis(20),
         ..Default::default()
