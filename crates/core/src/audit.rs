@@ -325,8 +325,5 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)?;
         f.sync_all()
     };
-    write().map_err(|e| match e.raw_os_error() {
-        Some(28 | 27) => Error::DiskFull,
-        _ => Error::io(path, e),
-    })
+    write().map_err(|e| Error::write(path, e))
 }

@@ -176,6 +176,22 @@ impl Error {
         }
     }
 
+    /// An I/O error writing `path`: a full disk (ENOSPC, or EFBIG past a file-size limit) is
+    /// [`Error::DiskFull`], anything else names the path.
+    pub(crate) fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        let full = matches!(source.raw_os_error(), Some(28 | 27))
+            || matches!(
+                source.kind(),
+                ErrorKind::StorageFull | ErrorKind::FileTooLarge
+            );
+        if full {
+            Error::DiskFull
+        } else {
+            Error::io(path, source)
+        }
+    }
+
     pub(crate) fn import(file: &str, problem: impl Into<String>) -> Self {
         Error::Import {
             file: file.to_owned(),

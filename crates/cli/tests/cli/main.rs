@@ -2,6 +2,7 @@
 
 mod crash;
 mod errors;
+mod export;
 mod full_disk;
 mod memory;
 mod sync;

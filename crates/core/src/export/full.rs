@@ -66,10 +66,7 @@ impl Writer {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(28 | 27) => Error::DiskFull,
-        _ => Error::io(path, e),
-    }
+    Error::write(path, e)
 }
 
 /// Exports the whole vault into `dir`, which must not exist yet or be empty.

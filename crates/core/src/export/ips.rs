@@ -288,16 +288,15 @@ fn section(
 fn relink(value: &mut Value, urls: &BTreeMap<String, String>) -> bool {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("reference") {
-                if !reference.starts_with('#') {
-                    let target = reference_key(reference).and_then(|k| urls.get(&k));
-                    match target {
-                        Some(url) => {
-                            map.insert("reference".into(), Value::String(url.clone()));
-                        }
-                        None => {
-                            map.remove("reference");
-                        }
+            if let Some(Value::String(reference)) = map.get("reference")
+                && !reference.starts_with('#')
+            {
+                match reference_key(reference).and_then(|k| urls.get(&k)) {
+                    Some(url) => {
+                        map.insert("reference".into(), Value::String(url.clone()));
+                    }
+                    None => {
+                        map.remove("reference");
                     }
                 }
             }

@@ -192,15 +192,12 @@ pub(crate) fn deliver(
 
 fn write_staged(dir: &Path, content: &[u8]) -> Result<tempfile::TempPath> {
     use std::io::Write;
-    let map = |e: std::io::Error| match e.raw_os_error() {
-        Some(28 | 27) => Error::DiskFull,
-        _ => Error::io(dir, e),
-    };
+    let map = |e: std::io::Error| Error::write(dir, e);
     let mut file = tempfile::Builder::new()
         .prefix(".ownrecord-export-")
         .tempfile_in(dir)
         .map_err(map)?;
-    file.write_all(content).map_err(map)?;
+    file.as_file_mut().write_all(content).map_err(map)?;
     file.as_file().sync_all().map_err(map)?;
     Ok(file.into_temp_path())
 }
