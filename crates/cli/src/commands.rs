@@ -140,19 +140,15 @@ pub fn run(cli: Cli) -> Outcome {
             upload,
             link_url,
         } => {
-            let link = shl.then(|| match (upload, link_url) {
-                (Some(url), _) => Some(LinkRequest { url, upload: true }),
-                (None, Some(url)) => Some(LinkRequest { url, upload: false }),
-                (None, None) => None,
-            });
-            let link = match link {
-                Some(None) => {
+            let link = match (shl, upload, link_url) {
+                (false, _, _) => None,
+                (true, Some(url), _) => Some(LinkRequest { url, upload: true }),
+                (true, None, Some(url)) => Some(LinkRequest { url, upload: false }),
+                (true, None, None) => {
                     return Err(Failure::Usage(
                         "--shl needs a place for the link's encrypted file: --upload URL (a host you choose) or --link-url URL (where you will put it)".into(),
                     ));
                 }
-                Some(Some(link)) => Some(link),
-                None => None,
             };
             let request = ShareRequest {
                 recipient: to,
