@@ -6,7 +6,7 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync]`: the benchmarks, in release mode.
+//! - `bench [import|sync|pdf]`: the benchmarks, in release mode.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -51,8 +51,12 @@ fn main() -> ExitCode {
         ["test-in-session"] => test_in_session(),
         ["bench", "import"] => bench("import"),
         ["bench", "sync"] => bench("sync"),
-        ["bench"] => bench("import").and_then(|()| bench("sync")),
-        _ => Err("usage: cargo xtask run | test | bench [import|sync]".into()),
+        ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
+        ["bench"] => bench("import")
+            .and_then(|()| bench("sync"))
+            .and_then(|()| ensure_apt(&["chromium"]))
+            .and_then(|()| bench("pdf")),
+        _ => Err("usage: cargo xtask run | test | bench [import|sync|pdf]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
