@@ -1,7 +1,31 @@
+/// Every command the window may call; each gets an `allow-<name>` permission.
+const COMMANDS: &[&str] = &[
+    "vault_status",
+    "create_vault",
+    "unlock",
+    "lock",
+    "record_summary",
+    "list_items",
+    "resource_detail",
+    "search_record",
+    "lab_trend",
+    "portal_directory",
+    "connections",
+    "connect_portal",
+    "sync_portal",
+    "disconnect_portal",
+    "export_pdf",
+    "export_ips",
+    "share",
+    "audit_log",
+    "audit_verify",
+    "wipe",
+];
+
 fn main() {
     // The statically linked SQLCipher exports sqlite3_* symbols that WebKit/libsoup would otherwise call.
     println!("cargo:rustc-link-arg-bins=-Wl,--exclude-libs,ALL");
-    let manifest = tauri_build::AppManifest::new().commands(&["vault_status"]);
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         .app_manifest(manifest);

@@ -1,26 +1,357 @@
-//! `#[tauri::command]`s: check and delegate to the core.
+//! `#[tauri::command]`s: one per use case, each a few lines that call the core. They are async,
+//! so the vault's work runs on the async runtime, never on the window's main thread; progress
+//! streams to the UI over `ipc::Channel`s.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use ownrecord_core::audit::{AuditEntry, AuditKind, Filter, Verified};
+use ownrecord_core::export::{self, LinkRequest, Section, Selection, ShareRequest, WrittenFile};
+use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
+use ownrecord_core::portal::{ConnectRequest, Connection};
+use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
+use ownrecord_core::vault::browse::{Category, LabSeries, ListPage, ResourceDetail};
+use ownrecord_core::vault::query::{SearchHit, Summary};
+use ownrecord_core::wipe::WipeReport;
+use ownrecord_core::{KeyProtection, SystemClock, Unlock, Vault};
 use serde::Serialize;
 use tauri::State;
+use tauri::ipc::Channel;
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
 
 use crate::error::CommandError;
 
+type Result<T> = std::result::Result<T, CommandError>;
+
 pub struct AppState {
     pub vault_dir: PathBuf,
+    /// The open vault, while unlocked.
+    pub vault: Mutex<Option<Vault>>,
+    /// The demo portal `cargo xtask run` starts.
+    pub demo_portal: String,
+}
+
+impl AppState {
+    pub fn new(vault_dir: PathBuf) -> Self {
+        AppState {
+            vault_dir,
+            vault: Mutex::new(None),
+            demo_portal: std::env::var("OWNRECORD_DEMO_PORTAL")
+                .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
+        }
+    }
+}
+
+/// Runs `f` on the unlocked vault, on a blocking thread (SQLite and the core's network calls
+/// never hold up the window or the async workers). Async core calls inside use [`block_on`].
+async fn with_vault<T: Send + 'static>(
+    state: &State<'_, AppState>,
+    f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
+) -> Result<T> {
+    let mut guard = state.vault.lock().await;
+    let mut vault = guard.take().ok_or(CommandError::Locked)?;
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = f(&mut vault);
+        (vault, result)
+    })
+    .await;
+    match joined {
+        Ok((vault, result)) => {
+            *guard = Some(vault);
+            Ok(result?)
+        }
+        // The task panicked: the vault was dropped (closed); the window shows the lock screen.
+        Err(_) => Err(CommandError::Core(ownrecord_core::Error::Internal(
+            "the operation stopped unexpectedly; unlock the vault again".into(),
+        ))),
+    }
+}
+
+/// Runs a core future to its end on the current (blocking) thread.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(future)
 }
 
 #[derive(Serialize)]
+#[derive(ts_rs::TS)]
 pub struct VaultStatus {
-    exists: bool,
-    dir: PathBuf,
+    pub exists: bool,
+    pub unlocked: bool,
+    /// Where the vault lives, to tell the patient in one sentence.
+    pub dir: String,
+    pub demo_portal: String,
+}
+
+async fn status(state: &State<'_, AppState>) -> VaultStatus {
+    VaultStatus {
+        exists: ownrecord_core::vault::exists(&state.vault_dir),
+        unlocked: state.vault.lock().await.is_some(),
+        dir: state.vault_dir.display().to_string(),
+        demo_portal: state.demo_portal.clone(),
+    }
+}
+
+fn passphrase(p: Option<String>) -> Option<Zeroizing<String>> {
+    p.filter(|p| !p.is_empty()).map(Zeroizing::new)
 }
 
 #[tauri::command]
-pub fn vault_status(state: State<'_, AppState>) -> Result<VaultStatus, CommandError> {
-    Ok(VaultStatus {
-        exists: ownrecord_core::vault::exists(&state.vault_dir),
-        dir: state.vault_dir.clone(),
+pub async fn vault_status(state: State<'_, AppState>) -> Result<VaultStatus> {
+    Ok(status(&state).await)
+}
+
+#[tauri::command]
+pub async fn create_vault(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+) -> Result<VaultStatus> {
+    let protection = match self::passphrase(passphrase) {
+        Some(p) => KeyProtection {
+            keyring: true,
+            ..KeyProtection::passphrase(p)
+        },
+        None => KeyProtection::keyring(),
+    };
+    let vault = Vault::create(&state.vault_dir, protection, Arc::new(SystemClock))?;
+    *state.vault.lock().await = Some(vault);
+    Ok(status(&state).await)
+}
+
+#[tauri::command]
+pub async fn unlock(state: State<'_, AppState>, passphrase: Option<String>) -> Result<VaultStatus> {
+    let unlock = Unlock {
+        passphrase: self::passphrase(passphrase),
+    };
+    let vault = Vault::open(&state.vault_dir, unlock, Arc::new(SystemClock))?;
+    *state.vault.lock().await = Some(vault);
+    Ok(status(&state).await)
+}
+
+#[tauri::command]
+pub async fn lock(state: State<'_, AppState>) -> Result<VaultStatus> {
+    if let Some(vault) = state.vault.lock().await.take() {
+        vault.lock()?;
+    }
+    Ok(status(&state).await)
+}
+
+#[tauri::command]
+pub async fn record_summary(state: State<'_, AppState>) -> Result<Summary> {
+    with_vault(&state, move |v| v.summary()).await
+}
+
+#[tauri::command]
+pub async fn list_items(
+    state: State<'_, AppState>,
+    category: Category,
+    offset: i64,
+    limit: i64,
+) -> Result<ListPage> {
+    with_vault(&state, move |v| v.list(category, offset, limit.clamp(1, 500))).await
+}
+
+#[tauri::command]
+pub async fn resource_detail(
+    state: State<'_, AppState>,
+    resource_type: String,
+    id: String,
+) -> Result<ResourceDetail> {
+    with_vault(&state, move |v| v.resource(&resource_type, &id)).await
+}
+
+#[tauri::command]
+pub async fn search_record(state: State<'_, AppState>, text: String) -> Result<Vec<SearchHit>> {
+    with_vault(&state, move |v| v.search(&text, 100)).await
+}
+
+#[tauri::command]
+pub async fn lab_trend(state: State<'_, AppState>, code: String) -> Result<LabSeries> {
+    with_vault(&state, move |v| v.lab_series(&code)).await
+}
+
+#[tauri::command]
+pub async fn portal_directory(text: String) -> Result<Vec<DirectoryEntry>> {
+    Ok(Directory::bundled().search(&text))
+}
+
+#[tauri::command]
+pub async fn connections(state: State<'_, AppState>) -> Result<Vec<Connection>> {
+    with_vault(&state, move |v| v.connections()).await
+}
+
+/// Signs in to a portal in the system browser; the sign-in address also goes to `on_sign_in`
+/// so the window can offer it as a link if no browser opened.
+#[tauri::command]
+pub async fn connect_portal(
+    state: State<'_, AppState>,
+    url: String,
+    on_sign_in: Channel<String>,
+) -> Result<Connection> {
+    let request = ConnectRequest::new(&url, "ownrecord");
+    with_vault(&state, move |v| {
+        block_on(v.connect(request, move |sign_in| {
+            let _ = on_sign_in.send(sign_in.to_owned());
+            // No browser (e.g. a test machine) is not an error: the window shows the link.
+            let _ = opener::open_browser(sign_in);
+            Ok(())
+        }))
     })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_portal(
+    state: State<'_, AppState>,
+    id: i64,
+    on_progress: Channel<SyncProgress>,
+) -> Result<SyncReport> {
+    with_vault(&state, move |v| {
+        block_on(v.sync(id, SyncOptions::default(), &mut |p| {
+            let _ = on_progress.send(p);
+        }))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn disconnect_portal(state: State<'_, AppState>, id: i64) -> Result<bool> {
+    with_vault(&state, move |v| block_on(v.disconnect(id))).await
+}
+
+fn selection(sections: Vec<Section>, since: Option<String>) -> Result<Selection> {
+    let mut selection = Selection::default();
+    if !sections.is_empty() {
+        selection.sections = sections.into_iter().collect();
+    }
+    if let Some(since) = since.filter(|s| !s.is_empty()) {
+        selection.since = Some(export::parse_date(&since)?);
+    }
+    Ok(selection)
+}
+
+#[tauri::command]
+pub async fn export_pdf(
+    state: State<'_, AppState>,
+    path: String,
+    sections: Vec<Section>,
+    since: Option<String>,
+) -> Result<WrittenFile> {
+    let selection = selection(sections, since)?;
+    with_vault(&state, move |v| {
+        export::export_pdf(v, &selection, &PathBuf::from(&path))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn export_ips(
+    state: State<'_, AppState>,
+    path: String,
+    sections: Vec<Section>,
+    since: Option<String>,
+) -> Result<WrittenFile> {
+    let selection = selection(sections, since)?;
+    with_vault(&state, move |v| {
+        export::export_ips(v, &selection, &PathBuf::from(&path))
+    })
+    .await
+}
+
+/// What the window shows after a share: the passcode once, and the link with its QR code.
+#[derive(Serialize)]
+#[derive(ts_rs::TS)]
+pub struct ShareView {
+    pub package: String,
+    pub passcode: String,
+    pub expires: Option<String>,
+    pub link: Option<String>,
+    /// The QR code as a `data:image/png;base64,` URL.
+    pub qr: Option<String>,
+    /// Where the patient must put the encrypted file, when it was not uploaded.
+    pub encrypted_file: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[derive(ts_rs::TS)]
+pub struct ShareForm {
+    pub recipient: String,
+    pub purpose: String,
+    pub path: String,
+    pub sections: Vec<Section>,
+    pub since: Option<String>,
+    pub expires_days: Option<u32>,
+    /// Where the link's encrypted file will live (a SMART Health Link is made when set).
+    pub link_url: Option<String>,
+    pub upload: bool,
+}
+
+#[tauri::command]
+pub async fn share(state: State<'_, AppState>, form: ShareForm) -> Result<ShareView> {
+    use base64::Engine;
+    let request = ShareRequest {
+        recipient: form.recipient,
+        purpose: form.purpose,
+        selection: selection(form.sections, form.since)?,
+        expires_in_days: form.expires_days,
+        link: form.link_url.filter(|u| !u.is_empty()).map(|url| LinkRequest {
+            url,
+            upload: form.upload,
+        }),
+    };
+    let path = PathBuf::from(&form.path);
+    let shared = with_vault(&state, move |v| block_on(export::share(v, &request, &path))).await?;
+    let qr = match &shared.link {
+        Some(link) => Some(format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD
+                .encode(std::fs::read(&link.qr_png.path).map_err(|e| CommandError::Core(ownrecord_core::Error::Internal(e.to_string())))?)
+        )),
+        None => None,
+    };
+    Ok(ShareView {
+        package: shared.package.path.display().to_string(),
+        passcode: shared.passcode.to_string(),
+        expires: shared.expires.clone(),
+        link: shared.link.as_ref().map(|l| l.text.clone()),
+        qr,
+        encrypted_file: shared
+            .link
+            .as_ref()
+            .and_then(|l| l.encrypted_file.as_ref())
+            .map(|f| f.path.display().to_string()),
+    })
+}
+
+#[tauri::command]
+pub async fn audit_log(
+    state: State<'_, AppState>,
+    disclosures_only: bool,
+) -> Result<Vec<AuditEntry>> {
+    let filter = Filter {
+        kinds: if disclosures_only {
+            vec![AuditKind::Export, AuditKind::Share]
+        } else {
+            Vec::new()
+        },
+    };
+    with_vault(&state, move |v| v.audit_entries(&filter)).await
+}
+
+#[tauri::command]
+pub async fn audit_verify(state: State<'_, AppState>) -> Result<Verified> {
+    with_vault(&state, move |v| v.verify_audit()).await
+}
+
+/// Wipes the vault. The patient types DELETE to confirm; anything else changes nothing.
+#[tauri::command]
+pub async fn wipe(state: State<'_, AppState>, confirmation: String) -> Result<WipeReport> {
+    if confirmation != "DELETE" {
+        return Err(CommandError::NotConfirmed);
+    }
+    let vault = state.vault.lock().await.take().ok_or(CommandError::Locked)?;
+    let report = tokio::task::spawn_blocking(move || block_on(vault.wipe(false)))
+        .await
+        .map_err(|_| ownrecord_core::Error::WipeIncomplete("the wipe stopped unexpectedly".into()))?;
+    Ok(report?)
 }

@@ -3,15 +3,31 @@
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct CommandError(#[from] ownrecord_core::Error);
+pub enum CommandError {
+    #[error(transparent)]
+    Core(#[from] ownrecord_core::Error),
+    #[error("The vault is locked. Unlock it first.")]
+    Locked,
+    #[error("Type DELETE (in capitals) to confirm. Nothing was deleted.")]
+    NotConfirmed,
+}
+
+impl CommandError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Core(e) => e.code(),
+            CommandError::Locked => "locked",
+            CommandError::NotConfirmed => "not_confirmed",
+        }
+    }
+}
 
 impl Serialize for CommandError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("CommandError", 2)?;
-        s.serialize_field("code", self.0.code())?;
-        s.serialize_field("message", &self.0.to_string())?;
+        s.serialize_field("code", self.code())?;
+        s.serialize_field("message", &self.to_string())?;
         s.end()
     }
 }

@@ -1,22 +1,80 @@
 //! The desktop shell: maps Tauri commands to ownrecord-core. No SQL, no FHIR here.
 
-mod commands;
+pub mod commands;
 mod error;
 
 use tauri::{Builder, Runtime};
+
+/// The commands the window may call (also listed in `build.rs` and the capability file).
+#[macro_export]
+macro_rules! handlers {
+    () => {
+        tauri::generate_handler![
+            $crate::commands::vault_status,
+            $crate::commands::create_vault,
+            $crate::commands::unlock,
+            $crate::commands::lock,
+            $crate::commands::record_summary,
+            $crate::commands::list_items,
+            $crate::commands::resource_detail,
+            $crate::commands::search_record,
+            $crate::commands::lab_trend,
+            $crate::commands::portal_directory,
+            $crate::commands::connections,
+            $crate::commands::connect_portal,
+            $crate::commands::sync_portal,
+            $crate::commands::disconnect_portal,
+            $crate::commands::export_pdf,
+            $crate::commands::export_ips,
+            $crate::commands::share,
+            $crate::commands::audit_log,
+            $crate::commands::audit_verify,
+            $crate::commands::wipe,
+        ]
+    };
+}
 
 /// Runs the app with the real runtime.
 pub fn run() {
     run_app(Builder::default());
 }
 
-/// Builds and runs the app on `builder` (tests pass a mock builder).
+/// Builds and runs the app on `builder`. The vault lives in `OWNRECORD_VAULT` or the platform's
+/// data folder.
 pub fn run_app<R: Runtime>(builder: Builder<R>) {
+    let vault_dir = std::env::var_os("OWNRECORD_VAULT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(ownrecord_core::vault::default_dir);
     builder
-        .manage(commands::AppState {
-            vault_dir: ownrecord_core::vault::default_dir(),
-        })
-        .invoke_handler(tauri::generate_handler![commands::vault_status])
+        .manage(commands::AppState::new(vault_dir))
+        .invoke_handler(handlers!())
         .run(tauri::generate_context!())
         .expect("the OwnRecord window could not start");
+}
+
+/// Writes the TypeScript declarations of every type the IPC carries into `dir` (one file per
+/// type, as ts-rs names them). The UI imports them from `ui/src/bindings`; a test checks that
+/// the committed files are what this writes.
+pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
+    use ownrecord_core::{audit, export, portal, sync, vault, wipe};
+    use ts_rs::TS;
+    commands::VaultStatus::export_all_to(dir)?;
+    commands::ShareView::export_all_to(dir)?;
+    commands::ShareForm::export_all_to(dir)?;
+    vault::query::Summary::export_all_to(dir)?;
+    vault::query::SearchHit::export_all_to(dir)?;
+    vault::browse::Category::export_all_to(dir)?;
+    vault::browse::ListPage::export_all_to(dir)?;
+    vault::browse::ResourceDetail::export_all_to(dir)?;
+    vault::browse::LabSeries::export_all_to(dir)?;
+    portal::Connection::export_all_to(dir)?;
+    portal::directory::DirectoryEntry::export_all_to(dir)?;
+    sync::SyncProgress::export_all_to(dir)?;
+    sync::SyncReport::export_all_to(dir)?;
+    audit::AuditEntry::export_all_to(dir)?;
+    audit::Verified::export_all_to(dir)?;
+    wipe::WipeReport::export_all_to(dir)?;
+    export::WrittenFile::export_all_to(dir)?;
+    export::Section::export_all_to(dir)?;
+    Ok(())
 }

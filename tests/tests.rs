@@ -1,3 +1,5 @@
 //! Cross-crate tests of the whole workspace (one test binary; modules below).
 
+mod bindings;
 mod boundaries;
+mod e2e;

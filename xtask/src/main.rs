@@ -32,6 +32,8 @@ const TEST_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "python3-venv",
+    // The real app through WebDriver.
+    "webkit2gtk-driver",
     // Third-party readers of what OwnRecord exports.
     "age",
     "zbar-tools",
@@ -97,6 +99,7 @@ const DEMO_PORT: &str = "8765";
 
 fn run() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
+    build_ui()?;
     status(cargo().args(["build", "-p", "ownrecord-cli", "-p", "ownrecord-desktop"]))?;
     let bin = repo_root().join("target/debug");
     let mut portal = Command::new(bin.join("ownrecord"))
@@ -128,7 +131,9 @@ fn test() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
     ensure_apt(TEST_PACKAGES)?;
     let python = ensure_python_venv()?;
-    ensure_node_peers()?;
+    ensure_npm(&repo_root().join("tests/peers"))?;
+    build_ui()?;
+    ensure_tauri_driver()?;
     // Re-enter under a private session bus, where gnome-keyring can run.
     let xtask = std::env::current_exe().map_err(|e| e.to_string())?;
     status(
@@ -161,6 +166,9 @@ fn test_in_session() -> Result {
         "-D",
         "warnings",
     ]))?;
+    // The UI's unit tests (Vitest, mocked IPC), then every Rust test, the app's WebDriver
+    // end-to-end test among them.
+    status(Command::new("npm").args(["test", "--prefix"]).arg(repo_root().join("ui")))?;
     status(in_session().args(["test", "--workspace", "--no-fail-fast"]))?;
     let _ = std::fs::remove_dir_all(&keyring_home);
     Ok(())
@@ -240,9 +248,12 @@ fn apt_installed(package: &str) -> bool {
 }
 
 /// The npm packages of the third-party test peers (oidc-provider, medplum's FHIR router).
-fn ensure_node_peers() -> Result {
-    let peers = repo_root().join("tests/peers");
-    if peers.join("node_modules/.package-lock.json").exists() {
+/// `npm ci` in `dir` when its node_modules is missing or older than its lockfile.
+fn ensure_npm(dir: &Path) -> Result {
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(dir.join("node_modules/.package-lock.json"));
+    let locked = modified(dir.join("package-lock.json"));
+    if installed.is_some() && installed >= locked {
         return Ok(());
     }
     status(
@@ -254,8 +265,29 @@ fn ensure_node_peers() -> Result {
                 "--loglevel=error",
                 "--prefix",
             ])
-            .arg(&peers),
+            .arg(dir),
     )
+}
+
+/// Builds the web UI into ui/dist, which the desktop binary embeds.
+fn build_ui() -> Result {
+    let ui = repo_root().join("ui");
+    ensure_npm(&ui)?;
+    status(Command::new("npm").args(["run", "build", "--prefix"]).arg(&ui))
+}
+
+/// tauri-driver, the WebDriver front for Tauri apps (in ~/.cargo/bin).
+fn ensure_tauri_driver() -> Result {
+    let have = Command::new("tauri-driver")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if have {
+        return Ok(());
+    }
+    status(cargo().args(["install", "tauri-driver", "--version", "2.1.0", "--locked"]))
 }
 
 /// A venv under target/ with the PyPI packages the tests need; returns its python.

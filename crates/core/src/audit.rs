@@ -58,14 +58,18 @@ impl AuditKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: i64,
     pub at: String,
     pub kind: String,
     pub details: serde_json::Value,
     #[serde(with = "hex::serde")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub prev_hash: Vec<u8>,
     #[serde(with = "hex::serde")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub hash: Vec<u8>,
 }
 
@@ -156,9 +160,12 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<AuditEntry>> {
 
 /// The result of walking the chain.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verified {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub entries: i64,
     #[serde(with = "hex::serde")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub head: Vec<u8>,
 }
 

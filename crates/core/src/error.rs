@@ -125,6 +125,9 @@ pub enum Error {
     #[error("The encrypted file could not be uploaded to {url}: {why}. Nothing was shared.")]
     LinkUpload { url: String, why: String },
 
+    #[error("The record has no {0}.")]
+    NoSuchResource(String),
+
     #[error("Something went wrong inside OwnRecord ({0}). Nothing was changed.")]
     Internal(String),
 }
@@ -165,6 +168,7 @@ impl Error {
             Error::BadLinkHost(_) => "bad_link_host",
             Error::BadLink => "bad_link",
             Error::LinkUpload { .. } => "link_upload_failed",
+            Error::NoSuchResource(_) => "not_found",
             Error::Internal(_) => "internal",
         }
     }

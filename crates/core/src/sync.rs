@@ -88,25 +88,34 @@ impl Default for SyncOptions {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncReport {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub connection: i64,
     pub portal: String,
     pub incremental: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pages: u64,
     #[serde(flatten)]
     pub counts: StoreCounts,
     /// Referenced resources fetched by id.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub referenced: u64,
     /// Attachments (documents, report PDFs) downloaded by URL.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub attachments: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub retries: u64,
 }
 
 /// Progress of a sync, for a progress bar or UI events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncProgress {
     pub resource_type: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub pages: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub resources: u64,
     pub types_done: usize,
     pub types_total: usize,
@@ -177,7 +186,7 @@ impl Vault {
         &mut self,
         id: i64,
         options: SyncOptions,
-        progress: &mut dyn FnMut(SyncProgress),
+        progress: &mut (dyn FnMut(SyncProgress) + Send),
     ) -> Result<SyncReport> {
         let session = self.session(id)?;
         if session.connection.status == ConnectionStatus::NeedsSignIn {

@@ -18,10 +18,12 @@ use crate::vault::{VAULT_FILES, Vault, keyring, settings::Settings};
 pub const DISCLOSURE_LOG_FILE: &str = "disclosure-log.json";
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WipeReport {
     /// Portal connections whose access was revoked at the portal first.
     pub connections_revoked: usize,
     pub files_removed: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_overwritten: u64,
     pub keyring_entry_removed: bool,
     /// Where the disclosure log was kept, if asked.

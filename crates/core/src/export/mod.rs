@@ -28,6 +28,7 @@ use crate::vault::Vault;
 /// The parts of a summary a patient can choose to include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Section {
     Problems,
     Medications,
@@ -133,10 +134,13 @@ pub fn parse_date(text: &str) -> Result<time::Date> {
 
 /// One file an export wrote, as the disclosure log and manifests name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrittenFile {
     pub path: PathBuf,
     #[serde(with = "hex::serde")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub sha256: Vec<u8>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes: u64,
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 const BUNDLED: &str = include_str!("../../../../assets/portal-directory.json");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DirectoryEntry {
     pub name: String,
     pub city: Option<String>,

@@ -48,6 +48,7 @@ impl ConnectRequest {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ConnectionStatus {
     Connected,
     NeedsSignIn,
@@ -55,7 +56,9 @@ pub enum ConnectionStatus {
 
 /// A connection as the patient sees it (no tokens).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Connection {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub name: String,
     pub fhir_base: String,

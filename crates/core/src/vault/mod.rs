@@ -4,6 +4,7 @@
 //! The key is 32 random bytes kept in the OS keyring and/or sealed under a passphrase.
 //! Every change goes through [`Vault::write`], which records its audit row in the same transaction.
 
+pub mod browse;
 pub mod key;
 pub mod keyring;
 pub mod query;

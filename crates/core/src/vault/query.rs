@@ -7,23 +7,30 @@ use crate::fhir;
 use crate::vault::Vault;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TypeCount {
     pub resource_type: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub count: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceSummary {
     pub kind: String,
     pub name: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub resources: i64,
     pub last_imported: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Summary {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub resources: i64,
     /// Earlier versions kept in history.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub earlier_versions: i64,
     pub by_type: Vec<TypeCount>,
     pub earliest: Option<String>,
@@ -32,6 +39,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     pub resource_type: String,
     pub id: String,

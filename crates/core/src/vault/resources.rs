@@ -51,10 +51,15 @@ pub enum Stored {
 
 /// Counts of [`Stored`] outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoreCounts {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub new: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unchanged: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub older: u64,
 }
 

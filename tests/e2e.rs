@@ -1,0 +1,269 @@
+//! The real desktop app, driven through WebDriver: `tauri-driver` (2.1.0) in front of Debian's
+//! WebKitWebDriver, under Xvfb, with the session's real Secret Service and the demo portal on
+//! loopback. Screenshots of each step go to `target/e2e-artifacts/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use ownrecord_demo_portal::{DemoPortal, Options};
+use ownrecord_testkit::browser::{self, Login};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// tauri-driver under its own X server; killed with its whole process group when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(env: &[(&str, &str)]) -> Driver {
+        use std::os::unix::process::CommandExt;
+        let found = Command::new("tauri-driver").arg("--help").output();
+        assert!(
+            found.is_ok(),
+            "tauri-driver is not installed: cargo install tauri-driver --version 2.1.0 --locked (cargo xtask test does)"
+        );
+        let port = free_port();
+        let native = free_port();
+        let mut cmd = Command::new("xvfb-run");
+        cmd.args(["-a", "-s", "-screen 0 1280x800x24", "tauri-driver"])
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0);
+        let child = cmd.spawn().expect("xvfb-run starts (apt install xvfb)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Driver { child, port };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("tauri-driver did not start");
+    }
+
+    async fn session(&self) -> Client {
+        let app = PathBuf::from(env!("CARGO_BIN_EXE_ownrecord-desktop"));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_for(c, css).await.click().await.unwrap();
+}
+
+/// Waits until `script` (a JS expression) is true in the window.
+async fn wait_until(c: &Client, script: &str) {
+    for _ in 0..300 {
+        let value = c
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if value == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never true: {script}");
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    wait_for(c, css).await.text().await.unwrap()
+}
+
+fn demo_patients() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-patients")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_in_the_real_app() {
+    ownrecord_testkit::require_secret_service();
+    let portal = DemoPortal::start_with_patients(
+        "127.0.0.1:0".parse().unwrap(),
+        &demo_patients(),
+        Options {
+            page_size: 4,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("vault");
+    let fhir_base = portal.fhir_base();
+    let driver = Driver::start(&[
+        ("OWNRECORD_VAULT", vault.to_str().unwrap()),
+        ("OWNRECORD_DEMO_PORTAL", &fhir_base),
+    ]);
+    let c = driver.session().await;
+
+    // First run: one sentence on where the data lives, then a vault in the keyring.
+    let welcome = text(&c, "#first-run").await;
+    assert!(welcome.contains(vault.to_str().unwrap()), "{welcome}");
+    shot(&c, "01-first-run").await;
+    click(&c, "#create-vault").await;
+    wait_for(&c, "#nav-connections").await;
+    assert!(vault.join("vault.db").exists());
+
+    // Connect the demo portal: the sign-in page is completed over HTTP, as a browser would.
+    click(&c, "#nav-connections").await;
+    click(&c, "#connect-demo").await;
+    wait_until(&c, "document.querySelector('#sign-in-url')?.textContent.startsWith('http')").await;
+    let sign_in = text(&c, "#sign-in-url").await;
+    shot(&c, "02-sign-in").await;
+    let redirect = browser::sign_in(&sign_in, &Login::new("demo", "demo")).await;
+    browser::visit(&redirect).await;
+    wait_for(&c, ".connection .sync").await;
+    shot(&c, "03-connected").await;
+
+    // Sync, with the progress bar shown while it runs.
+    let shown = c
+        .execute(
+            "document.querySelector('.connection .sync').click(); \
+             return !document.querySelector('progress.sync-progress').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, serde_json::Value::Bool(true), "the progress bar shows");
+    shot(&c, "04-syncing").await;
+    wait_for(&c, ".status.done").await;
+    assert!(text(&c, ".status.done").await.contains("new"));
+    shot(&c, "05-synced").await;
+
+    // Find a lab result and open its trend plot.
+    click(&c, "#nav-record").await;
+    click(&c, "#tab-labs").await;
+    click(&c, "#items .item").await;
+    click(&c, "#show-trend").await;
+    wait_for(&c, "#trend svg circle").await;
+    shot(&c, "06-lab-trend").await;
+    click(&c, "#show-raw").await;
+    assert!(text(&c, "#raw-json").await.contains("\"resourceType\""));
+
+    // Export a PDF to a path.
+    let pdf = work.path().join("visit-summary.pdf");
+    click(&c, "#nav-export").await;
+    wait_for(&c, "#export-path")
+        .await
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#export-pdf").await;
+    wait_for(&c, "#export-done").await;
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    shot(&c, "07-exported").await;
+
+    // The audit log shows the export, and the chain verifies.
+    click(&c, "#nav-audit").await;
+    wait_until(&c, "document.querySelector('#audit-status')?.className === 'ok'").await;
+    wait_until(&c, "document.querySelector('#audit-rows')?.textContent.includes('PDF summary')").await;
+    assert!(text(&c, "#audit-status").await.contains("intact"));
+    shot(&c, "08-audit-log").await;
+
+    // Wipe, and the first-run screen again.
+    click(&c, "#nav-wipe").await;
+    wait_for(&c, "#wipe-confirm")
+        .await
+        .send_keys("DELETE")
+        .await
+        .unwrap();
+    click(&c, "#wipe-button").await;
+    wait_for(&c, "#first-run").await;
+    shot(&c, "09-wiped").await;
+    assert!(!vault.join("vault.db").exists());
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
+    use std::sync::Arc;
+    ownrecord_testkit::require_secret_service();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("vault");
+    let img = "<img src=x onerror=\"window.__xss=1\">";
+    let script = "<script>window.__xss=2</script>";
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"text": format!("Eve {img}")}]}},
+        {"resource": {"resourceType": "Condition", "id": "c1",
+            "text": {"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{img}{script}</div>")},
+            "code": {"text": format!("Rash {img} {script}")}, "subject": {"reference": "Patient/p1"},
+            "onsetDateTime": "2024-02-03"}}]});
+    let file = work.path().join("evil.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    {
+        let mut vault = ownrecord_core::Vault::create(
+            &dir,
+            ownrecord_core::KeyProtection::keyring(),
+            Arc::new(ownrecord_core::SystemClock),
+        )
+        .unwrap();
+        vault.import_file(&file, &mut |_| {}).unwrap();
+    }
+    let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
+    let c = driver.session().await;
+    click(&c, "#unlock").await;
+    wait_until(&c, "document.querySelectorAll('#items .item').length >= 2").await;
+    let listed = text(&c, "#items").await;
+    assert!(listed.contains(&format!("Rash {img} {script}")), "{listed}");
+    click(&c, "#items .item[data-type='Condition']").await;
+    click(&c, "#show-raw").await;
+    assert!(text(&c, "#raw-json").await.contains("onerror"));
+    shot(&c, "10-markup-as-text").await;
+    let clean = c
+        .execute(
+            "return window.__xss === undefined && document.querySelectorAll('#app img, #app script').length === 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clean, serde_json::Value::Bool(true), "no markup ran or rendered");
+    c.close().await.unwrap();
+}

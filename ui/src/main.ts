@@ -1,0 +1,114 @@
+// OwnRecord's window: first run, unlock, and the record's views. One screen at a time.
+import { AppError, api } from "./api";
+import { append, clear, h } from "./dom";
+import { showError } from "./errors";
+import { IdleLock } from "./idle";
+import { auditView } from "./views/audit";
+import { connectionsView } from "./views/connections";
+import { exportView } from "./views/export";
+import { recordView } from "./views/record";
+import { wipeView } from "./views/wipe";
+
+const root = document.getElementById("app")!;
+const AUTO_LOCK_MINUTES = 10;
+let idle: IdleLock | undefined;
+
+export async function start(): Promise<void> {
+  idle?.stop();
+  const status = await api.vaultStatus();
+  clear(root);
+  if (!status.exists) {
+    root.appendChild(firstRun(status.dir));
+  } else if (!status.unlocked) {
+    root.appendChild(unlockScreen());
+  } else {
+    root.appendChild(shell(status.demo_portal));
+    idle = new IdleLock(AUTO_LOCK_MINUTES, () => void lockNow());
+    idle.start();
+  }
+}
+
+async function lockNow(): Promise<void> {
+  await api.lock();
+  await start();
+}
+
+function firstRun(dir: string): HTMLElement {
+  const usePassphrase = h("input", { type: "checkbox", id: "use-passphrase" });
+  const passphrase = h("input", { type: "password", id: "new-passphrase", autocomplete: "new-password", hidden: true });
+  usePassphrase.addEventListener("change", () => (passphrase.hidden = !usePassphrase.checked));
+  const screen = h(
+    "section",
+    { class: "welcome", id: "first-run" },
+    h("h1", {}, "Welcome to OwnRecord"),
+    h("p", {}, `Your health record will be kept encrypted in ${dir} on this computer, and nowhere else; its key goes into your system keyring.`),
+    h("label", {}, usePassphrase, " Also protect it with a passphrase"),
+    passphrase,
+  );
+  const create = h("button", { id: "create-vault", class: "primary" }, "Create my vault");
+  create.addEventListener("click", async () => {
+    try {
+      await api.createVault(usePassphrase.checked ? passphrase.value : null);
+      await start();
+    } catch (e) {
+      showError(screen, e);
+    }
+  });
+  append(screen, create);
+  return screen;
+}
+
+function unlockScreen(): HTMLElement {
+  const passphrase = h("input", { type: "password", id: "passphrase", autocomplete: "current-password", placeholder: "Passphrase (if you set one)" });
+  const screen = h("section", { class: "welcome", id: "unlock-screen" }, h("h1", {}, "OwnRecord is locked"));
+  const unlock = h("button", { id: "unlock", class: "primary" }, "Unlock");
+  const go = async () => {
+    try {
+      await api.unlock(passphrase.value || null);
+      await start();
+    } catch (e) {
+      showError(screen, e);
+    }
+  };
+  unlock.addEventListener("click", go);
+  passphrase.addEventListener("keydown", (e) => (e as KeyboardEvent).key === "Enter" && void go());
+  append(screen, passphrase, unlock);
+  return screen;
+}
+
+type ViewName = "record" | "connections" | "export" | "audit" | "wipe";
+
+function shell(demoPortal: string): HTMLElement {
+  const content = h("div", { class: "content", id: "content" });
+  const views: Record<ViewName, [string, () => HTMLElement]> = {
+    record: ["My record", () => recordView()],
+    connections: ["Connections", () => connectionsView(demoPortal)],
+    export: ["Export & share", () => exportView()],
+    audit: ["Audit log", () => auditView()],
+    wipe: ["Wipe", () => wipeView(start)],
+  };
+  const nav = h("nav", { "aria-label": "Sections" });
+  const show = (name: ViewName) => {
+    for (const button of nav.querySelectorAll("button")) {
+      button.setAttribute("aria-current", String(button.dataset.view === name));
+    }
+    clear(content);
+    content.appendChild(views[name][1]());
+  };
+  for (const [name, [label]] of Object.entries(views) as [ViewName, [string, unknown]][]) {
+    const button = h("button", { id: `nav-${name}` }, label);
+    button.dataset.view = name;
+    button.addEventListener("click", () => show(name));
+    nav.appendChild(button);
+  }
+  const lock = h("button", { id: "lock", class: "quiet" }, "Lock");
+  lock.addEventListener("click", () => void lockNow());
+  const layout = h("div", { class: "shell" }, h("header", {}, h("strong", {}, "OwnRecord"), lock), nav, content);
+  show("record");
+  return layout;
+}
+
+void start().catch((e) => {
+  clear(root);
+  root.appendChild(h("p", { class: "error", role: "alert" }, e instanceof AppError ? e.message : "OwnRecord could not start."));
+});

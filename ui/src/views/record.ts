@@ -1,0 +1,140 @@
+// The record: a timeline and lists per category, full-text search, one resource in detail
+// (with its source and the raw JSON), and lab trends.
+import { api } from "../api";
+import type { Category } from "../bindings/Category";
+import type { ListItem } from "../bindings/ListItem";
+import { append, clear, h } from "../dom";
+import { showError } from "../errors";
+import { render as renderTrend } from "../trend";
+
+export const CATEGORIES: [Category, string][] = [
+  ["timeline", "Timeline"],
+  ["problems", "Problems"],
+  ["medications", "Medications"],
+  ["allergies", "Allergies"],
+  ["labs", "Labs"],
+  ["vitals", "Vital signs"],
+  ["immunizations", "Immunizations"],
+  ["visits", "Visits"],
+  ["procedures", "Procedures"],
+  ["documents", "Documents"],
+];
+
+const PAGE = 100;
+
+export function recordView(): HTMLElement {
+  const list = h("ol", { class: "items", id: "items" });
+  const detail = h("aside", { class: "detail", id: "detail", "aria-live": "polite" });
+  const more = h("button", { id: "load-more", class: "quiet", hidden: true }, "Show more");
+  const count = h("p", { class: "muted", id: "count" });
+  const tabs = h("div", { class: "tabs", role: "tablist" });
+  const search = h("input", { type: "search", id: "search", placeholder: "Search your record", "aria-label": "Search your record" });
+  const view = h("section", { class: "record" }, h("div", { class: "toolbar" }, tabs, search), count, h("div", { class: "split" }, h("div", {}, list, more), detail));
+  let category: Category = "timeline";
+  let offset = 0;
+
+  const load = async (reset: boolean) => {
+    if (reset) {
+      offset = 0;
+      clear(list);
+    }
+    try {
+      const page = await api.list(category, offset, PAGE);
+      for (const item of page.items) list.appendChild(row(item));
+      offset += page.items.length;
+      count.textContent = `${page.total} ${page.total === 1 ? "entry" : "entries"}`;
+      more.hidden = offset >= page.total;
+    } catch (e) {
+      showError(view, e);
+    }
+  };
+  const row = (item: ListItem) => {
+    const button = h(
+      "button",
+      { class: "item", "data-type": item.resource_type, "data-id": item.id },
+      h("span", { class: "date" }, item.date ? item.date.slice(0, 10) : "—"),
+      h("span", { class: "label" }, item.display),
+      h("span", { class: "muted" }, item.detail ?? ""),
+    );
+    button.addEventListener("click", () => void showDetail(item));
+    return h("li", {}, button);
+  };
+  const showDetail = async (item: ListItem) => {
+    try {
+      const d = await api.resource(item.resource_type, item.id);
+      clear(detail);
+      const raw = h("pre", { class: "raw", id: "raw-json", hidden: true }, prettyJson(d.json));
+      const toggle = h("button", { class: "quiet", id: "show-raw" }, "Show raw JSON");
+      toggle.addEventListener("click", () => {
+        raw.hidden = !raw.hidden;
+        toggle.textContent = raw.hidden ? "Show raw JSON" : "Hide raw JSON";
+      });
+      append(
+        detail,
+        h("h2", { id: "detail-title" }, d.display),
+        h("p", {}, `${d.resource_type} · ${item.date?.slice(0, 10) ?? "no date"}`),
+        h("p", { class: "muted" }, `From ${d.source_kind === "portal" ? "portal" : "file"} ${d.source}, received ${d.imported_at.slice(0, 10)}`),
+      );
+      if (item.code && item.resource_type === "Observation") {
+        const trend = h("button", { id: "show-trend" }, "Show trend");
+        trend.addEventListener("click", () => void showTrend(item.code!));
+        detail.appendChild(trend);
+      }
+      append(detail, toggle, raw);
+    } catch (e) {
+      showError(detail, e);
+    }
+  };
+  const showTrend = async (code: string) => {
+    try {
+      const series = await api.labTrend(code);
+      const unit = series.unit ? ` (${series.unit})` : "";
+      const range =
+        series.low != null || series.high != null
+          ? `Reference range: ${series.low ?? "…"}–${series.high ?? "…"}${unit}`
+          : "No reference range was sent with these results.";
+      const box = h("figure", { id: "trend" }, renderTrend(series), h("figcaption", {}, `${series.name}${unit}: ${series.points.length} results. ${range}`));
+      detail.querySelector("#trend")?.remove();
+      detail.appendChild(box);
+    } catch (e) {
+      showError(detail, e);
+    }
+  };
+
+  for (const [value, label] of CATEGORIES) {
+    const tab = h("button", { role: "tab", id: `tab-${value}`, "aria-selected": String(value === category) }, label);
+    tab.addEventListener("click", () => {
+      category = value;
+      for (const t of tabs.children) t.setAttribute("aria-selected", String(t === tab));
+      search.value = "";
+      void load(true);
+    });
+    tabs.appendChild(tab);
+  }
+  more.addEventListener("click", () => void load(false));
+  search.addEventListener("keydown", async (e) => {
+    if ((e as KeyboardEvent).key !== "Enter") return;
+    if (!search.value.trim()) return void load(true);
+    try {
+      const hits = await api.search(search.value);
+      clear(list);
+      more.hidden = true;
+      count.textContent = `${hits.length} found`;
+      for (const hit of hits) {
+        list.appendChild(row({ resource_type: hit.resource_type, id: hit.id, date: hit.date, display: hit.display ?? hit.resource_type, detail: null, code: null, source: hit.source }));
+      }
+    } catch (err) {
+      showError(view, err);
+    }
+  });
+  void load(true);
+  return view;
+}
+
+function prettyJson(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
+}

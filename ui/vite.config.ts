@@ -1,0 +1,8 @@
+import { defineConfig } from "vite";
+
+// The app's window loads ui/dist (tauri.conf.json frontendDist); no dev server is needed.
+export default defineConfig({
+  base: "./",
+  build: { outDir: "dist", emptyOutDir: true, target: "safari15", sourcemap: false },
+  test: { environment: "jsdom", include: ["src/**/*.test.ts"] },
+});
