@@ -73,8 +73,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(future)
 }
 
-#[derive(Serialize)]
-#[derive(ts_rs::TS)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct VaultStatus {
     pub exists: bool,
     pub unlocked: bool,
@@ -148,7 +147,10 @@ pub async fn list_items(
     offset: i64,
     limit: i64,
 ) -> Result<ListPage> {
-    with_vault(&state, move |v| v.list(category, offset, limit.clamp(1, 500))).await
+    with_vault(&state, move |v| {
+        v.list(category, offset, limit.clamp(1, 500))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -230,6 +232,23 @@ fn selection(sections: Vec<Section>, since: Option<String>) -> Result<Selection>
     Ok(selection)
 }
 
+/// The PDF summary or the IPS file, to a path the patient chose.
+type ExportFn = fn(&mut Vault, &Selection, &std::path::Path) -> ownrecord_core::Result<WrittenFile>;
+
+async fn export_to(
+    state: State<'_, AppState>,
+    export: ExportFn,
+    path: String,
+    sections: Vec<Section>,
+    since: Option<String>,
+) -> Result<WrittenFile> {
+    let selection = selection(sections, since)?;
+    with_vault(&state, move |v| {
+        export(v, &selection, &PathBuf::from(&path))
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn export_pdf(
     state: State<'_, AppState>,
@@ -237,11 +256,7 @@ pub async fn export_pdf(
     sections: Vec<Section>,
     since: Option<String>,
 ) -> Result<WrittenFile> {
-    let selection = selection(sections, since)?;
-    with_vault(&state, move |v| {
-        export::export_pdf(v, &selection, &PathBuf::from(&path))
-    })
-    .await
+    export_to(state, export::export_pdf, path, sections, since).await
 }
 
 #[tauri::command]
@@ -251,16 +266,11 @@ pub async fn export_ips(
     sections: Vec<Section>,
     since: Option<String>,
 ) -> Result<WrittenFile> {
-    let selection = selection(sections, since)?;
-    with_vault(&state, move |v| {
-        export::export_ips(v, &selection, &PathBuf::from(&path))
-    })
-    .await
+    export_to(state, export::export_ips, path, sections, since).await
 }
 
 /// What the window shows after a share: the passcode once, and the link with its QR code.
-#[derive(Serialize)]
-#[derive(ts_rs::TS)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct ShareView {
     pub package: String,
     pub passcode: String,
@@ -272,8 +282,7 @@ pub struct ShareView {
     pub encrypted_file: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
-#[derive(ts_rs::TS)]
+#[derive(serde::Deserialize, ts_rs::TS)]
 pub struct ShareForm {
     pub recipient: String,
     pub purpose: String,
@@ -294,18 +303,24 @@ pub async fn share(state: State<'_, AppState>, form: ShareForm) -> Result<ShareV
         purpose: form.purpose,
         selection: selection(form.sections, form.since)?,
         expires_in_days: form.expires_days,
-        link: form.link_url.filter(|u| !u.is_empty()).map(|url| LinkRequest {
-            url,
-            upload: form.upload,
-        }),
+        link: form
+            .link_url
+            .filter(|u| !u.is_empty())
+            .map(|url| LinkRequest {
+                url,
+                upload: form.upload,
+            }),
     };
     let path = PathBuf::from(&form.path);
     let shared = with_vault(&state, move |v| block_on(export::share(v, &request, &path))).await?;
     let qr = match &shared.link {
         Some(link) => Some(format!(
             "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD
-                .encode(std::fs::read(&link.qr_png.path).map_err(|e| CommandError::Core(ownrecord_core::Error::Internal(e.to_string())))?)
+            base64::engine::general_purpose::STANDARD.encode(
+                std::fs::read(&link.qr_png.path).map_err(|e| CommandError::Core(
+                    ownrecord_core::Error::Internal(e.to_string())
+                ))?
+            )
         )),
         None => None,
     };
@@ -349,9 +364,16 @@ pub async fn wipe(state: State<'_, AppState>, confirmation: String) -> Result<Wi
     if confirmation != "DELETE" {
         return Err(CommandError::NotConfirmed);
     }
-    let vault = state.vault.lock().await.take().ok_or(CommandError::Locked)?;
+    let vault = state
+        .vault
+        .lock()
+        .await
+        .take()
+        .ok_or(CommandError::Locked)?;
     let report = tokio::task::spawn_blocking(move || block_on(vault.wipe(false)))
         .await
-        .map_err(|_| ownrecord_core::Error::WipeIncomplete("the wipe stopped unexpectedly".into()))?;
+        .map_err(|_| {
+            ownrecord_core::Error::WipeIncomplete("the wipe stopped unexpectedly".into())
+        })?;
     Ok(report?)
 }

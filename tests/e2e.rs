@@ -2,78 +2,16 @@
 //! WebKitWebDriver, under Xvfb, with the session's real Secret Service and the demo portal on
 //! loopback. Screenshots of each step go to `target/e2e-artifacts/`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use ownrecord_demo_portal::{DemoPortal, Options};
 use ownrecord_testkit::browser::{self, Login};
+use ownrecord_testkit::webdriver::Driver;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// tauri-driver under its own X server; killed with its whole process group when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start(env: &[(&str, &str)]) -> Driver {
-        use std::os::unix::process::CommandExt;
-        let found = Command::new("tauri-driver").arg("--help").output();
-        assert!(
-            found.is_ok(),
-            "tauri-driver is not installed: cargo install tauri-driver --version 2.1.0 --locked (cargo xtask test does)"
-        );
-        let port = free_port();
-        let native = free_port();
-        let mut cmd = Command::new("xvfb-run");
-        cmd.args(["-a", "-s", "-screen 0 1280x800x24", "tauri-driver"])
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0);
-        let child = cmd.spawn().expect("xvfb-run starts (apt install xvfb)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Driver { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("tauri-driver did not start");
-    }
-
-    async fn session(&self) -> Client {
-        let app = PathBuf::from(env!("CARGO_BIN_EXE_ownrecord-desktop"));
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": app }),
-        );
-        ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("a WebDriver session with the app")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.child.wait();
-    }
+fn app() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ownrecord-desktop"))
 }
 
 fn artifacts() -> PathBuf {
@@ -142,7 +80,7 @@ async fn the_whole_flow_in_the_real_app() {
         ("OWNRECORD_VAULT", vault.to_str().unwrap()),
         ("OWNRECORD_DEMO_PORTAL", &fhir_base),
     ]);
-    let c = driver.session().await;
+    let c = driver.session(&app()).await;
 
     // First run: one sentence on where the data lives, then a vault in the keyring.
     let welcome = text(&c, "#first-run").await;
@@ -155,7 +93,11 @@ async fn the_whole_flow_in_the_real_app() {
     // Connect the demo portal: the sign-in page is completed over HTTP, as a browser would.
     click(&c, "#nav-connections").await;
     click(&c, "#connect-demo").await;
-    wait_until(&c, "document.querySelector('#sign-in-url')?.textContent.startsWith('http')").await;
+    wait_until(
+        &c,
+        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
+    )
+    .await;
     let sign_in = text(&c, "#sign-in-url").await;
     shot(&c, "02-sign-in").await;
     let redirect = browser::sign_in(&sign_in, &Login::new("demo", "demo")).await;
@@ -172,7 +114,11 @@ async fn the_whole_flow_in_the_real_app() {
         )
         .await
         .unwrap();
-    assert_eq!(shown, serde_json::Value::Bool(true), "the progress bar shows");
+    assert_eq!(
+        shown,
+        serde_json::Value::Bool(true),
+        "the progress bar shows"
+    );
     shot(&c, "04-syncing").await;
     wait_for(&c, ".status.done").await;
     assert!(text(&c, ".status.done").await.contains("new"));
@@ -185,6 +131,16 @@ async fn the_whole_flow_in_the_real_app() {
     click(&c, "#show-trend").await;
     wait_for(&c, "#trend svg circle").await;
     shot(&c, "06-lab-trend").await;
+    // The smaller window the app supports: nothing spills out sideways.
+    c.set_window_size(1024, 700).await.unwrap();
+    wait_until(&c, "window.innerWidth <= 1024").await;
+    wait_until(
+        &c,
+        "document.documentElement.scrollWidth <= window.innerWidth",
+    )
+    .await;
+    shot(&c, "06b-lab-trend-1024x700").await;
+    c.set_window_size(1280, 800).await.unwrap();
     click(&c, "#show-raw").await;
     assert!(text(&c, "#raw-json").await.contains("\"resourceType\""));
 
@@ -203,8 +159,16 @@ async fn the_whole_flow_in_the_real_app() {
 
     // The audit log shows the export, and the chain verifies.
     click(&c, "#nav-audit").await;
-    wait_until(&c, "document.querySelector('#audit-status')?.className === 'ok'").await;
-    wait_until(&c, "document.querySelector('#audit-rows')?.textContent.includes('PDF summary')").await;
+    wait_until(
+        &c,
+        "document.querySelector('#audit-status')?.className === 'ok'",
+    )
+    .await;
+    wait_until(
+        &c,
+        "document.querySelector('#audit-rows')?.textContent.includes('PDF summary')",
+    )
+    .await;
     assert!(text(&c, "#audit-status").await.contains("intact"));
     shot(&c, "08-audit-log").await;
 
@@ -248,7 +212,7 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
         vault.import_file(&file, &mut |_| {}).unwrap();
     }
     let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
-    let c = driver.session().await;
+    let c = driver.session(&app()).await;
     click(&c, "#unlock").await;
     wait_until(&c, "document.querySelectorAll('#items .item').length >= 2").await;
     let listed = text(&c, "#items").await;
@@ -264,6 +228,10 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(clean, serde_json::Value::Bool(true), "no markup ran or rendered");
+    assert_eq!(
+        clean,
+        serde_json::Value::Bool(true),
+        "no markup ran or rendered"
+    );
     c.close().await.unwrap();
 }

@@ -57,9 +57,18 @@ export function render(series: LabSeries): SVGElement {
     );
   }
   for (const value of [plot.yMin, (plot.yMin + plot.yMax) / 2, plot.yMax]) {
-    const label = svg("text", { x: 4, y: layout(series).points.length ? yOf(plot, value) : 0, class: "axis" });
+    const label = svg("text", { x: 4, y: yOf(plot, value), class: "axis" });
     label.textContent = formatNumber(value);
     root.appendChild(label);
+  }
+  if (plot.points.length) {
+    const first = plot.points[0];
+    const last = plot.points[plot.points.length - 1];
+    for (const [p, anchor] of [[first, "start"], [last, "end"]] as const) {
+      const label = svg("text", { x: p.x, y: plot.height - 8, class: "axis", "text-anchor": anchor });
+      label.textContent = p.date.slice(0, 10);
+      root.appendChild(label);
+    }
   }
   const path = plot.points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
   root.appendChild(svg("path", { d: path, class: "line" }));

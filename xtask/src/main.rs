@@ -6,7 +6,8 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|pdf]`: the benchmarks, in release mode.
+//! - `bench [import|sync|pdf|app]`: the benchmarks, in release mode.
+//! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -54,11 +55,13 @@ fn main() -> ExitCode {
         ["bench", "import"] => bench("import"),
         ["bench", "sync"] => bench("sync"),
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
+        ["bench", "app"] => bench_app(),
+        ["bundle"] => bundle(),
         ["bench"] => bench("import")
             .and_then(|()| bench("sync"))
             .and_then(|()| ensure_apt(&["chromium"]))
             .and_then(|()| bench("pdf")),
-        _ => Err("usage: cargo xtask run | test | bench [import|sync|pdf]".into()),
+        _ => Err("usage: cargo xtask run | test | bench [import|sync|pdf|app] | bundle".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,7 +171,11 @@ fn test_in_session() -> Result {
     ]))?;
     // The UI's unit tests (Vitest, mocked IPC), then every Rust test, the app's WebDriver
     // end-to-end test among them.
-    status(Command::new("npm").args(["test", "--prefix"]).arg(repo_root().join("ui")))?;
+    status(
+        Command::new("npm")
+            .args(["test", "--prefix"])
+            .arg(repo_root().join("ui")),
+    )?;
     status(in_session().args(["test", "--workspace", "--no-fail-fast"]))?;
     let _ = std::fs::remove_dir_all(&keyring_home);
     Ok(())
@@ -199,6 +206,27 @@ fn start_gnome_keyring(home: &Path) -> Result<Vec<(String, String)>> {
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect())
+}
+
+/// `tauri build`: a release build and the Linux bundles under target/release/bundle/.
+fn bundle() -> Result {
+    ensure_apt(BUILD_PACKAGES)?;
+    let ui = repo_root().join("ui");
+    ensure_npm(&ui)?;
+    status(
+        Command::new(ui.join("node_modules/.bin/tauri"))
+            .arg("build")
+            .current_dir(repo_root()),
+    )
+}
+
+/// The desktop app's start-up and memory, through WebDriver (release build, UI built first).
+fn bench_app() -> Result {
+    ensure_apt(BUILD_PACKAGES)?;
+    ensure_apt(&["xvfb", "xauth", "webkit2gtk-driver"])?;
+    build_ui()?;
+    ensure_tauri_driver()?;
+    status(cargo().args(["bench", "-p", "ownrecord-desktop", "--bench", "app"]))
 }
 
 fn bench(name: &str) -> Result {
@@ -273,7 +301,11 @@ fn ensure_npm(dir: &Path) -> Result {
 fn build_ui() -> Result {
     let ui = repo_root().join("ui");
     ensure_npm(&ui)?;
-    status(Command::new("npm").args(["run", "build", "--prefix"]).arg(&ui))
+    status(
+        Command::new("npm")
+            .args(["run", "build", "--prefix"])
+            .arg(&ui),
+    )
 }
 
 /// tauri-driver, the WebDriver front for Tauri apps (in ~/.cargo/bin).

@@ -319,3 +319,89 @@ pub mod checkers {
         String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
     }
 }
+
+/// Driving the real desktop app: `tauri-driver` (2.1.0) in front of Debian's WebKitWebDriver,
+/// under its own Xvfb display.
+pub mod webdriver {
+    use std::net::TcpListener;
+    use std::path::Path;
+    use std::process::{Child, Command};
+    use std::time::Duration;
+
+    use fantoccini::{Client, ClientBuilder};
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// tauri-driver under its own X server; killed with its whole process group when dropped.
+    pub struct Driver {
+        child: Child,
+        port: u16,
+    }
+
+    impl Driver {
+        /// Starts tauri-driver (and, through it, the app) with `env`.
+        pub fn start(env: &[(&str, &str)]) -> Driver {
+            use std::os::unix::process::CommandExt;
+            let found = Command::new("tauri-driver").arg("--help").output();
+            assert!(
+                found.is_ok(),
+                "tauri-driver is not installed: cargo install tauri-driver --version 2.1.0 --locked (cargo xtask test does)"
+            );
+            let port = free_port();
+            let native = free_port();
+            let mut cmd = Command::new("xvfb-run");
+            cmd.args(["-a", "-s", "-screen 0 1280x800x24", "tauri-driver"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
+                .envs(env.iter().copied())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .process_group(0);
+            // Dropping the driver kills and reaps the whole group, also if it never answers.
+            let driver = Driver {
+                child: cmd.spawn().expect("xvfb-run starts (apt install xvfb)"),
+                port,
+            };
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return driver;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("tauri-driver did not start");
+        }
+
+        /// A WebDriver session with the app at `app` (which tauri-driver starts).
+        pub async fn session(&self, app: &Path) -> Client {
+            let mut caps = serde_json::Map::new();
+            caps.insert(
+                "tauri:options".into(),
+                serde_json::json!({ "application": app }),
+            );
+            // Plain HTTP to tauri-driver on loopback.
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+                .expect("a WebDriver session with the app")
+        }
+    }
+
+    impl Drop for Driver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = self.child.wait();
+        }
+    }
+}

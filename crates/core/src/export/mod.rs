@@ -251,12 +251,28 @@ fn disclosure(
 /// `export pdf`: the visit summary as a PDF file.
 pub fn export_pdf(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
     let (_, summary) = summarize(vault, selection)?;
-    let bytes = pdf::render(&summary);
+    export_file(vault, "PDF summary", pdf::render(&summary), selection, out)
+}
+
+/// `export ips`: the International Patient Summary as a FHIR document Bundle (JSON).
+pub fn export_ips(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
+    let (_, bytes) = ips_bytes(vault, selection)?;
+    export_file(vault, "IPS document", bytes, selection, out)
+}
+
+/// Writes one exported file for the patient and its disclosure row.
+fn export_file(
+    vault: &mut Vault,
+    what: &str,
+    bytes: Vec<u8>,
+    selection: &Selection,
+    out: &Path,
+) -> Result<WrittenFile> {
     let mut written = deliver(
         vault,
         AuditKind::Export,
         &[(out.to_owned(), bytes)],
-        |files| disclosure("PDF summary", TO_SELF, "export", selection, files, None),
+        |files| disclosure(what, TO_SELF, "export", selection, files, None),
     )?;
     Ok(written.remove(0))
 }
@@ -267,18 +283,6 @@ fn ips_bytes(vault: &Vault, selection: &Selection) -> Result<(summary::Summary, 
     let bundle = ips::bundle(&record, &summary, selection, &vault.now());
     let bytes = serde_json::to_vec_pretty(&bundle).expect("a bundle serializes");
     Ok((summary, bytes))
-}
-
-/// `export ips`: the International Patient Summary as a FHIR document Bundle (JSON).
-pub fn export_ips(vault: &mut Vault, selection: &Selection, out: &Path) -> Result<WrittenFile> {
-    let (_, bytes) = ips_bytes(vault, selection)?;
-    let mut written = deliver(
-        vault,
-        AuditKind::Export,
-        &[(out.to_owned(), bytes)],
-        |files| disclosure("IPS document", TO_SELF, "export", selection, files, None),
-    )?;
-    Ok(written.remove(0))
 }
 
 /// What to share, with whom and why.

@@ -434,33 +434,37 @@ impl Builder<'_> {
     }
 
     fn immunizations(&self) -> Table {
-        let mut rows: Vec<Row> = self
-            .record
-            .all("Immunization")
-            .filter_map(|i| {
-                let date = date_of(i, &["/occurrenceDateTime", "/recorded"]);
-                self.in_range(date.as_deref()).then(|| Row {
-                    cells: vec![
-                        Cell::plain(date.unwrap_or_default()),
-                        Cell::plain(concept_text(i.get("vaccineCode"))),
-                        Cell::plain(str_at(i, "/status").unwrap_or_default()),
-                    ],
-                    resource: key(i),
-                })
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            b.cells[0]
-                .text
-                .cmp(&a.cells[0].text)
-                .then(a.cells[1].text.cmp(&b.cells[1].text))
-        });
         Table {
             columns: columns(&[("Date", 0.16), ("Vaccine", 0.68), ("Status", 0.16)]),
-            rows,
+            rows: self.dated_rows(
+                "Immunization",
+                &["/occurrenceDateTime", "/recorded"],
+                "vaccineCode",
+            ),
             note: None,
             empty: "No immunizations recorded.",
         }
+    }
+
+    /// Date, coded name and status of every resource of a type in range, newest first.
+    fn dated_rows(&self, resource_type: &str, dates: &[&str], concept: &str) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .record
+            .all(resource_type)
+            .filter_map(|r| {
+                let date = date_of(r, dates);
+                self.in_range(date.as_deref()).then(|| Row {
+                    cells: vec![
+                        Cell::plain(date.unwrap_or_default()),
+                        Cell::plain(concept_text(r.get(concept))),
+                        Cell::plain(str_at(r, "/status").unwrap_or_default()),
+                    ],
+                    resource: key(r),
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| b.cmp(a));
+        rows
     }
 
     fn observations(&self, category: &str) -> Vec<(String, &Value)> {
@@ -657,22 +661,11 @@ impl Builder<'_> {
     }
 
     fn procedures(&self) -> Table {
-        let mut rows: Vec<Row> = self
-            .record
-            .all("Procedure")
-            .filter_map(|p| {
-                let date = date_of(p, &["/performedDateTime", "/performedPeriod/start"]);
-                self.in_range(date.as_deref()).then(|| Row {
-                    cells: vec![
-                        Cell::plain(date.unwrap_or_default()),
-                        Cell::plain(concept_text(p.get("code"))),
-                        Cell::plain(str_at(p, "/status").unwrap_or_default()),
-                    ],
-                    resource: key(p),
-                })
-            })
-            .collect();
-        rows.sort_by(|a, b| b.cmp(a));
+        let mut rows = self.dated_rows(
+            "Procedure",
+            &["/performedDateTime", "/performedPeriod/start"],
+            "code",
+        );
         let note = self.limit(&mut rows, RECENT_PROCEDURES, "procedures");
         Table {
             columns: columns(&[("Date", 0.16), ("Procedure", 0.66), ("Status", 0.18)]),
@@ -857,7 +850,7 @@ fn range_text(range: &Value) -> String {
 
 /// A number for reading: integers as they are; decimals to two places (three significant
 /// digits below 1), trailing zeros dropped. Strings (FHIR's exact decimals) as written.
-fn number_text(v: &Value) -> String {
+pub(crate) fn number_text(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or_default();

@@ -36,18 +36,14 @@ impl Category {
                 "r.resource_type IN ('MedicationRequest', 'MedicationStatement')"
             }
             Category::Allergies => "r.resource_type = 'AllergyIntolerance'",
-            Category::Labs => {
-                "r.resource_type = 'Observation' AND r.json LIKE '%\"laboratory\"%'"
-            }
+            Category::Labs => "r.resource_type = 'Observation' AND r.json LIKE '%\"laboratory\"%'",
             Category::Vitals => {
                 "r.resource_type = 'Observation' AND r.json LIKE '%\"vital-signs\"%'"
             }
             Category::Immunizations => "r.resource_type = 'Immunization'",
             Category::Visits => "r.resource_type = 'Encounter'",
             Category::Procedures => "r.resource_type = 'Procedure'",
-            Category::Documents => {
-                "r.resource_type IN ('DocumentReference', 'DiagnosticReport')"
-            }
+            Category::Documents => "r.resource_type IN ('DocumentReference', 'DiagnosticReport')",
         }
     }
 }
@@ -121,11 +117,14 @@ impl Vault {
             [],
             |r| r.get(0),
         )?;
+        // The page's rows are chosen on small keys first; only those rows' JSON is then read.
         let mut stmt = conn.prepare(&format!(
             "SELECT r.resource_type, r.fhir_id, r.clinical_date, r.json, s.name
-             FROM resources r JOIN sources s ON s.id = r.source_id
-             WHERE {condition}
-             ORDER BY r.clinical_date IS NULL, r.clinical_date DESC, r.id DESC LIMIT ?1 OFFSET ?2"
+             FROM (SELECT r.id, r.clinical_date FROM resources r WHERE {condition}
+                   ORDER BY r.clinical_date IS NULL, r.clinical_date DESC, r.id DESC
+                   LIMIT ?1 OFFSET ?2) page
+             JOIN resources r ON r.id = page.id JOIN sources s ON s.id = r.source_id
+             ORDER BY page.clinical_date IS NULL, page.clinical_date DESC, page.id DESC"
         ))?;
         let items = stmt
             .query_map(rusqlite::params![limit, offset], |r| {
@@ -227,7 +226,9 @@ impl Vault {
             }
         }
         if series.points.is_empty() {
-            return Err(Error::NoSuchResource(format!("lab results with code {code}")));
+            return Err(Error::NoSuchResource(format!(
+                "lab results with code {code}"
+            )));
         }
         Ok(series)
     }
@@ -236,7 +237,10 @@ impl Vault {
 /// A short plain-text detail for a list line.
 fn detail(resource: &Value) -> Option<String> {
     if let Some(q) = resource.get("valueQuantity") {
-        let value = q.get("value").map(|v| v.to_string()).unwrap_or_default();
+        let value = q
+            .get("value")
+            .map(crate::export::summary::number_text)
+            .unwrap_or_default();
         let unit = q.get("unit").and_then(Value::as_str).unwrap_or("");
         return Some(format!("{value} {unit}").trim().to_owned());
     }
