@@ -326,6 +326,7 @@ pub mod webdriver {
     use std::net::TcpListener;
     use std::path::Path;
     use std::process::{Child, Command};
+    use std::sync::{Mutex, MutexGuard};
     use std::time::Duration;
 
     use fantoccini::{Client, ClientBuilder};
@@ -338,10 +339,15 @@ pub mod webdriver {
             .port()
     }
 
+    /// One app at a time per test process: `xvfb-run -a` picks its display number racily, and
+    /// two apps would share the keyring and the screen.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
     /// tauri-driver under its own X server; killed with its whole process group when dropped.
     pub struct Driver {
         child: Child,
         port: u16,
+        _turn: MutexGuard<'static, ()>,
     }
 
     impl Driver {
@@ -353,6 +359,9 @@ pub mod webdriver {
                 found.is_ok(),
                 "tauri-driver is not installed: cargo install tauri-driver --version 2.1.0 --locked (cargo xtask test does)"
             );
+            let turn = ONE_AT_A_TIME
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let port = free_port();
             let native = free_port();
             let mut cmd = Command::new("xvfb-run");
@@ -371,6 +380,7 @@ pub mod webdriver {
             let driver = Driver {
                 child: cmd.spawn().expect("xvfb-run starts (apt install xvfb)"),
                 port,
+                _turn: turn,
             };
             for _ in 0..100 {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -388,12 +398,25 @@ pub mod webdriver {
                 "tauri:options".into(),
                 serde_json::json!({ "application": app }),
             );
-            // Plain HTTP to tauri-driver on loopback.
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps)
-                .connect(&format!("http://127.0.0.1:{}", self.port))
-                .await
-                .expect("a WebDriver session with the app")
+            // Plain HTTP to tauri-driver on loopback. It accepts connections a moment before
+            // WebKitWebDriver behind it can start a session: a few tries.
+            let mut tries = 0;
+            loop {
+                let attempt =
+                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                        .capabilities(caps.clone())
+                        .connect(&format!("http://127.0.0.1:{}", self.port))
+                        .await;
+                match attempt {
+                    Ok(client) => return client,
+                    Err(e) if tries < 10 => {
+                        tries += 1;
+                        eprintln!("no WebDriver session yet ({e}); trying again");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => panic!("no WebDriver session with the app: {e}"),
+                }
+            }
         }
     }
 
