@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "connect_portal",
     "sync_portal",
     "disconnect_portal",
+    "choose_save_path",
     "export_pdf",
     "export_ips",
     "share",

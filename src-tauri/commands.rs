@@ -232,6 +232,27 @@ fn selection(sections: Vec<Section>, since: Option<String>) -> Result<Selection>
     Ok(selection)
 }
 
+/// The system's save dialog, opened by the shell (the window itself has no file-system access).
+/// `None` when the patient cancels.
+#[tauri::command]
+pub async fn choose_save_path<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    suggested_name: String,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (sender, chosen) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(suggested_name)
+        .save_file(move |path| {
+            let _ = sender.send(path);
+        });
+    let path = chosen.await.ok().flatten();
+    Ok(path
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
+}
+
 /// The PDF summary or the IPS file, to a path the patient chose.
 type ExportFn = fn(&mut Vault, &Selection, &std::path::Path) -> ownrecord_core::Result<WrittenFile>;
 

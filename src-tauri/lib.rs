@@ -24,6 +24,7 @@ macro_rules! handlers {
             $crate::commands::connect_portal,
             $crate::commands::sync_portal,
             $crate::commands::disconnect_portal,
+            $crate::commands::choose_save_path,
             $crate::commands::export_pdf,
             $crate::commands::export_ips,
             $crate::commands::share,
@@ -46,6 +47,9 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(ownrecord_core::vault::default_dir);
     builder
+        // The save dialog, called from `choose_save_path` only: the window is granted none of
+        // the plugin's own commands.
+        .plugin(tauri_plugin_dialog::init())
         .manage(commands::AppState::new(vault_dir))
         .invoke_handler(handlers!())
         .run(tauri::generate_context!())

@@ -65,6 +65,7 @@ export const api = {
     return call<SyncReport>("sync_portal", { id, onProgress: channel });
   },
   disconnect: (id: number) => call<boolean>("disconnect_portal", { id }),
+  chooseSavePath: (suggestedName: string) => call<string | null>("choose_save_path", { suggestedName }),
   exportPdf: (path: string, sections: Section[], since: string | null) =>
     call<WrittenFile>("export_pdf", { path, sections, since }),
   exportIps: (path: string, sections: Section[], since: string | null) =>

@@ -91,6 +91,27 @@ describe("export view", () => {
   });
 });
 
+describe("save dialog", () => {
+  it("fills the path the patient chose, and leaves it when they cancel", async () => {
+    let answer: string | null = "/home/me/summary.pdf";
+    mockIPC((cmd, args) => {
+      if (cmd === "choose_save_path") {
+        expect(args).toEqual({ suggestedName: "health-summary.pdf" });
+        return answer;
+      }
+    });
+    const view = exportView();
+    const path = view.querySelector<HTMLInputElement>("#export-path")!;
+    view.querySelector<HTMLButtonElement>("#choose-export-path")!.click();
+    await tick();
+    expect(path.value).toBe("/home/me/summary.pdf");
+    answer = null;
+    view.querySelector<HTMLButtonElement>("#choose-export-path")!.click();
+    await tick();
+    expect(path.value).toBe("/home/me/summary.pdf");
+  });
+});
+
 describe("wipe view", () => {
   it("stays disabled until DELETE is typed", () => {
     const view = wipeView(async () => {});

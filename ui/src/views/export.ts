@@ -21,6 +21,20 @@ export function chosenSections(form: ParentNode): Section[] {
   return SECTIONS.map(([s]) => s).filter((s) => (form.querySelector(`#section-${s}`) as HTMLInputElement | null)?.checked);
 }
 
+/** A "Choose…" button that fills `input` from the system's save dialog. */
+export function chooseButton(input: HTMLInputElement, suggestedName: string, id: string): HTMLButtonElement {
+  const button = h("button", { id, type: "button" }, "Choose…");
+  button.addEventListener("click", async () => {
+    try {
+      const path = await api.chooseSavePath(suggestedName);
+      if (path) input.value = path;
+    } catch (e) {
+      showError(button.parentElement ?? button, e);
+    }
+  });
+  return button;
+}
+
 export function exportView(): HTMLElement {
   const boxes = h("fieldset", { class: "sections" }, h("legend", {}, "Include"));
   for (const [value, label] of SECTIONS) {
@@ -45,7 +59,13 @@ export function exportView(): HTMLElement {
   };
   pdf.addEventListener("click", () => void save("pdf"));
   ips.addEventListener("click", () => void save("ips"));
-  append(view, h("h2", {}, "Save a copy"), h("label", {}, "Save as ", path), h("div", { class: "row" }, pdf, ips), result);
+  append(
+    view,
+    h("h2", {}, "Save a copy"),
+    h("div", { class: "row" }, h("label", {}, "Save as ", path), chooseButton(path, "health-summary.pdf", "choose-export-path")),
+    h("div", { class: "row" }, pdf, ips),
+    result,
+  );
 
   // Sharing.
   const recipient = h("input", { type: "text", id: "share-to", "aria-label": "For whom" });
@@ -88,7 +108,7 @@ export function exportView(): HTMLElement {
   append(
     view,
     h("h2", {}, "Share with someone"),
-    h("div", { class: "grid" }, h("label", {}, "For ", recipient), h("label", {}, "Purpose ", purpose), h("label", {}, "Expires after ", expires, " days"), h("label", {}, "Package file ", packagePath)),
+    h("div", { class: "grid" }, h("label", {}, "For ", recipient), h("label", {}, "Purpose ", purpose), h("label", {}, "Expires after ", expires, " days"), h("div", { class: "row" }, h("label", {}, "Package file ", packagePath), chooseButton(packagePath, "health-summary.age", "choose-share-path"))),
     h("label", {}, link, " Also make a SMART Health Link, its file at ", linkUrl),
     h("label", {}, upload, " Upload the file there now"),
     share,
