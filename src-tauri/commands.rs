@@ -334,17 +334,12 @@ pub async fn share(state: State<'_, AppState>, form: ShareForm) -> Result<ShareV
     };
     let path = PathBuf::from(&form.path);
     let shared = with_vault(&state, move |v| block_on(export::share(v, &request, &path))).await?;
-    let qr = match &shared.link {
-        Some(link) => Some(format!(
+    let qr = shared.link.as_ref().map(|link| {
+        format!(
             "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(
-                std::fs::read(&link.qr_png.path).map_err(|e| CommandError::Core(
-                    ownrecord_core::Error::Internal(e.to_string())
-                ))?
-            )
-        )),
-        None => None,
-    };
+            base64::engine::general_purpose::STANDARD.encode(&link.qr_png_bytes)
+        )
+    });
     Ok(ShareView {
         package: shared.package.path.display().to_string(),
         passcode: shared.passcode.to_string(),

@@ -7,7 +7,6 @@
 //!
 //! Prints the median of each and the ratio. Targets: ours < 100 ms and ≥ 20× faster.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,17 +18,8 @@ const OURS_RUNS: usize = 30;
 const CHROMIUM_RUNS: usize = 5;
 
 fn main() {
-    let sample = sample_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&sample)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    let (shared, patients): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|p| {
-        let name = p.file_name().unwrap().to_string_lossy();
-        name.starts_with("hospital") || name.starts_with("practitioner")
-    });
+    let shared = ownrecord_testkit::support_files();
+    let patients = ownrecord_testkit::patient_files();
     // The largest record: the most resources.
     let largest = patients
         .iter()
@@ -144,11 +134,4 @@ fn median(times: &mut [Duration]) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn sample_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OWNRECORD_SAMPLE_DATA") {
-        return dir.into();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthea")
 }

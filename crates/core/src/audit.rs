@@ -257,14 +257,25 @@ pub struct ExportedLog {
     pub entries: Vec<ExportedEntry>,
 }
 
-/// Writes the log as JSON. With `only_surviving_details`, rows whose kind does not survive a wipe
-/// keep their hashes but not their details.
+/// Writes the log as JSON (see [`export_bytes`]); returns the number of entries.
 pub fn export(
     conn: &Connection,
     path: &Path,
     exported_at: &str,
     only_surviving_details: bool,
 ) -> Result<usize> {
+    let (bytes, count) = export_bytes(conn, exported_at, only_surviving_details)?;
+    write_synced(path, &bytes)?;
+    Ok(count)
+}
+
+/// The verified log as JSON, and its number of entries. With `only_surviving_details`, rows
+/// whose kind does not survive a wipe keep their hashes but not their details.
+pub fn export_bytes(
+    conn: &Connection,
+    exported_at: &str,
+    only_surviving_details: bool,
+) -> Result<(Vec<u8>, usize)> {
     verify(conn)?;
     let mut stmt =
         conn.prepare("SELECT seq, at, kind, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
@@ -295,8 +306,7 @@ pub fn export(
         entries,
     };
     let bytes = serde_json::to_vec_pretty(&log).expect("log serializes");
-    write_synced(path, &bytes)?;
-    Ok(count)
+    Ok((bytes, count))
 }
 
 /// Verifies an exported log file on its own (no vault needed).

@@ -41,6 +41,15 @@ pub fn sample_files() -> Vec<PathBuf> {
     files
 }
 
+/// The hospital and practitioner files the patients refer to.
+pub fn support_files() -> Vec<PathBuf> {
+    let patients = patient_files();
+    sample_files()
+        .into_iter()
+        .filter(|f| !patients.contains(f))
+        .collect()
+}
+
 /// The patient files only.
 pub fn patient_files() -> Vec<PathBuf> {
     sample_files()

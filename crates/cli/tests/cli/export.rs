@@ -11,13 +11,7 @@ fn vault_with_a_patient(dir: &std::path::Path) {
         .unwrap();
     let mut cmd = ownrecord(dir);
     cmd.arg("import");
-    for file in ownrecord_testkit::sample_files()
-        .into_iter()
-        .filter(|f| !ownrecord_testkit::patient_files().contains(f))
-    {
-        cmd.arg(file);
-    }
-    run_expecting(cmd.arg(patient), 0);
+    run_expecting(cmd.args(ownrecord_testkit::support_files()).arg(patient), 0);
 }
 
 #[test]

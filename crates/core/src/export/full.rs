@@ -13,7 +13,6 @@
 //! the transaction that records the export: a half-written export is never left behind.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -51,11 +50,9 @@ impl Writer {
     fn write(&mut self, relative: &str, content: &[u8]) -> Result<()> {
         let path = self.root.join(relative);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
         }
-        let mut file = std::fs::File::create(&path).map_err(|e| io_error(&path, e))?;
-        file.write_all(content).map_err(|e| io_error(&path, e))?;
-        file.sync_all().map_err(|e| io_error(&path, e))?;
+        crate::audit::write_synced(&path, content)?;
         self.entries.push(ManifestEntry {
             path: relative.to_owned(),
             bytes: content.len() as u64,
@@ -63,10 +60,6 @@ impl Writer {
         });
         Ok(())
     }
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::write(path, e)
 }
 
 /// Exports the whole vault into `dir`, which must not exist yet or be empty.
@@ -88,7 +81,7 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
     let staging = tempfile::Builder::new()
         .prefix(".ownrecord-export-")
         .tempdir_in(parent)
-        .map_err(|e| io_error(parent, e))?;
+        .map_err(|e| Error::write(parent, e))?;
     let mut writer = Writer {
         root: staging.path().to_owned(),
         entries: Vec::new(),
@@ -111,14 +104,8 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
     let attachments = write_attachments(vault, &mut writer)?;
     write_sources(vault, &mut writer)?;
 
-    let audit_path = writer.root.join("audit-log.json");
-    audit::export(vault.db(), &audit_path, &created, false)?;
-    let audit_bytes = std::fs::read(&audit_path).map_err(|e| Error::io(&audit_path, e))?;
-    writer.entries.push(ManifestEntry {
-        path: "audit-log.json".into(),
-        bytes: audit_bytes.len() as u64,
-        sha256: sha256_hex(&audit_bytes),
-    });
+    let (audit_log, _) = audit::export_bytes(vault.db(), &created, false)?;
+    writer.write("audit-log.json", &audit_log)?;
 
     let files = writer.entries.len() as u64;
     let manifest = json!({

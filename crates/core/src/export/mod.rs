@@ -323,6 +323,9 @@ pub struct SharedLink {
     pub uploaded: bool,
     pub link_file: WrittenFile,
     pub qr_png: WrittenFile,
+    /// The QR code's PNG bytes, for a window to show.
+    #[serde(skip)]
+    pub qr_png_bytes: Vec<u8>,
     /// The encrypted file, when the patient places it themselves.
     pub encrypted_file: Option<WrittenFile>,
 }
@@ -433,6 +436,7 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
         uploaded: req.upload,
         link_file: written.next().expect("the link was written"),
         qr_png: written.next().expect("the QR code was written"),
+        qr_png_bytes: link.qr_png,
         encrypted_file: written.next(),
     });
     Ok(Shared {

@@ -17,18 +17,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{keyring_vault, no_progress};
 
-/// The hospital and practitioner files every sample patient refers to.
-fn shared_files() -> Vec<PathBuf> {
-    let patients = ownrecord_testkit::patient_files();
-    ownrecord_testkit::sample_files()
-        .into_iter()
-        .filter(|f| !patients.contains(f))
-        .collect()
-}
-
 fn patient_vault(dir: &Path, patient: &Path) -> Vault {
     let mut vault = keyring_vault(dir);
-    for file in shared_files().iter().chain([&patient.to_owned()]) {
+    for file in ownrecord_testkit::support_files()
+        .iter()
+        .chain([&patient.to_owned()])
+    {
         vault.import_file(file, &mut no_progress()).unwrap();
     }
     vault
@@ -641,7 +635,7 @@ async fn full_export_reimports_into_a_new_vault_hash_by_hash() {
         .sync(connection.id, crate::portal::fast_retries(), &mut |_| {})
         .await
         .unwrap();
-    for file in shared_files() {
+    for file in ownrecord_testkit::support_files() {
         vault.import_file(&file, &mut no_progress()).unwrap();
     }
     let out = dir.path().join("everything");
