@@ -34,13 +34,27 @@ pub enum Command {
     },
     /// Import FHIR R4 files: a Bundle (any type), NDJSON, or a single resource.
     Import {
+        /// Whose record the files are, when OwnRecord cannot tell: a person's id (see
+        /// `ownrecord people`) or `new`.
+        #[arg(long, value_name = "ID|new")]
+        person: Option<String>,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// The people whose records the vault holds (and renaming, linking, splitting, removing them).
+    People {
+        #[command(subcommand)]
+        command: Option<PeopleCommand>,
+    },
     /// Counts per resource type, date range and sources.
-    Summary,
+    Summary {
+        #[command(flatten)]
+        person: PersonArg,
+    },
     /// Full-text search over names, codes' text and notes.
     Search {
+        #[command(flatten)]
+        person: PersonArg,
         #[arg(required = true, value_name = "TEXT")]
         text: Vec<String>,
         /// At most this many results.
@@ -80,6 +94,10 @@ pub enum Command {
     Sync {
         #[arg(value_name = "CONNECTION")]
         connection: Option<String>,
+        /// Whose record the portal's patient is, the first time, when OwnRecord cannot tell: a
+        /// person's id (see `ownrecord people`) or `new`.
+        #[arg(long, value_name = "ID|new")]
+        person: Option<String>,
     },
     /// List connected portals.
     Connections,
@@ -164,9 +182,40 @@ pub enum AuditCommand {
     },
 }
 
+/// Whose record a command reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PersonArg {
+    /// The person (see `ownrecord people`); needed when the vault holds several.
+    #[arg(long, value_name = "ID")]
+    pub person: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Give a person the name OwnRecord shows.
+    Rename {
+        id: i64,
+        #[arg(required = true, value_name = "NAME")]
+        name: Vec<String>,
+    },
+    /// Two people are the same human: the second one's records join the first.
+    Link { id: i64, other: i64 },
+    /// A source's patient is not this person: split it off into a new person.
+    Unlink {
+        id: i64,
+        /// The source's number (see `ownrecord people`).
+        source: i64,
+    },
+    /// Delete a person and all their records (the audit and disclosure log keep their rows).
+    Remove { id: i64 },
+}
+
 /// Which parts of the record a summary holds.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SelectionArgs {
+    /// Whose record (see `ownrecord people`); needed when the vault holds several people.
+    #[arg(long, value_name = "ID")]
+    pub person: Option<i64>,
     /// Sections, comma-separated: problems, medications, allergies, immunizations, results,
     /// vitals, visits, procedures (default: all).
     #[arg(long, value_name = "LIST")]
@@ -197,5 +246,8 @@ pub enum ExportCommand {
         /// A new (or empty) folder.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Only this person's record (default: everyone's, the manifest saying whose each file is).
+        #[arg(long, value_name = "ID")]
+        person: Option<i64>,
     },
 }

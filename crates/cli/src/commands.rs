@@ -6,17 +6,20 @@ use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditKind, Filter};
 use ownrecord_core::export::{LinkRequest, ShareRequest};
+use ownrecord_core::vault::people::{LinkedBy, PersonChoice};
 use ownrecord_core::vault::{self, KeyProtection, Unlock, Vault};
 use ownrecord_core::{Error, SystemClock};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::args::{AuditCommand, Cli, Command};
+use crate::args::{AuditCommand, Cli, Command, PeopleCommand};
 use crate::progress::ProgressView;
 
 pub enum Failure {
     Core(Error),
     Usage(String),
+    /// Several people and none chosen: the sentence lists them.
+    ChoosePerson(String),
 }
 
 impl From<Error> for Failure {
@@ -32,10 +35,12 @@ pub fn run(cli: Cli) -> Outcome {
     let out = Output { json: cli.json };
     match cli.command {
         Command::Init { passphrase } => init(&dir, passphrase, &out),
-        Command::Import { files } => import(&dir, &files, &out),
-        Command::Summary => {
+        Command::Import { person, files } => import(&dir, person.as_deref(), &files, &out),
+        Command::People { command } => people(&dir, command, &out),
+        Command::Summary { person } => {
             let v = open(&dir)?;
-            let summary = v.summary()?;
+            let person = reading_person(&v, person.person)?;
+            let summary = v.summary(person)?;
             out.print(&summary, || {
                 let mut text = format!(
                     "{} resources ({} earlier versions kept)\n",
@@ -55,9 +60,14 @@ pub fn run(cli: Cli) -> Outcome {
             });
             Ok(())
         }
-        Command::Search { text, limit } => {
+        Command::Search {
+            person,
+            text,
+            limit,
+        } => {
             let v = open(&dir)?;
-            let hits = v.search(&text.join(" "), limit)?;
+            let person = reading_person(&v, person.person)?;
+            let hits = v.search(person, &text.join(" "), limit)?;
             out.print(&hits, || {
                 if hits.is_empty() {
                     return "Nothing found.\n".into();
@@ -68,11 +78,11 @@ pub fn run(cli: Cli) -> Outcome {
                             "{}  {}/{}  {}\n",
                             h.date
                                 .as_deref()
-                                .map(|d| &d[..d.len().min(10)])
-                                .unwrap_or("----------"),
+                                .map(|d| d.chars().take(10).collect::<String>())
+                                .unwrap_or_else(|| "----------".into()),
                             h.resource_type,
                             h.id,
-                            h.display.as_deref().unwrap_or("")
+                            h.display
                         )
                     })
                     .collect()
@@ -120,7 +130,9 @@ pub fn run(cli: Cli) -> Outcome {
             client_secret,
             no_browser,
         } => crate::portal::connect(&dir, &url, &client_id, client_secret, no_browser, &out),
-        Command::Sync { connection } => crate::portal::sync(&dir, connection.as_deref(), &out),
+        Command::Sync { connection, person } => {
+            crate::portal::sync(&dir, connection.as_deref(), person.as_deref(), &out)
+        }
         Command::Connections => crate::portal::connections(&dir, &out),
         Command::Portals { text } => crate::portal::portals(&text.join(" "), &out),
         Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
@@ -254,21 +266,131 @@ fn init(dir: &Path, ask_passphrase: bool, out: &Output) -> Outcome {
     Ok(())
 }
 
-fn import(dir: &Path, files: &[PathBuf], out: &Output) -> Outcome {
+/// `--person ID|new` for import and sync.
+pub fn person_choice(text: Option<&str>) -> Result<PersonChoice, Failure> {
+    match text {
+        None => Ok(PersonChoice::Auto),
+        Some(text) => text.parse().map_err(|_| {
+            Failure::Usage(format!(
+                "--person takes a person's number (see `ownrecord people`) or `new`, not \"{text}\""
+            ))
+        }),
+    }
+}
+
+/// Whose record a read is about: the one chosen, or the only person; with several and none
+/// chosen, one sentence listing them.
+pub fn reading_person(v: &Vault, chosen: Option<i64>) -> Result<i64, Failure> {
+    match v.reading_person(chosen) {
+        Err(Error::ChoosePerson(_)) => {
+            let listed: Vec<String> = v
+                .people()?
+                .iter()
+                .map(|p| match &p.birth_date {
+                    Some(born) => format!("{} {} (born {born})", p.id, p.name),
+                    None => format!("{} {}", p.id, p.name),
+                })
+                .collect();
+            Err(Failure::ChoosePerson(format!(
+                "This vault holds the records of {}; choose whose with --person ID.",
+                listed.join(", ")
+            )))
+        }
+        other => Ok(other?),
+    }
+}
+
+fn import(dir: &Path, person: Option<&str>, files: &[PathBuf], out: &Output) -> Outcome {
+    let choice = person_choice(person)?;
     let mut v = open(dir)?;
     let mut reports = Vec::new();
     for file in files {
         let mut view = ProgressView::new(format!("Importing {}", file.display()), out.json);
-        let result = v.import_file(file, &mut |p| view.update(p));
+        let result = v.import_file(file, choice, &mut |p| view.update(p));
         view.finish();
         let report = result?;
         if !out.json {
             println!("{}: {}", report.file, counts_text(&report.counts));
+            for link in &report.people {
+                let person = v.person(link.person)?;
+                let how = match link.by {
+                    LinkedBy::Matched => "matched to",
+                    LinkedBy::First | LinkedBy::New => "added as",
+                    LinkedBy::Chosen | LinkedBy::SamePatient => "linked to",
+                };
+                println!("  {how} person {} ({})", person.id, person.name);
+            }
         }
         reports.push(report);
     }
     if out.json {
         out.print(&reports, String::new);
+    }
+    Ok(())
+}
+
+fn people(dir: &Path, command: Option<PeopleCommand>, out: &Output) -> Outcome {
+    let mut v = open(dir)?;
+    match command {
+        None => {
+            let people = v.people()?;
+            out.print(&people, || {
+                if people.is_empty() {
+                    return "No one yet: import a file or sync a portal.\n".into();
+                }
+                let mut text = String::new();
+                for p in &people {
+                    text += &format!(
+                        "{}  {}{}  {} resources\n",
+                        p.id,
+                        p.name,
+                        p.birth_date
+                            .as_deref()
+                            .map(|b| format!(", born {b}"))
+                            .unwrap_or_default(),
+                        p.resources
+                    );
+                    for s in &p.sources {
+                        text += &format!("     source {}: {} {}\n", s.id, s.kind, s.name);
+                    }
+                }
+                text
+            });
+        }
+        Some(PeopleCommand::Rename { id, name }) => {
+            v.rename_person(id, &name.join(" "))?;
+            let person = v.person(id)?;
+            out.print(&person, || {
+                format!("Person {id} is now called {}.\n", person.name)
+            });
+        }
+        Some(PeopleCommand::Link { id, other }) => {
+            v.link_people(id, other)?;
+            let person = v.person(id)?;
+            out.print(&person, || {
+                format!(
+                    "Person {other}'s records are now part of person {id} ({}).\n",
+                    person.name
+                )
+            });
+        }
+        Some(PeopleCommand::Unlink { id, source }) => {
+            let new = v.unlink_source(id, source)?;
+            let person = v.person(new)?;
+            out.print(&person, || {
+                format!(
+                    "Source {source} is now the record of a new person, {new} ({}).\n",
+                    person.name
+                )
+            });
+        }
+        Some(PeopleCommand::Remove { id }) => {
+            let deleted = v.remove_person(id)?;
+            out.print(
+                &serde_json::json!({ "removed": id, "resources": deleted }),
+                || format!("Person {id} and their {deleted} resources were deleted. The audit and disclosure log keep their rows.\n"),
+            );
+        }
     }
     Ok(())
 }

@@ -6,10 +6,13 @@ use ownrecord_core::export::{self, Section, Selection, ShareRequest};
 use serde::Serialize;
 
 use crate::args::{ExportCommand, SelectionArgs};
-use crate::commands::{Failure, Output, open};
+use crate::commands::{Failure, Output, open, reading_person};
 
 pub fn selection(args: &SelectionArgs) -> Result<Selection, Failure> {
-    let mut selection = Selection::default();
+    let mut selection = Selection {
+        person: args.person,
+        ..Selection::default()
+    };
     if let Some(list) = &args.sections {
         selection.sections = Section::parse_list(list)?;
     }
@@ -19,6 +22,13 @@ pub fn selection(args: &SelectionArgs) -> Result<Selection, Failure> {
     Ok(selection)
 }
 
+/// The selection with its person settled (the only one, or the one chosen).
+fn chosen(v: &ownrecord_core::Vault, args: &SelectionArgs) -> Result<Selection, Failure> {
+    let mut s = selection(args)?;
+    s.person = Some(reading_person(v, s.person)?);
+    Ok(s)
+}
+
 pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Failure> {
     let mut v = open(dir)?;
     match command {
@@ -26,7 +36,8 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
             out: file,
             selection: s,
         } => {
-            let written = export::export_pdf(&mut v, &selection(&s)?, &file)?;
+            let selection = chosen(&v, &s)?;
+            let written = export::export_pdf(&mut v, &selection, &file)?;
             out.print(&written, || {
                 format!(
                     "Wrote your PDF summary to {} ({} KB). It is a plain file: keep it safe.\n",
@@ -39,7 +50,8 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
             out: file,
             selection: s,
         } => {
-            let written = export::export_ips(&mut v, &selection(&s)?, &file)?;
+            let selection = chosen(&v, &s)?;
+            let written = export::export_ips(&mut v, &selection, &file)?;
             out.print(&written, || {
                 format!(
                     "Wrote your International Patient Summary (FHIR JSON) to {}. It is a plain file: keep it safe.\n",
@@ -47,8 +59,11 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
                 )
             });
         }
-        ExportCommand::All { out: folder } => {
-            let report = export::full::export_all(&mut v, &folder)?;
+        ExportCommand::All {
+            out: folder,
+            person,
+        } => {
+            let report = export::full::export_all(&mut v, &folder, person)?;
             out.print(&report, || {
                 format!(
                     "Exported everything to {}: {} resources, {} earlier versions, {} attachments, the audit log and a manifest. These are plain files: keep them safe.\n",
@@ -65,7 +80,9 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
 
 pub fn share(dir: &Path, request: &ShareRequest, file: &Path, out: &Output) -> Result<(), Failure> {
     let mut v = open(dir)?;
-    let shared = crate::portal::runtime().block_on(export::share(&mut v, request, file))?;
+    let mut request = request.clone();
+    request.selection.person = Some(reading_person(&v, request.selection.person)?);
+    let shared = crate::portal::runtime().block_on(export::share(&mut v, &request, file))?;
     #[derive(Serialize)]
     struct Report<'a> {
         package: &'a export::WrittenFile,

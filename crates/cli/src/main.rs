@@ -15,12 +15,13 @@ fn main() {
     if let Err(e) = commands::run(cli) {
         let message = match &e {
             commands::Failure::Core(e) => e.to_string(),
-            commands::Failure::Usage(m) => m.clone(),
+            commands::Failure::Usage(m) | commands::Failure::ChoosePerson(m) => m.clone(),
         };
         if json {
             let code = match &e {
                 commands::Failure::Core(e) => e.code(),
                 commands::Failure::Usage(_) => "usage",
+                commands::Failure::ChoosePerson(_) => "choose_person",
             };
             println!(
                 "{}",
@@ -30,7 +31,7 @@ fn main() {
         eprintln!("ownrecord: {message}");
         std::process::exit(match e {
             commands::Failure::Usage(_) => 2,
-            commands::Failure::Core(_) => 1,
+            commands::Failure::Core(_) | commands::Failure::ChoosePerson(_) => 1,
         });
     }
 }

@@ -54,7 +54,13 @@ pub fn connect(
     Ok(())
 }
 
-pub fn sync(dir: &Path, which: Option<&str>, out: &Output) -> Result<(), Failure> {
+pub fn sync(
+    dir: &Path,
+    which: Option<&str>,
+    person: Option<&str>,
+    out: &Output,
+) -> Result<(), Failure> {
+    let choice = crate::commands::person_choice(person)?;
     let mut vault = open(dir)?;
     let targets = match which {
         Some(key) => vec![vault.find_connection(key)?],
@@ -70,7 +76,11 @@ pub fn sync(dir: &Path, which: Option<&str>, out: &Output) -> Result<(), Failure
     for connection in targets {
         let mut view =
             crate::progress::ProgressView::new(format!("Syncing {}", connection.name), out.json);
-        let result = rt.block_on(vault.sync(connection.id, SyncOptions::default(), &mut |p| {
+        let options = SyncOptions {
+            person: choice,
+            ..SyncOptions::default()
+        };
+        let result = rt.block_on(vault.sync(connection.id, options, &mut |p| {
             view.update(ownrecord_core::import::Progress {
                 resources: p.resources,
                 done: p.types_done as u64,

@@ -27,6 +27,8 @@ pub enum AuditKind {
     Export,
     Share,
     Delete,
+    /// People: a Patient linked to a person (automatically or by choice), renamed, linked, split, removed.
+    People,
     Wipe,
 }
 
@@ -43,6 +45,7 @@ impl AuditKind {
             AuditKind::Export => "export",
             AuditKind::Share => "share",
             AuditKind::Delete => "delete",
+            AuditKind::People => "people",
             AuditKind::Wipe => "wipe",
         }
     }

@@ -128,6 +128,22 @@ pub enum Error {
     #[error("The record has no {0}.")]
     NoSuchResource(String),
 
+    #[error(
+        "The record in {file} is of someone OwnRecord cannot match to one person in your vault, so nothing from it was imported. Say whose it is: --person ID (see `ownrecord people`) or --person new."
+    )]
+    WhoIsThis { file: String },
+
+    #[error(
+        "This vault holds {} people: choose whose record with --person ID (see `ownrecord people`).", .0.len()
+    )]
+    ChoosePerson(Vec<i64>),
+
+    #[error("There is no person {0} in this vault. See `ownrecord people`.")]
+    NoSuchPerson(String),
+
+    #[error("{0}")]
+    PeopleChange(&'static str),
+
     #[error("Something went wrong inside OwnRecord ({0}). Nothing was changed.")]
     Internal(String),
 }
@@ -169,6 +185,10 @@ impl Error {
             Error::BadLink => "bad_link",
             Error::LinkUpload { .. } => "link_upload_failed",
             Error::NoSuchResource(_) => "not_found",
+            Error::WhoIsThis { .. } => "who_is_this",
+            Error::ChoosePerson(_) => "choose_person",
+            Error::NoSuchPerson(_) => "no_such_person",
+            Error::PeopleChange(_) => "people_change_refused",
             Error::Internal(_) => "internal",
         }
     }

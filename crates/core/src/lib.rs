@@ -18,7 +18,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod export;
-pub mod fhir;
+pub use ownrecord_fhir as fhir;
 pub mod import;
 pub mod portal;
 pub mod sync;

@@ -19,13 +19,14 @@ use serde_json::value::RawValue;
 use sha2::Digest;
 use url::Url;
 
-use crate::audit::AuditKind;
+use crate::audit::{self, AuditKind};
 use crate::error::{Error, Result};
-use crate::fhir::ResourceFacts;
+use crate::fhir::{Entry, ResourceFacts, Subject};
 use crate::import::references;
 use crate::portal::oauth::{self, Endpoints, Tokens};
 use crate::portal::{ConnectionStatus, http};
 use crate::vault::Vault;
+use crate::vault::people::{self, PersonChoice};
 use crate::vault::resources::{self, ResourceWriter, SourceKind, StoreCounts};
 
 /// The US Core resource types fetched by patient (besides the Patient itself).
@@ -73,6 +74,8 @@ pub struct SyncOptions {
     pub retry_base: Duration,
     /// Longest Retry-After honoured.
     pub max_retry_after: Duration,
+    /// Whose record the portal's patient is, the first time it is synced (see [`crate::vault::people`]).
+    pub person: PersonChoice,
 }
 
 impl Default for SyncOptions {
@@ -83,6 +86,7 @@ impl Default for SyncOptions {
             max_attempts: 5,
             retry_base: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
+            person: PersonChoice::Auto,
         }
     }
 }
@@ -234,9 +238,18 @@ impl Vault {
                 tx,
                 SourceKind::Portal,
                 &session.connection.fhir_base,
+                &patient,
                 &now_text,
             )
         })?;
+        // Whose record this is, decided before anything is downloaded: the portal's Patient is
+        // fetched and stored with its link to a person, or nothing is.
+        if let Err(e) = self
+            .settle_portal_patient(&portal, id, source_id, &patient, options.person)
+            .await
+        {
+            return self.sync_failed(id, e);
+        }
 
         let mut report = SyncReport {
             connection: id,
@@ -402,6 +415,44 @@ impl Vault {
         Ok(report)
     }
 
+    /// Links the portal's patient to a person on the first sync (a no-op once linked).
+    async fn settle_portal_patient(
+        &mut self,
+        portal: &Portal,
+        connection_id: i64,
+        source_id: i64,
+        patient: &str,
+        choice: PersonChoice,
+    ) -> Result<()> {
+        let linked = self.write_part(|tx| people::linked_person(tx, source_id, patient))?;
+        if linked.is_some() {
+            return Ok(());
+        }
+        let url = http::join(&portal.base, &format!("Patient/{patient}"));
+        let bytes = portal.get_with_retry(&url, &mut |_| {}).await?;
+        let raw = serde_json::from_slice::<Box<RawValue>>(&bytes)
+            .map_err(|_| portal.malformed("Patient"))?;
+        let name = portal.name.clone();
+        let now = self.now();
+        self.store_page_then(connection_id, source_id, &[raw], &portal.base, |tx| {
+            let links = people::settle(tx, source_id, &name, choice, &now)?;
+            if links.is_empty() {
+                return Err(Error::Portal {
+                    portal: portal.base.origin().ascii_serialization(),
+                    why: "it did not send the signed-in patient's Patient resource".into(),
+                });
+            }
+            audit::append(
+                tx,
+                &now,
+                AuditKind::People,
+                &serde_json::json!({ "linked": links }),
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// Records a failed sync (one audit row, no clinical content) and returns the error.
     fn sync_failed<T>(&mut self, id: i64, error: Error) -> Result<T> {
         if matches!(error, Error::NeedsSignIn(_)) {
@@ -420,6 +471,18 @@ impl Vault {
         source_id: i64,
         entries: &[Box<RawValue>],
         base: &Url,
+    ) -> Result<(StoreCounts, Option<String>)> {
+        self.store_page_then(connection_id, source_id, entries, base, |_| Ok(()))
+    }
+
+    /// [`Self::store_page`], running `then` in the same transaction before it commits.
+    fn store_page_then(
+        &mut self,
+        connection_id: i64,
+        source_id: i64,
+        entries: &[Box<RawValue>],
+        base: &Url,
+        then: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<(StoreCounts, Option<String>)> {
         let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
         let mut attachments: BTreeSet<String> = BTreeSet::new();
@@ -445,14 +508,21 @@ impl Vault {
                 None
             });
             attachments.extend(attachment_urls(&value, base));
-            prepared.push((facts, raw.get()));
+            let entry = Entry::read(&value);
+            if matches!(entry.subject, Subject::Missing | Subject::Several(_)) {
+                return Err(Error::Portal {
+                    portal: base.origin().ascii_serialization(),
+                    why: "it sent a resource that names no patient, or several".into(),
+                });
+            }
+            prepared.push((facts, entry, raw.get()));
         }
         self.write_part(|tx| {
             let mut writer = ResourceWriter::new(tx);
             let mut counts = StoreCounts::default();
             let mut newest: Option<String> = None;
-            for (facts, json) in &prepared {
-                counts.add(writer.put(source_id, facts, json, &now)?);
+            for (facts, entry, json) in &prepared {
+                counts.add(writer.put(source_id, facts, entry, json, &now)?);
                 if let Some(updated) = &facts.last_updated
                     && newest.as_ref().is_none_or(|n| updated > n)
                 {
@@ -471,6 +541,7 @@ impl Vault {
             for url in &attachments {
                 remember.execute(rusqlite::params![connection_id, url])?;
             }
+            then(tx)?;
             Ok((counts, newest))
         })
     }

@@ -2,13 +2,17 @@
 //!
 //! ```text
 //! DIR/resources/<Type>.source-<N>.ndjson   current resources as received from source N
-//!                                           (see sources.json), minified to one line each
+//!                                           (see sources.json), minified to one line each;
+//!                                           `<Type>.source-<N>.person-<P>.ndjson` where one
+//!                                           source holds several people's records
 //! DIR/history/<Type>.source-<N>.ndjson     earlier versions kept when newer ones replaced them
 //! DIR/attachments/<sha256>      downloaded attachments, plus attachments/index.json (url, type)
 //! DIR/sources.json              where the record came from (portals without their tokens)
 //! DIR/audit-log.json            the audit & disclosure log, verifiable on its own
-//! DIR/manifest.json             every file above with its size and SHA-256
+//! DIR/manifest.json             every file above with its size, SHA-256 and whose it is
+//!                               (`person`; none for shared resources), and the people
 //! ```
+//! Re-importing: the `Patient.*` files first (each file is linked to its person by its Patient).
 //! The files are written into a fresh folder beside DIR and renamed into place at the end, in
 //! the transaction that records the export: a half-written export is never left behind.
 
@@ -38,6 +42,8 @@ struct ManifestEntry {
     path: String,
     bytes: u64,
     sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    person: Option<i64>,
 }
 
 /// Files written so far, for the manifest.
@@ -48,6 +54,10 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, relative: &str, content: &[u8]) -> Result<()> {
+        self.write_for(relative, content, None)
+    }
+
+    fn write_for(&mut self, relative: &str, content: &[u8], person: Option<i64>) -> Result<()> {
         let path = self.root.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
@@ -57,13 +67,18 @@ impl Writer {
             path: relative.to_owned(),
             bytes: content.len() as u64,
             sha256: sha256_hex(content),
+            person,
         });
         Ok(())
     }
 }
 
-/// Exports the whole vault into `dir`, which must not exist yet or be empty.
-pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
+/// Exports the whole vault (or, with `person`, that person's record and the shared resources of
+/// their sources) into `dir`, which must not exist yet or be empty.
+pub fn export_all(vault: &mut Vault, dir: &Path, person: Option<i64>) -> Result<FullExport> {
+    if let Some(id) = person {
+        vault.person(id)?;
+    }
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
@@ -88,20 +103,32 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
     };
     let created = vault.now();
 
+    // Whose: a person's resources, and the shared ones of their sources.
+    let whose = "(?1 IS NULL OR e.person_id = ?1 OR (e.person_id IS NULL AND r.source_id IN
+                 (SELECT source_id FROM person_patients WHERE person_id = ?1)))";
     let resources = write_ndjson(
         vault,
         &mut writer,
         "resources",
-        "SELECT resource_type, source_id, json FROM resources ORDER BY resource_type, source_id, fhir_id",
+        &format!(
+            "SELECT r.resource_type, r.source_id, e.person_id, r.json FROM resources r
+             LEFT JOIN entries e ON e.resource_id = r.id WHERE {whose}
+             ORDER BY r.resource_type, r.source_id, r.fhir_id"
+        ),
+        person,
     )?;
     let earlier_versions = write_ndjson(
         vault,
         &mut writer,
         "history",
-        "SELECT r.resource_type, r.source_id, h.json FROM resource_history h
-         JOIN resources r ON r.id = h.resource_id ORDER BY r.resource_type, r.source_id, h.id",
+        &format!(
+            "SELECT r.resource_type, r.source_id, e.person_id, h.json FROM resource_history h
+             JOIN resources r ON r.id = h.resource_id LEFT JOIN entries e ON e.resource_id = r.id
+             WHERE {whose} ORDER BY r.resource_type, r.source_id, h.id"
+        ),
+        person,
     )?;
-    let attachments = write_attachments(vault, &mut writer)?;
+    let attachments = write_attachments(vault, &mut writer, person)?;
     write_sources(vault, &mut writer)?;
 
     let (audit_log, _) = audit::export_bytes(vault.db(), &created, false)?;
@@ -115,6 +142,17 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
         "resources": resources,
         "earlier_versions": earlier_versions,
         "attachments": attachments,
+        "people": vault
+            .people()?
+            .into_iter()
+            .filter(|p| person.is_none_or(|id| id == p.id))
+            .map(|p| json!({
+                "id": p.id,
+                "name": p.name,
+                "birth_date": p.birth_date,
+                "sources": p.sources.iter().map(|s| s.id).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>(),
         "files": writer.entries,
     });
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
@@ -127,6 +165,7 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
         "recipient": "the patient (files on this computer)",
         "purpose": "full export",
         "folder": dir.display().to_string(),
+        "person": person,
         "resources": resources,
         "attachments": attachments,
         "content_sha256": manifest_sha256,
@@ -157,35 +196,52 @@ pub fn export_all(vault: &mut Vault, dir: &Path) -> Result<FullExport> {
 
 /// One NDJSON file per resource type and source under `folder` (a resource may come from two
 /// sources in two versions: both are kept); returns the number of lines.
-fn write_ndjson(vault: &Vault, writer: &mut Writer, folder: &str, sql: &str) -> Result<u64> {
-    let mut by_file: BTreeMap<(String, i64), Vec<u8>> = BTreeMap::new();
+fn write_ndjson(
+    vault: &Vault,
+    writer: &mut Writer,
+    folder: &str,
+    sql: &str,
+    person: Option<i64>,
+) -> Result<u64> {
+    let mut by_file: BTreeMap<(String, i64, Option<i64>), Vec<u8>> = BTreeMap::new();
     let mut count = 0;
     let mut stmt = vault.db().prepare(sql)?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([person])?;
     while let Some(row) = rows.next()? {
         let resource_type: String = row.get(0)?;
         let source: i64 = row.get(1)?;
-        let json: String = row.get(2)?;
-        let lines = by_file.entry((resource_type, source)).or_default();
+        let person: Option<i64> = row.get(2)?;
+        let json: String = row.get(3)?;
+        let lines = by_file.entry((resource_type, source, person)).or_default();
         lines.extend_from_slice(crate::fhir::minified(&json).as_bytes());
         lines.push(b'\n');
         count += 1;
     }
-    for ((resource_type, source), lines) in by_file {
-        writer.write(
-            &format!("{folder}/{resource_type}.source-{source}.ndjson"),
-            &lines,
-        )?;
+    // Sources holding several people's records get one file per person.
+    let mut people_of_source: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    for (_, source, person) in by_file.keys() {
+        people_of_source.entry(*source).or_default().extend(*person);
+    }
+    for ((resource_type, source, person), lines) in by_file {
+        let name = match person {
+            Some(p) if people_of_source[&source].len() > 1 => {
+                format!("{folder}/{resource_type}.source-{source}.person-{p}.ndjson")
+            }
+            _ => format!("{folder}/{resource_type}.source-{source}.ndjson"),
+        };
+        writer.write_for(&name, &lines, person)?;
     }
     Ok(count)
 }
 
-fn write_attachments(vault: &Vault, writer: &mut Writer) -> Result<u64> {
+fn write_attachments(vault: &Vault, writer: &mut Writer, person: Option<i64>) -> Result<u64> {
     let mut index = Vec::new();
     let mut stmt = vault.db().prepare(
-        "SELECT url, content_type, sha256, data, fetched_at FROM attachments ORDER BY url",
+        "SELECT url, content_type, sha256, data, fetched_at FROM attachments
+         WHERE ?1 IS NULL OR source_id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
+         ORDER BY url",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([person])?;
     while let Some(row) = rows.next()? {
         let url: String = row.get(0)?;
         let content_type: Option<String> = row.get(1)?;

@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use crate::export::html;
 use crate::export::record::Record;
-use crate::export::summary::{Row, Summary, Table, key, patient_name};
+use crate::export::summary::{Row, Summary, Table, key};
 use crate::export::{Section, Selection};
+use crate::fhir::clinical::patient_name;
 
 const LOINC: &str = "http://loinc.org";
 const EMPTY_REASON: &str = "http://terminology.hl7.org/CodeSystem/list-empty-reason";
@@ -155,7 +156,14 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
             keys.push(k);
         }
     }
-    let urls: BTreeMap<String, String> = keys.iter().map(|k| (k.clone(), uuid_url(k))).collect();
+    let mut urls: BTreeMap<String, String> =
+        keys.iter().map(|k| (k.clone(), uuid_url(k))).collect();
+    // The person's Patient in every other source is the same patient.
+    let patient_url = urls[&patient_key].clone();
+    for source in &record.person.sources {
+        urls.entry(format!("Patient/{}", source.patient_id))
+            .or_insert_with(|| patient_url.clone());
+    }
 
     let sections: Vec<Value> = plan
         .iter()
@@ -169,7 +177,7 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
         &uuid_url(&format!("{patient_key}@{now}"))[9..]
     );
     let composition_url = uuid_url(&composition_key);
-    let patient_url = &urls[&patient_key];
+    let patient_url = &patient_url;
     let composition = json!({
         "resourceType": "Composition",
         "id": composition_key.trim_start_matches("Composition/"),

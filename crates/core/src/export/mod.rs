@@ -98,6 +98,8 @@ impl Section {
 /// What the patient chose to include.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
+    /// Whose record (none: the only person in the vault).
+    pub person: Option<i64>,
     pub sections: BTreeSet<Section>,
     /// Dated entries (results, visits, procedures, ...) from this day on; active problems,
     /// medications and allergies are always included.
@@ -107,6 +109,7 @@ pub struct Selection {
 impl Default for Selection {
     fn default() -> Self {
         Selection {
+            person: None,
             sections: Section::ALL.into_iter().collect(),
             since: None,
         }
@@ -219,7 +222,7 @@ pub fn summarize(
     vault: &Vault,
     selection: &Selection,
 ) -> Result<(record::Record, summary::Summary)> {
-    let record = record::Record::load(vault)?;
+    let record = record::Record::load(vault, selection.person)?;
     let summary = summary::Summary::build(&record, selection, vault.clock_now().date());
     Ok((record, summary))
 }
@@ -236,6 +239,7 @@ fn disclosure(
         "what": what,
         "recipient": recipient,
         "purpose": purpose,
+        "person": selection.person,
         "sections": selection.section_names(),
         "since": selection.since.map(|d| d.to_string()),
         "files": files.iter().map(|f| serde_json::json!({

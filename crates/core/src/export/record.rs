@@ -1,12 +1,15 @@
-//! The patient's record as exports see it: the vault's current resources of the types a summary
-//! uses, parsed once, one per (type, id) across sources (the most recently updated wins).
+//! One person's record as exports see it: their current resources of the types a summary uses,
+//! parsed once, one per fact (entries marked as repeating another source's are left out, and the
+//! one shown lists every source), plus the shared resources (organizations, practitioners,
+//! medications) their sources sent, for names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::vault::Vault;
+use crate::vault::people::Person;
 
 /// The resource types a summary reads.
 pub const SUMMARY_TYPES: &[&str] = &[
@@ -14,14 +17,19 @@ pub const SUMMARY_TYPES: &[&str] = &[
     "Condition",
     "MedicationRequest",
     "MedicationStatement",
-    "Medication",
     "AllergyIntolerance",
     "Immunization",
     "Observation",
     "Encounter",
     "Procedure",
+];
+
+/// Shared resources the summary names things by.
+pub const SHARED_TYPES: &[&str] = &[
+    "Medication",
     "Organization",
     "Practitioner",
+    "PractitionerRole",
     "Location",
 ];
 
@@ -37,62 +45,135 @@ pub struct Source {
 
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// The patient the record is about.
+    pub person: Person,
+    /// The person's Patient (the most recently updated, when several sources sent one).
     pub patient: Value,
-    /// By resource type, then id.
+    /// By resource type, then id: the person's resources and the shared ones of their sources.
     resources: BTreeMap<String, BTreeMap<String, Value>>,
+    /// `Type/id` → the name every view gives it (the entry index's display).
+    displays: HashMap<String, String>,
+    /// `Type/id` → every source the fact came from, when more than one did.
+    also_from: HashMap<String, Vec<String>>,
     pub sources: Vec<Source>,
 }
 
 impl Record {
-    pub fn load(vault: &Vault) -> Result<Record> {
+    /// The record of `person` (or of the only person).
+    pub fn load(vault: &Vault, person: Option<i64>) -> Result<Record> {
+        let person_id = vault.reading_person(person)?;
+        let person = vault.person(person_id)?;
         let conn = vault.db();
+        let source_names: HashMap<i64, String> = person
+            .sources
+            .iter()
+            .map(|s| (s.id, s.name.clone()))
+            .collect();
         let placeholders = vec!["?"; SUMMARY_TYPES.len()].join(",");
-        let mut stmt = conn.prepare(&format!(
-            "SELECT resource_type, fhir_id, json FROM resources WHERE resource_type IN ({placeholders})
-             ORDER BY resource_type, fhir_id, coalesce(last_updated, '') DESC, id DESC"
-        ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(SUMMARY_TYPES))?;
         let mut resources: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-        while let Some(row) = rows.next()? {
-            let resource_type: String = row.get(0)?;
-            let id: String = row.get(1)?;
-            let by_id = resources.entry(resource_type).or_default();
-            if by_id.contains_key(&id) {
-                continue;
+        let mut displays = HashMap::new();
+        let mut shown_by_row: HashMap<i64, (String, i64)> = HashMap::new();
+        let mut patients: Vec<(String, Value)> = Vec::new();
+        {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT r.id, r.resource_type, r.fhir_id, r.json, e.display, r.source_id, coalesce(r.last_updated, '')
+                 FROM entries e JOIN resources r ON r.id = e.resource_id
+                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL AND r.resource_type IN ({placeholders})
+                 ORDER BY r.resource_type, r.fhir_id, coalesce(r.last_updated, '') DESC, r.id DESC"
+            ))?;
+            let params = std::iter::once(rusqlite::types::Value::from(person_id)).chain(
+                SUMMARY_TYPES
+                    .iter()
+                    .map(|t| rusqlite::types::Value::from((*t).to_owned())),
+            );
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            while let Some(row) = rows.next()? {
+                let resource_type: String = row.get(1)?;
+                let id: String = row.get(2)?;
+                let value = parse(&row.get::<_, String>(3)?)?;
+                let key = format!("{resource_type}/{id}");
+                if resource_type == "Patient" {
+                    patients.push((row.get(6)?, value.clone()));
+                }
+                let by_id = resources.entry(resource_type).or_default();
+                if by_id.contains_key(&id) {
+                    continue;
+                }
+                by_id.insert(id, value);
+                shown_by_row.insert(row.get(0)?, (key.clone(), row.get(5)?));
+                displays.insert(key, row.get(4)?);
             }
-            let json: String = row.get(2)?;
-            // Stored resources were checked as JSON objects on the way in.
-            let value: Value = serde_json::from_str(&json)
-                .map_err(|_| Error::Corrupt("a stored resource is not valid JSON".into()))?;
-            by_id.insert(id, value);
         }
-        let patient = resources
-            .get("Patient")
-            .and_then(|by_id| {
-                // The most recently updated Patient, when several sources sent one.
-                by_id.values().max_by(|a, b| {
-                    let updated = |v: &Value| {
-                        v.pointer("/meta/lastUpdated")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned()
-                    };
-                    updated(a).cmp(&updated(b))
-                })
-            })
-            .cloned()
+        // Every source of each fact shown: its own and those of the entries repeating it.
+        let mut also_from: HashMap<String, Vec<String>> = HashMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT e.duplicate_of, r.source_id FROM entries e JOIN resources r ON r.id = e.resource_id
+                 WHERE e.person_id = ?1 AND e.duplicate_of IS NOT NULL",
+            )?;
+            let mut rows = stmt.query([person_id])?;
+            while let Some(row) = rows.next()? {
+                let Some((key, own_source)) = shown_by_row.get(&row.get::<_, i64>(0)?) else {
+                    continue;
+                };
+                let names = also_from
+                    .entry(key.clone())
+                    .or_insert_with(|| source_names.get(own_source).cloned().into_iter().collect());
+                if let Some(name) = source_names.get(&row.get::<_, i64>(1)?)
+                    && !names.contains(name)
+                {
+                    names.push(name.clone());
+                }
+            }
+        }
+        // Shared resources sent by this person's sources.
+        {
+            let sources: Vec<i64> = person.sources.iter().map(|s| s.id).collect();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT r.resource_type, r.fhir_id, r.json FROM resources r JOIN entries e ON e.resource_id = r.id
+                 WHERE e.person_id IS NULL AND e.subject IS NULL
+                   AND r.resource_type IN ({}) AND r.source_id IN ({})
+                 ORDER BY r.id",
+                vec!["?"; SHARED_TYPES.len()].join(","),
+                vec!["?"; sources.len().max(1)].join(","),
+            ))?;
+            let params: Vec<rusqlite::types::Value> = SHARED_TYPES
+                .iter()
+                .map(|t| rusqlite::types::Value::from((*t).to_owned()))
+                .chain(
+                    sources
+                        .iter()
+                        .map(|s| rusqlite::types::Value::from(*s))
+                        .chain(sources.is_empty().then_some(rusqlite::types::Value::Null)),
+                )
+                .collect();
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            while let Some(row) = rows.next()? {
+                let resource_type: String = row.get(0)?;
+                let id: String = row.get(1)?;
+                let by_id = resources.entry(resource_type).or_default();
+                if !by_id.contains_key(&id) {
+                    by_id.insert(id, parse(&row.get::<_, String>(2)?)?);
+                }
+            }
+        }
+        patients.sort_by(|a, b| b.0.cmp(&a.0));
+        let patient = patients
+            .into_iter()
+            .map(|(_, p)| p)
+            .next()
             .ok_or(Error::NoPatient)?;
         let sources = conn
             .prepare(
-                "SELECT s.kind, coalesce(c.name, s.name), count(r.id),
-                        coalesce(c.last_sync_at, max(r.imported_at))
+                "SELECT s.kind, coalesce(c.name, s.name),
+                        (SELECT count(*) FROM resources r JOIN entries e ON e.resource_id = r.id
+                          WHERE r.source_id = s.id AND e.person_id = ?1),
+                        coalesce(c.last_sync_at, (SELECT max(r.imported_at) FROM resources r WHERE r.source_id = s.id))
                  FROM sources s
-                 LEFT JOIN resources r ON r.source_id = s.id
-                 LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name
-                 GROUP BY s.id ORDER BY s.kind, s.name",
+                 LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
+                 WHERE s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
+                 ORDER BY s.kind, s.name",
             )?
-            .query_map([], |r| {
+            .query_map([person_id], |r| {
                 Ok(Source {
                     kind: r.get(0)?,
                     name: r.get(1)?,
@@ -102,8 +183,11 @@ impl Record {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Record {
+            person,
             patient,
             resources,
+            displays,
+            also_from,
             sources,
         })
     }
@@ -120,12 +204,20 @@ impl Record {
         self.resources.get(resource_type)?.get(id)
     }
 
+    /// The name of a resource of the record, as every view gives it (`Type/id`).
+    pub fn display(&self, key: &str) -> Option<&str> {
+        self.displays.get(key).map(String::as_str)
+    }
+
+    /// Every source a fact (`Type/id`) came from, when more than one sent it.
+    pub fn sources_of(&self, key: &str) -> &[String] {
+        self.also_from.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// The resource a `Type/id` reference points to, when the record holds it.
     pub fn resolve(&self, reference: &Value) -> Option<&Value> {
-        let text = reference.get("reference")?.as_str()?;
-        let (resource_type, id) = text.rsplit_once('/')?;
-        let resource_type = resource_type.rsplit('/').next()?;
-        self.get(resource_type, id)
+        let target = crate::fhir::Reference::of(reference);
+        self.get(target.resource_type.as_deref()?, target.id.as_deref()?)
     }
 
     /// Text for a reference: its `display`, else the name of what it points to.
@@ -140,4 +232,10 @@ impl Record {
     pub fn patient_id(&self) -> &str {
         self.patient.get("id").and_then(Value::as_str).unwrap_or("")
     }
+}
+
+fn parse(json: &str) -> Result<Value> {
+    // Stored resources were checked as JSON objects on the way in.
+    serde_json::from_str(json)
+        .map_err(|_| Error::Corrupt("a stored resource is not valid JSON".into()))
 }

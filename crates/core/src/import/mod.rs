@@ -21,8 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::AuditKind;
 use crate::error::{Error, Result};
-use crate::fhir::{self, ResourceFacts};
+use crate::fhir::{self, Entry, ResourceFacts, Subject};
 use crate::vault::Vault;
+use crate::vault::people::{self, Link, PersonChoice};
 use crate::vault::resources::{self, SourceKind, StoreCounts};
 use bundle::ParseError;
 
@@ -52,6 +53,8 @@ pub struct FileReport {
     pub skipped: u64,
     /// `urn:` and conditional references that matched nothing in the file or the vault.
     pub unresolved_references: u64,
+    /// Patients of the file linked to a person by this import (ids only).
+    pub people: Vec<Link>,
 }
 
 /// Progress through one file, reported every few hundred resources.
@@ -66,10 +69,13 @@ pub struct Progress {
 const PROGRESS_EVERY: u64 = 500;
 
 impl Vault {
-    /// Imports one file in one transaction, recording an audit row (file name, counts) with it.
+    /// Imports one file in one transaction, recording an audit row (file name, counts, people
+    /// linked) with it. A Patient in the file not yet linked to a person is linked as `person`
+    /// says; when it cannot be told whose the file is, nothing is imported ([`Error::WhoIsThis`]).
     pub fn import_file(
         &mut self,
         path: &Path,
+        person: PersonChoice,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<FileReport> {
         let name = path
@@ -81,7 +87,7 @@ impl Vault {
             .len();
         let now = self.now();
         self.write(AuditKind::Import, |tx| {
-            let source_id = resources::source_id(tx, SourceKind::File, &name, &now)?;
+            let source_id = resources::source_id(tx, SourceKind::File, &name, "", &now)?;
             let mut job = Job {
                 writer: resources::ResourceWriter::new(tx),
                 file: &name,
@@ -94,12 +100,14 @@ impl Vault {
                     counts: StoreCounts::default(),
                     skipped: 0,
                     unresolved_references: 0,
+                    people: Vec::new(),
                 },
                 progress,
             };
             job.run(path)?;
             job.writer.finish()?;
-            let report = job.report;
+            let mut report = job.report;
+            report.people = people::settle(tx, source_id, &name, person, &now)?;
             let details = serde_json::to_value(&report).expect("report serializes");
             Ok((report, details))
         })
@@ -130,6 +138,7 @@ struct Parser<'a> {
 struct Prepared {
     json: String,
     facts: ResourceFacts,
+    entry: Entry,
     /// `urn:` references that matched no entry of the file.
     unresolved: u64,
     /// Conditional references the file could not resolve: look for them in the vault.
@@ -404,13 +413,21 @@ impl Job<'_, '_> {
                 found
             });
             if let std::borrow::Cow::Owned(json) = resolved {
+                // What the entry read may have pointed through a reference just resolved.
+                if let Ok(value) = serde_json::from_str(&json) {
+                    prepared.entry = Entry::read(&value);
+                }
                 prepared.json = json;
             }
             self.report.unresolved_references += missing;
         }
-        let stored = self
-            .writer
-            .put(self.source_id, &prepared.facts, &prepared.json, self.now)?;
+        let stored = self.writer.put(
+            self.source_id,
+            &prepared.facts,
+            &prepared.entry,
+            &prepared.json,
+            self.now,
+        )?;
         self.report.counts.add(stored);
         Ok(())
     }
@@ -515,6 +532,20 @@ impl<'a> Parser<'a> {
             .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
         let mut facts = ResourceFacts::of(&value)
             .map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
+        let entry = Entry::read(&value);
+        match &entry.subject {
+            Subject::Missing => {
+                return Err(self.fail(format!(
+                    "{place} names no patient, so whose record it is cannot be told"
+                )));
+            }
+            Subject::Several(_) => {
+                return Err(self.fail(format!(
+                    "{place} names several patients, so whose record it is cannot be told"
+                )));
+            }
+            _ => {}
+        }
         let json = match facts.id {
             Some(_) => resolved.into_owned(),
             None => {
@@ -529,6 +560,7 @@ impl<'a> Parser<'a> {
         Ok(Prepared {
             json,
             facts,
+            entry,
             unresolved,
             look_in_vault,
             done,

@@ -132,9 +132,9 @@ impl Vault {
                      token_endpoint, revocation_endpoint, scopes, patient_id, access_token, access_expires_at,
                      refresh_token, status, connected_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'connected', ?13)
-                 ON CONFLICT (fhir_base) DO UPDATE SET client_id = ?3, client_secret = ?4,
+                 ON CONFLICT (fhir_base, patient_id) DO UPDATE SET client_id = ?3, client_secret = ?4,
                      authorization_endpoint = ?5, token_endpoint = ?6, revocation_endpoint = ?7, scopes = ?8,
-                     patient_id = ?9, access_token = ?10, access_expires_at = ?11, refresh_token = ?12,
+                     access_token = ?10, access_expires_at = ?11, refresh_token = ?12,
                      status = 'connected'",
                 params![
                     base_text,
@@ -152,7 +152,11 @@ impl Vault {
                     now
                 ],
             )?;
-            let id: i64 = tx.query_row("SELECT id FROM connections WHERE fhir_base = ?1", [&base_text], |r| r.get(0))?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM connections WHERE fhir_base = ?1 AND patient_id = ?2",
+                params![base_text, patient_id],
+                |r| r.get(0),
+            )?;
             Ok((id, details))
         })?;
         self.connection(id)

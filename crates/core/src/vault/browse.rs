@@ -2,10 +2,8 @@
 //! resource with its source, and the series of one lab test for its trend plot.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::fhir;
 use crate::vault::Vault;
 
 /// The app's record views.
@@ -27,23 +25,19 @@ pub enum Category {
 }
 
 impl Category {
-    /// The SQL condition selecting this category's resources.
+    /// The SQL condition selecting this category's entries (`e` is the entry index).
     fn condition(self) -> &'static str {
         match self {
             Category::Timeline => "1",
-            Category::Problems => "r.resource_type = 'Condition'",
-            Category::Medications => {
-                "r.resource_type IN ('MedicationRequest', 'MedicationStatement')"
-            }
-            Category::Allergies => "r.resource_type = 'AllergyIntolerance'",
-            Category::Labs => "r.resource_type = 'Observation' AND r.json LIKE '%\"laboratory\"%'",
-            Category::Vitals => {
-                "r.resource_type = 'Observation' AND r.json LIKE '%\"vital-signs\"%'"
-            }
-            Category::Immunizations => "r.resource_type = 'Immunization'",
-            Category::Visits => "r.resource_type = 'Encounter'",
-            Category::Procedures => "r.resource_type = 'Procedure'",
-            Category::Documents => "r.resource_type IN ('DocumentReference', 'DiagnosticReport')",
+            Category::Problems => "e.kind = 'problem'",
+            Category::Medications => "e.kind = 'medication'",
+            Category::Allergies => "e.kind = 'allergy'",
+            Category::Labs => "e.kind = 'lab'",
+            Category::Vitals => "e.kind = 'vital'",
+            Category::Immunizations => "e.kind = 'immunization'",
+            Category::Visits => "e.kind = 'visit'",
+            Category::Procedures => "e.kind = 'procedure'",
+            Category::Documents => "e.kind IN ('document', 'report')",
         }
     }
 }
@@ -61,6 +55,7 @@ pub struct ListItem {
     pub detail: Option<String>,
     /// For labs: the code whose trend can be plotted.
     pub code: Option<String>,
+    /// Every source that sent this fact (one entry, shown once).
     pub source: String,
 }
 
@@ -107,72 +102,91 @@ pub struct LabPoint {
     pub value: f64,
 }
 
+/// The names of every source of each listed entry: its own and those of entries repeating it.
+const SOURCES_OF_ENTRY: &str = "(SELECT group_concat(name, ', ') FROM (
+        SELECT DISTINCT coalesce(c.name, s.name) AS name FROM entries d
+        JOIN resources dr ON dr.id = d.resource_id JOIN sources s ON s.id = dr.source_id
+        LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
+        WHERE d.resource_id = e.resource_id OR d.duplicate_of = e.resource_id))";
+
 impl Vault {
-    /// A page of a category, newest first.
-    pub fn list(&self, category: Category, offset: i64, limit: i64) -> Result<ListPage> {
+    /// A page of one person's category, newest first; each fact once, whatever its sources.
+    pub fn list(
+        &self,
+        person: i64,
+        category: Category,
+        offset: i64,
+        limit: i64,
+    ) -> Result<ListPage> {
         let condition = category.condition();
         let conn = self.db();
-        let total = conn.query_row(
-            &format!("SELECT count(*) FROM resources r WHERE {condition}"),
-            [],
-            |r| r.get(0),
-        )?;
-        // The page's rows are chosen on small keys first; only those rows' JSON is then read.
-        let mut stmt = conn.prepare(&format!(
-            "SELECT r.resource_type, r.fhir_id, r.clinical_date, r.json, s.name
-             FROM (SELECT r.id, r.clinical_date FROM resources r WHERE {condition}
-                   ORDER BY r.clinical_date IS NULL, r.clinical_date DESC, r.id DESC
-                   LIMIT ?1 OFFSET ?2) page
-             JOIN resources r ON r.id = page.id JOIN sources s ON s.id = r.source_id
-             ORDER BY page.clinical_date IS NULL, page.clinical_date DESC, page.id DESC"
+        let total = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM entries e
+                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL AND {condition}"
+            ))?
+            .query_row([person], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT r.resource_type, r.fhir_id, e.date, e.display, e.detail, e.code, e.kind,
+                    {SOURCES_OF_ENTRY}
+             FROM entries e JOIN resources r ON r.id = e.resource_id
+             WHERE e.person_id = ?1 AND e.duplicate_of IS NULL AND {condition}
+             ORDER BY e.date DESC, e.resource_id DESC
+             LIMIT ?2 OFFSET ?3"
         ))?;
         let items = stmt
-            .query_map(rusqlite::params![limit, offset], |r| {
-                let json: String = r.get(3)?;
-                let value: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
-                let resource_type: String = r.get(0)?;
+            .query_map(rusqlite::params![person, limit, offset], |r| {
+                let date: String = r.get(2)?;
+                let kind: String = r.get(6)?;
                 Ok(ListItem {
-                    display: fhir::display(&value).unwrap_or_else(|| resource_type.clone()),
-                    detail: detail(&value),
-                    code: (resource_type == "Observation")
-                        .then(|| {
-                            value
-                                .pointer("/code/coding/0/code")
-                                .and_then(Value::as_str)
-                                .map(str::to_owned)
-                        })
-                        .flatten(),
-                    resource_type,
+                    resource_type: r.get(0)?,
                     id: r.get(1)?,
-                    date: r.get(2)?,
-                    source: r.get(4)?,
+                    date: (!date.is_empty()).then_some(date),
+                    display: r.get(3)?,
+                    detail: r.get(4)?,
+                    code: match kind.as_str() {
+                        "lab" | "vital" | "observation" => r.get(5)?,
+                        _ => None,
+                    },
+                    source: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(ListPage { items, total })
     }
 
-    /// One resource as received, with where it came from.
-    pub fn resource(&self, resource_type: &str, id: &str) -> Result<ResourceDetail> {
+    /// One of a person's resources as received, with where it came from.
+    pub fn resource(&self, person: i64, resource_type: &str, id: &str) -> Result<ResourceDetail> {
         let found = self.db().query_row(
-            "SELECT r.json, s.name, s.kind, r.imported_at FROM resources r
+            "SELECT r.json, coalesce(c.name, s.name), s.kind, r.imported_at, e.display FROM resources r
+             JOIN entries e ON e.resource_id = r.id
              JOIN sources s ON s.id = r.source_id
+             LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
              WHERE r.resource_type = ?1 AND r.fhir_id = ?2
-             ORDER BY r.last_updated DESC LIMIT 1",
-            rusqlite::params![resource_type, id],
-            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+               AND (e.person_id = ?3 OR (e.person_id IS NULL AND r.source_id IN
+                    (SELECT source_id FROM person_patients WHERE person_id = ?3)))
+             ORDER BY e.duplicate_of IS NOT NULL, r.last_updated DESC LIMIT 1",
+            rusqlite::params![resource_type, id, person],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            },
         );
-        let (json, source, source_kind, imported_at) = match found {
+        let (json, source, source_kind, imported_at, display) = match found {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
                 return Err(Error::NoSuchResource(format!("{resource_type}/{id}")));
             }
             other => other?,
         };
-        let value: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
         Ok(ResourceDetail {
             resource_type: resource_type.to_owned(),
             id: id.to_owned(),
-            display: fhir::display(&value).unwrap_or_else(|| resource_type.to_owned()),
+            display,
             source,
             source_kind,
             imported_at,
@@ -180,14 +194,15 @@ impl Vault {
         })
     }
 
-    /// Every numeric result of one lab code, oldest first.
-    pub fn lab_series(&self, code: &str) -> Result<LabSeries> {
-        let mut stmt = self.db().prepare(
-            "SELECT json FROM resources WHERE resource_type = 'Observation' AND json LIKE ?1
-             ORDER BY clinical_date",
+    /// Every numeric result of one code for a person, oldest first (each fact once).
+    pub fn lab_series(&self, person: i64, code: &str) -> Result<LabSeries> {
+        let mut stmt = self.db().prepare_cached(
+            "SELECT date, value, display, unit, low, high FROM entries
+             WHERE person_id = ?1 AND code = ?2 AND duplicate_of IS NULL AND value IS NOT NULL
+               AND date != '' AND kind IN ('lab', 'vital', 'observation')
+             ORDER BY date, resource_id",
         )?;
-        let pattern = format!("%\"{}\"%", code.replace(['%', '_'], ""));
-        let mut rows = stmt.query([pattern])?;
+        let mut rows = stmt.query(rusqlite::params![person, code])?;
         let mut series = LabSeries {
             code: code.to_owned(),
             name: code.to_owned(),
@@ -197,32 +212,18 @@ impl Vault {
             high: None,
         };
         while let Some(row) = rows.next()? {
-            let json: String = row.get(0)?;
-            let o: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
-            if o.pointer("/code/coding/0/code").and_then(Value::as_str) != Some(code) {
-                continue;
-            }
-            let (Some(date), Some(value)) = (
-                fhir::clinical_date(&o),
-                o.pointer("/valueQuantity/value").and_then(Value::as_f64),
-            ) else {
-                continue;
-            };
             series.points.push(LabPoint {
-                date: date.to_owned(),
-                value,
+                date: row.get(0)?,
+                value: row.get(1)?,
             });
-            series.name = fhir::display(&o).unwrap_or_else(|| code.to_owned());
-            if let Some(unit) = o.pointer("/valueQuantity/unit").and_then(Value::as_str) {
-                series.unit = Some(unit.to_owned());
+            series.name = row.get(2)?;
+            if let Some(unit) = row.get::<_, Option<String>>(3)? {
+                series.unit = Some(unit);
             }
-            let bound = |key: &str| {
-                o.pointer(&format!("/referenceRange/0/{key}/value"))
-                    .and_then(Value::as_f64)
-            };
-            if bound("low").is_some() || bound("high").is_some() {
-                series.low = bound("low");
-                series.high = bound("high");
+            let (low, high): (Option<f64>, Option<f64>) = (row.get(4)?, row.get(5)?);
+            if low.is_some() || high.is_some() {
+                series.low = low;
+                series.high = high;
             }
         }
         if series.points.is_empty() {
@@ -232,22 +233,4 @@ impl Vault {
         }
         Ok(series)
     }
-}
-
-/// A short plain-text detail for a list line.
-fn detail(resource: &Value) -> Option<String> {
-    if let Some(q) = resource.get("valueQuantity") {
-        let value = q
-            .get("value")
-            .map(crate::export::summary::number_text)
-            .unwrap_or_default();
-        let unit = q.get("unit").and_then(Value::as_str).unwrap_or("");
-        return Some(format!("{value} {unit}").trim().to_owned());
-    }
-    for pointer in ["/clinicalStatus/coding/0/code", "/status"] {
-        if let Some(s) = resource.pointer(pointer).and_then(Value::as_str) {
-            return Some(s.to_owned());
-        }
-    }
-    None
 }

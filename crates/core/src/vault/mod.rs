@@ -5,8 +5,10 @@
 //! Every change goes through [`Vault::write`], which records its audit row in the same transaction.
 
 pub mod browse;
+pub mod entries;
 pub mod key;
 pub mod keyring;
+pub mod people;
 pub mod query;
 pub mod resources;
 pub mod schema;

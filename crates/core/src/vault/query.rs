@@ -44,16 +44,21 @@ pub struct SearchHit {
     pub resource_type: String,
     pub id: String,
     pub date: Option<String>,
-    pub display: Option<String>,
+    pub display: String,
     pub source: String,
 }
 
 impl Vault {
-    pub fn summary(&self) -> Result<Summary> {
+    /// Counts of one person's resources (each fact once), their date range and sources.
+    pub fn summary(&self, person: i64) -> Result<Summary> {
         let conn = self.db();
         let by_type = conn
-            .prepare("SELECT resource_type, count(*) FROM resources GROUP BY resource_type ORDER BY resource_type")?
-            .query_map([], |r| {
+            .prepare(
+                "SELECT r.resource_type, count(*) FROM entries e JOIN resources r ON r.id = e.resource_id
+                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL
+                 GROUP BY r.resource_type ORDER BY r.resource_type",
+            )?
+            .query_map([person], |r| {
                 Ok(TypeCount {
                     resource_type: r.get(0)?,
                     count: r.get(1)?,
@@ -61,16 +66,23 @@ impl Vault {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let (earliest, latest): (Option<String>, Option<String>) = conn.query_row(
-            "SELECT min(substr(clinical_date, 1, 10)), max(substr(clinical_date, 1, 10)) FROM resources",
-            [],
+            "SELECT min(substr(date, 1, 10)), max(substr(date, 1, 10)) FROM entries
+             WHERE person_id = ?1 AND date != '' AND kind != 'patient'",
+            [person],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let sources = conn
             .prepare(
-                "SELECT s.kind, s.name, count(r.id), max(r.imported_at) FROM sources s
-                 LEFT JOIN resources r ON r.source_id = s.id GROUP BY s.id ORDER BY s.kind, s.name",
+                "SELECT s.kind, coalesce(c.name, s.name),
+                        (SELECT count(*) FROM resources r JOIN entries e ON e.resource_id = r.id
+                          WHERE r.source_id = s.id AND e.person_id = ?1),
+                        (SELECT max(r.imported_at) FROM resources r WHERE r.source_id = s.id)
+                 FROM sources s
+                 LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
+                 WHERE s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
+                 ORDER BY s.kind, s.name",
             )?
-            .query_map([], |r| {
+            .query_map([person], |r| {
                 Ok(SourceSummary {
                     kind: r.get(0)?,
                     name: r.get(1)?,
@@ -79,8 +91,12 @@ impl Vault {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let earlier_versions =
-            conn.query_row("SELECT count(*) FROM resource_history", [], |r| r.get(0))?;
+        let earlier_versions = conn.query_row(
+            "SELECT count(*) FROM resource_history h JOIN entries e ON e.resource_id = h.resource_id
+             WHERE e.person_id = ?1",
+            [person],
+            |r| r.get(0),
+        )?;
         Ok(Summary {
             resources: by_type.iter().map(|t| t.count).sum(),
             earlier_versions,
@@ -91,28 +107,28 @@ impl Vault {
         })
     }
 
-    /// Full-text search over display text, names and notes. Every word must match (prefixes allowed).
-    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    /// Full-text search over one person's display text, names and notes. Every word must match
+    /// (prefixes allowed); each fact once.
+    pub fn search(&self, person: i64, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.db().prepare(
-            "SELECT r.resource_type, r.fhir_id, r.clinical_date, r.json, s.name
-             FROM resource_text t JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
-             WHERE resource_text MATCH ?1 ORDER BY t.rank LIMIT ?2",
+        let mut stmt = self.db().prepare_cached(
+            "SELECT r.resource_type, r.fhir_id, e.date, e.display, coalesce(c.name, s.name)
+             FROM resource_text t JOIN entries e ON e.resource_id = t.rowid
+             JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
+             LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
+             WHERE resource_text MATCH ?1 AND e.person_id = ?3 AND e.duplicate_of IS NULL
+             ORDER BY t.rank LIMIT ?2",
         )?;
         let hits = stmt
-            .query_map(rusqlite::params![query, limit as i64], |r| {
-                let json: String = r.get(3)?;
-                let display = serde_json::from_str(&json)
-                    .ok()
-                    .as_ref()
-                    .and_then(fhir::display);
+            .query_map(rusqlite::params![query, limit as i64, person], |r| {
+                let date: String = r.get(2)?;
                 Ok(SearchHit {
                     resource_type: r.get(0)?,
                     id: r.get(1)?,
-                    date: r.get(2)?,
-                    display,
+                    date: (!date.is_empty()).then_some(date),
+                    display: r.get(3)?,
                     source: r.get(4)?,
                 })
             })?

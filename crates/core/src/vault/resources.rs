@@ -4,8 +4,11 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use std::collections::{BTreeSet, HashMap};
+
 use crate::error::Result;
-use crate::fhir::ResourceFacts;
+use crate::fhir::{Entry, ResourceFacts};
+use crate::vault::{entries, people};
 
 /// Where resources came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,15 +27,23 @@ impl SourceKind {
     }
 }
 
-/// The id of a source row, created on first use.
-pub fn source_id(tx: &Transaction<'_>, kind: SourceKind, name: &str, now: &str) -> Result<i64> {
+/// The id of a source row, created on first use: a file by its name (`patient_id` empty), a
+/// portal by its FHIR base and the patient signed in there.
+pub fn source_id(
+    tx: &Transaction<'_>,
+    kind: SourceKind,
+    name: &str,
+    patient_id: &str,
+    now: &str,
+) -> Result<i64> {
     tx.execute(
-        "INSERT INTO sources (kind, name, added_at) VALUES (?1, ?2, ?3) ON CONFLICT (kind, name) DO NOTHING",
-        params![kind.as_str(), name, now],
+        "INSERT INTO sources (kind, name, patient_id, added_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, name, patient_id) DO NOTHING",
+        params![kind.as_str(), name, patient_id, now],
     )?;
     Ok(tx.query_row(
-        "SELECT id FROM sources WHERE kind = ?1 AND name = ?2",
-        params![kind.as_str(), name],
+        "SELECT id FROM sources WHERE kind = ?1 AND name = ?2 AND patient_id = ?3",
+        params![kind.as_str(), name, patient_id],
         |r| r.get(0),
     )?)
 }
@@ -91,6 +102,10 @@ impl StoreCounts {
 pub struct ResourceWriter<'a, 't> {
     tx: &'a Transaction<'t>,
     pending_text: Vec<(i64, String)>,
+    /// (source, patient id) → its person, as linked so far.
+    people: HashMap<(i64, String), Option<i64>>,
+    /// People whose entries changed (their duplicates are regrouped at the end).
+    touched: BTreeSet<i64>,
 }
 
 const TEXT_BATCH: usize = 2000;
@@ -100,6 +115,8 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         ResourceWriter {
             tx,
             pending_text: Vec::with_capacity(TEXT_BATCH),
+            people: HashMap::new(),
+            touched: BTreeSet::new(),
         }
     }
 
@@ -107,11 +124,12 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         self.tx
     }
 
-    /// Stores one resource whose `facts.id` is set. `json` is kept exactly as given.
+    /// Stores one resource whose `facts.id` is set, with its `entry`. `json` is kept exactly as given.
     pub fn put(
         &mut self,
         source_id: i64,
         facts: &ResourceFacts,
+        entry: &Entry,
         json: &str,
         now: &str,
     ) -> Result<Stored> {
@@ -153,6 +171,7 @@ impl<'a, 't> ResourceWriter<'a, 't> {
                 ])?;
             let row_id = self.tx.last_insert_rowid();
             self.index(row_id, facts)?;
+            self.put_entry(row_id, source_id, entry)?;
             return Ok(Stored::New);
         };
 
@@ -208,7 +227,27 @@ impl<'a, 't> ResourceWriter<'a, 't> {
             .prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?
             .execute([row_id])?;
         self.index(row_id, facts)?;
+        self.put_entry(row_id, source_id, entry)?;
         Ok(Stored::Updated)
+    }
+
+    fn put_entry(&mut self, row_id: i64, source_id: i64, entry: &Entry) -> Result<()> {
+        let person = match entries::subject_id(&entry.subject) {
+            None => None,
+            Some(subject) => {
+                let key = (source_id, subject.to_owned());
+                match self.people.get(&key) {
+                    Some(person) => *person,
+                    None => {
+                        let person = people::linked_person(self.tx, source_id, subject)?;
+                        self.people.insert(key, person);
+                        person
+                    }
+                }
+            }
+        };
+        self.touched.extend(person);
+        entries::put(self.tx, row_id, source_id, entry, person)
     }
 
     fn index(&mut self, row_id: i64, facts: &ResourceFacts) -> Result<()> {
@@ -236,9 +275,14 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         Ok(())
     }
 
-    /// Adds the buffered search text to the index.
+    /// Adds the buffered search text to the index and regroups the duplicates of the people
+    /// whose entries changed. Patients not yet linked are left to [`people::settle`].
     pub fn finish(mut self) -> Result<()> {
-        self.flush_text()
+        self.flush_text()?;
+        for person in std::mem::take(&mut self.touched) {
+            entries::regroup(self.tx, person)?;
+        }
+        Ok(())
     }
 }
 

@@ -1,8 +1,28 @@
-//! Small read views over raw FHIR R4 JSON: what the vault indexes and what lists display.
-//! Resources stay raw JSON everywhere else; nothing here rewrites them.
+//! # ownrecord-fhir
+//!
+//! The one reader of FHIR R4 JSON for meaning. Pure: no I/O, no SQL; resources stay raw JSON
+//! everywhere and nothing here rewrites them.
+//!
+//! - the crate root: the R4 type list, [`ResourceFacts`] (what the vault keeps beside a
+//!   resource), [`clinical_date`], [`display`], [`minified`];
+//! - [`datatypes`]: codings and concepts, references, dates with their precision, quantities,
+//!   reference ranges, [`number_text`];
+//! - [`compartment`]: the R4 Patient compartment and whom a resource is about ([`subject`]);
+//! - [`entry`]: the clinical [`Entry`] every view reads (kind, codes, date, status, name, value);
+//! - [`clinical`]: the texts a clinician's summary shows, and Patient [`Demographics`] matching.
 
+pub mod clinical;
+pub mod compartment;
+pub mod datatypes;
+pub mod entry;
 mod resource_types;
 
+pub use clinical::{Demographics, Match, ResultValue};
+pub use compartment::{Subject, in_patient_compartment, subject};
+pub use datatypes::{
+    Coding, Concept, Date, Precision, Quantity, Range, Reference, concept_text, number_text,
+};
+pub use entry::{Entry, Kind};
 pub use resource_types::{R4_RESOURCE_TYPES, is_r4_resource_type};
 
 use serde_json::Value;
