@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fantoccini::{Client, Locator};
+use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_core::{KeyProtection, SystemClock, Vault};
 use ownrecord_testkit::webdriver::Driver;
 
@@ -189,11 +190,14 @@ fn rss_mb(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A passphrase vault holding ≥ 200k resources: copies of the sample patients with fresh ids.
+/// A passphrase vault holding ≥ 200k resources: copies of the sample patients with fresh ids, all
+/// from one file source (so the copies are not shown as duplicates across sources); each copy's
+/// patients are linked to the people the first copy made by the automatic match.
 fn fill_vault(dir: &Path, work: &Path) -> usize {
-    use std::io::Write;
     let protection = KeyProtection::passphrase(zeroize::Zeroizing::new(PASSPHRASE.into()));
     let mut vault = Vault::create(dir, protection, Arc::new(SystemClock)).unwrap();
+    // Organizations and practitioners recur across the sample files: each once per copy.
+    let mut seen = std::collections::HashSet::new();
     let samples: Vec<serde_json::Value> = ownrecord_testkit::sample_files()
         .iter()
         .flat_map(|f| {
@@ -202,23 +206,31 @@ fn fill_vault(dir: &Path, work: &Path) -> usize {
                 .cloned()
                 .unwrap_or_default()
         })
-        .map(|e| e["resource"].clone())
+        .filter(|e| seen.insert(e["fullUrl"].to_string()))
         .collect();
+    let file = work.join("bench-record.json");
     let mut written = 0;
     let mut copy = 0;
     while written < RESOURCES {
-        let file = work.join(format!("copy-{copy}.ndjson"));
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-        for r in &samples {
-            let mut r = r.clone();
-            let id = format!("{}-c{copy}", r["id"].as_str().unwrap_or("x"));
-            r["id"] = serde_json::Value::String(id.chars().take(64).collect());
-            serde_json::to_writer(&mut out, &r).unwrap();
-            out.write_all(b"\n").unwrap();
-            written += 1;
-        }
-        drop(out);
-        vault.import_file(&file, &mut |_| {}).unwrap();
+        // The entries keep their fullUrls, so the file's `urn:uuid:` references resolve to the
+        // copy's fresh ids.
+        let entries: Vec<serde_json::Value> = samples
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                let r = &mut e["resource"];
+                let id = format!("{}-c{copy}", r["id"].as_str().unwrap_or("x"));
+                r["id"] = serde_json::Value::String(id.chars().take(64).collect());
+                e
+            })
+            .collect();
+        written += entries.len();
+        let bundle =
+            serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+        std::fs::write(&file, serde_json::to_vec(&bundle).unwrap()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::Auto, &mut |_| {})
+            .unwrap();
         copy += 1;
     }
     written

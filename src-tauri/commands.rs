@@ -11,7 +11,9 @@ use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
 use ownrecord_core::portal::{ConnectRequest, Connection};
 use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
 use ownrecord_core::vault::browse::{Category, LabSeries, ListPage, ResourceDetail};
+use ownrecord_core::vault::people::{Person, PersonChoice};
 use ownrecord_core::vault::query::{SearchHit, Summary};
+use ownrecord_core::vault::resources::StoreCounts;
 use ownrecord_core::wipe::WipeReport;
 use ownrecord_core::{KeyProtection, SystemClock, Unlock, Vault};
 use serde::Serialize;
@@ -136,19 +138,55 @@ pub async fn lock(state: State<'_, AppState>) -> Result<VaultStatus> {
 }
 
 #[tauri::command]
-pub async fn record_summary(state: State<'_, AppState>) -> Result<Summary> {
-    with_vault(&state, move |v| v.summary()).await
+pub async fn people(state: State<'_, AppState>) -> Result<Vec<Person>> {
+    with_vault(&state, move |v| v.people()).await
+}
+
+#[tauri::command]
+pub async fn rename_person(state: State<'_, AppState>, person: i64, name: String) -> Result<()> {
+    with_vault(&state, move |v| v.rename_person(person, &name)).await
+}
+
+/// `other` is the same human as `keep`: `other`'s record moves into `keep`'s.
+#[tauri::command]
+pub async fn link_people(state: State<'_, AppState>, keep: i64, other: i64) -> Result<()> {
+    with_vault(&state, move |v| v.link_people(keep, other)).await
+}
+
+/// Splits one source off a person into a new person; returns the new person's id.
+#[tauri::command]
+pub async fn unlink_source(state: State<'_, AppState>, person: i64, source: i64) -> Result<i64> {
+    with_vault(&state, move |v| v.unlink_source(person, source)).await
+}
+
+/// Deletes a person and their resources. The patient types DELETE to confirm, as for a wipe.
+#[tauri::command]
+pub async fn remove_person(
+    state: State<'_, AppState>,
+    person: i64,
+    confirmation: String,
+) -> Result<u64> {
+    if confirmation != "DELETE" {
+        return Err(CommandError::NotConfirmed);
+    }
+    with_vault(&state, move |v| v.remove_person(person)).await
+}
+
+#[tauri::command]
+pub async fn record_summary(state: State<'_, AppState>, person: i64) -> Result<Summary> {
+    with_vault(&state, move |v| v.summary(Some(person))).await
 }
 
 #[tauri::command]
 pub async fn list_items(
     state: State<'_, AppState>,
+    person: i64,
     category: Category,
     offset: i64,
     limit: i64,
 ) -> Result<ListPage> {
     with_vault(&state, move |v| {
-        v.list(category, offset, limit.clamp(1, 500))
+        v.list(person, category, offset, limit.clamp(1, 500))
     })
     .await
 }
@@ -156,20 +194,25 @@ pub async fn list_items(
 #[tauri::command]
 pub async fn resource_detail(
     state: State<'_, AppState>,
+    person: i64,
     resource_type: String,
     id: String,
 ) -> Result<ResourceDetail> {
-    with_vault(&state, move |v| v.resource(&resource_type, &id)).await
+    with_vault(&state, move |v| v.resource(person, &resource_type, &id)).await
 }
 
 #[tauri::command]
-pub async fn search_record(state: State<'_, AppState>, text: String) -> Result<Vec<SearchHit>> {
-    with_vault(&state, move |v| v.search(&text, 100)).await
+pub async fn search_record(
+    state: State<'_, AppState>,
+    person: i64,
+    text: String,
+) -> Result<Vec<SearchHit>> {
+    with_vault(&state, move |v| v.search(person, &text, 100)).await
 }
 
 #[tauri::command]
-pub async fn lab_trend(state: State<'_, AppState>, code: String) -> Result<LabSeries> {
-    with_vault(&state, move |v| v.lab_series(&code)).await
+pub async fn lab_trend(state: State<'_, AppState>, person: i64, code: String) -> Result<LabSeries> {
+    with_vault(&state, move |v| v.lab_series(person, &code)).await
 }
 
 #[tauri::command]
@@ -202,18 +245,90 @@ pub async fn connect_portal(
     .await
 }
 
+/// Syncs a portal. `person` says whose record it is when the first sync asks (`who_is_this`).
 #[tauri::command]
 pub async fn sync_portal(
     state: State<'_, AppState>,
     id: i64,
+    person: Option<PersonChoice>,
     on_progress: Channel<SyncProgress>,
 ) -> Result<SyncReport> {
+    let options = SyncOptions {
+        person: person.unwrap_or_default(),
+        ..SyncOptions::default()
+    };
     with_vault(&state, move |v| {
-        block_on(v.sync(id, SyncOptions::default(), &mut |p| {
+        block_on(v.sync(id, options, &mut |p| {
             let _ = on_progress.send(p);
         }))
     })
     .await
+}
+
+/// The system's open dialog for a FHIR file, opened by the shell. `None` when cancelled.
+#[tauri::command]
+pub async fn choose_import_file<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (sender, chosen) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .add_filter("FHIR (JSON, NDJSON)", &["json", "ndjson"])
+        .pick_file(move |path| {
+            let _ = sender.send(path);
+        });
+    let path = chosen.await.ok().flatten();
+    Ok(path
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
+}
+
+/// What importing one file did, for the window.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ImportReport {
+    pub file: String,
+    #[serde(flatten)]
+    pub counts: StoreCounts,
+}
+
+/// How far an import is, as a fraction `done / total`.
+#[derive(Clone, Serialize, ts_rs::TS)]
+pub struct ImportProgress {
+    #[ts(type = "number")]
+    pub resources: u64,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// Imports one file. `person` says whose record it is when the import asks (`who_is_this`).
+#[tauri::command]
+pub async fn import_file(
+    state: State<'_, AppState>,
+    path: String,
+    person: Option<PersonChoice>,
+    on_progress: Channel<ImportProgress>,
+) -> Result<ImportReport> {
+    let report = with_vault(&state, move |v| {
+        v.import_file(
+            &PathBuf::from(&path),
+            person.unwrap_or_default(),
+            &mut |p| {
+                let _ = on_progress.send(ImportProgress {
+                    resources: p.resources,
+                    done: p.done,
+                    total: p.total,
+                });
+            },
+        )
+    })
+    .await?;
+    Ok(ImportReport {
+        file: report.file,
+        counts: report.counts,
+    })
 }
 
 #[tauri::command]
@@ -221,8 +336,11 @@ pub async fn disconnect_portal(state: State<'_, AppState>, id: i64) -> Result<bo
     with_vault(&state, move |v| block_on(v.disconnect(id))).await
 }
 
-fn selection(sections: Vec<Section>, since: Option<String>) -> Result<Selection> {
-    let mut selection = Selection::default();
+fn selection(person: i64, sections: Vec<Section>, since: Option<String>) -> Result<Selection> {
+    let mut selection = Selection {
+        person: Some(person),
+        ..Selection::default()
+    };
     if !sections.is_empty() {
         selection.sections = sections.into_iter().collect();
     }
@@ -259,11 +377,12 @@ type ExportFn = fn(&mut Vault, &Selection, &std::path::Path) -> ownrecord_core::
 async fn export_to(
     state: State<'_, AppState>,
     export: ExportFn,
+    person: i64,
     path: String,
     sections: Vec<Section>,
     since: Option<String>,
 ) -> Result<WrittenFile> {
-    let selection = selection(sections, since)?;
+    let selection = selection(person, sections, since)?;
     with_vault(&state, move |v| {
         export(v, &selection, &PathBuf::from(&path))
     })
@@ -273,21 +392,23 @@ async fn export_to(
 #[tauri::command]
 pub async fn export_pdf(
     state: State<'_, AppState>,
+    person: i64,
     path: String,
     sections: Vec<Section>,
     since: Option<String>,
 ) -> Result<WrittenFile> {
-    export_to(state, export::export_pdf, path, sections, since).await
+    export_to(state, export::export_pdf, person, path, sections, since).await
 }
 
 #[tauri::command]
 pub async fn export_ips(
     state: State<'_, AppState>,
+    person: i64,
     path: String,
     sections: Vec<Section>,
     since: Option<String>,
 ) -> Result<WrittenFile> {
-    export_to(state, export::export_ips, path, sections, since).await
+    export_to(state, export::export_ips, person, path, sections, since).await
 }
 
 /// What the window shows after a share: the passcode once, and the link with its QR code.
@@ -317,12 +438,12 @@ pub struct ShareForm {
 }
 
 #[tauri::command]
-pub async fn share(state: State<'_, AppState>, form: ShareForm) -> Result<ShareView> {
+pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> Result<ShareView> {
     use base64::Engine;
     let request = ShareRequest {
         recipient: form.recipient,
         purpose: form.purpose,
-        selection: selection(form.sections, form.since)?,
+        selection: selection(person, form.sections, form.since)?,
         expires_in_days: form.expires_days,
         link: form
             .link_url

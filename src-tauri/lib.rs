@@ -14,6 +14,11 @@ macro_rules! handlers {
             $crate::commands::create_vault,
             $crate::commands::unlock,
             $crate::commands::lock,
+            $crate::commands::people,
+            $crate::commands::rename_person,
+            $crate::commands::link_people,
+            $crate::commands::unlink_source,
+            $crate::commands::remove_person,
             $crate::commands::record_summary,
             $crate::commands::list_items,
             $crate::commands::resource_detail,
@@ -24,6 +29,8 @@ macro_rules! handlers {
             $crate::commands::connect_portal,
             $crate::commands::sync_portal,
             $crate::commands::disconnect_portal,
+            $crate::commands::choose_import_file,
+            $crate::commands::import_file,
             $crate::commands::choose_save_path,
             $crate::commands::export_pdf,
             $crate::commands::export_ips,
@@ -65,6 +72,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     commands::VaultStatus::export_all_to(dir)?;
     commands::ShareView::export_all_to(dir)?;
     commands::ShareForm::export_all_to(dir)?;
+    commands::ImportReport::export_all_to(dir)?;
+    commands::ImportProgress::export_all_to(dir)?;
+    vault::people::Person::export_all_to(dir)?;
+    vault::people::PersonChoice::export_all_to(dir)?;
     vault::query::Summary::export_all_to(dir)?;
     vault::query::SearchHit::export_all_to(dir)?;
     vault::browse::Category::export_all_to(dir)?;

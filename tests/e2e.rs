@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_demo_portal::{DemoPortal, Options};
 use ownrecord_testkit::browser::{self, Login};
 use ownrecord_testkit::webdriver::Driver;
@@ -124,8 +125,74 @@ async fn the_whole_flow_in_the_real_app() {
     assert!(text(&c, ".status.done").await.contains("new"));
     shot(&c, "05-synced").await;
 
+    // The first sync made the vault's first person: the header names them.
+    let first = &portal.patients()[0];
+    let family = first.name.split_whitespace().last().unwrap();
+    wait_until(
+        &c,
+        &format!(
+            "document.querySelector('#person-switcher')?.selectedOptions[0]?.textContent.includes({family:?})"
+        ),
+    )
+    .await;
+
+    // A second patient at the same portal matches nobody: the first sync asks who it is.
+    let second = &portal.patients()[1];
+    click(&c, "#connect-demo").await;
+    wait_until(
+        &c,
+        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
+    )
+    .await;
+    let sign_in = text(&c, "#sign-in-url").await;
+    let login = Login {
+        choose: Some(("patient".into(), second.id.clone())),
+        ..Login::new("demo", "demo")
+    };
+    let redirect = browser::sign_in(&sign_in, &login).await;
+    browser::visit(&redirect).await;
+    wait_until(
+        &c,
+        "document.querySelectorAll('.connection .sync').length === 2",
+    )
+    .await;
+    c.execute(
+        "document.querySelectorAll('.connection')[1].querySelector('.sync').click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let question = text(&c, "#who-is-this").await;
+    assert!(question.contains(family), "{question}");
+    shot(&c, "05b-who-is-this").await;
+    click(&c, "#who-new").await;
+    wait_until(
+        &c,
+        "document.querySelectorAll('.connection')[1]?.querySelector('.status.done')",
+    )
+    .await;
+    wait_until(
+        &c,
+        "document.querySelectorAll('#person-switcher option').length === 2",
+    )
+    .await;
+    assert!(
+        text(&c, "#person-switcher")
+            .await
+            .contains(second.name.split_whitespace().last().unwrap())
+    );
+    // The chosen person stays the first one.
+    wait_until(
+        &c,
+        &format!(
+            "document.querySelector('#person-switcher').selectedOptions[0].textContent.includes({family:?})"
+        ),
+    )
+    .await;
+
     // Find a lab result and open its trend plot.
     click(&c, "#nav-record").await;
+    assert!(text(&c, "#person-banner").await.contains(family));
     click(&c, "#tab-labs").await;
     click(&c, "#items .item").await;
     click(&c, "#show-trend").await;
@@ -147,6 +214,7 @@ async fn the_whole_flow_in_the_real_app() {
     // Export a PDF to a path.
     let pdf = work.path().join("visit-summary.pdf");
     click(&c, "#nav-export").await;
+    assert!(text(&c, "#person-banner").await.contains(family));
     wait_for(&c, "#export-path")
         .await
         .send_keys(pdf.to_str().unwrap())
@@ -171,6 +239,32 @@ async fn the_whole_flow_in_the_real_app() {
     .await;
     assert!(text(&c, "#audit-status").await.contains("intact"));
     shot(&c, "08-audit-log").await;
+
+    // The switcher shows the second person's record; the People view lists both.
+    c.execute(
+        "const s = document.querySelector('#person-switcher'); \
+         s.value = s.options[1].value; s.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let second_family = second.name.split_whitespace().last().unwrap();
+    click(&c, "#nav-record").await;
+    wait_until(
+        &c,
+        &format!(
+            "document.querySelector('#person-banner')?.textContent.includes({second_family:?})"
+        ),
+    )
+    .await;
+    wait_for(&c, "#items .item").await;
+    click(&c, "#nav-people").await;
+    wait_until(
+        &c,
+        "document.querySelectorAll('#people .person').length === 2",
+    )
+    .await;
+    shot(&c, "08b-people").await;
 
     // Wipe, and the first-run screen again.
     click(&c, "#nav-wipe").await;
@@ -209,13 +303,21 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
             Arc::new(ownrecord_core::SystemClock),
         )
         .unwrap();
-        vault.import_file(&file, &mut |_| {}).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut |_| {})
+            .unwrap();
     }
     let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
     let c = driver.session(&app()).await;
     click(&c, "#unlock").await;
     wait_until(&c, "document.querySelectorAll('#items .item').length >= 2").await;
     let listed = text(&c, "#items").await;
+    // The header names the person as text too.
+    assert!(
+        text(&c, "#person-switcher")
+            .await
+            .contains(&format!("Eve {img}"))
+    );
     assert!(listed.contains(&format!("Rash {img} {script}")), "{listed}");
     click(&c, "#items .item[data-type='Condition']").await;
     click(&c, "#show-raw").await;

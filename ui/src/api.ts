@@ -4,8 +4,12 @@ import type { AuditEntry } from "./bindings/AuditEntry";
 import type { Category } from "./bindings/Category";
 import type { Connection } from "./bindings/Connection";
 import type { DirectoryEntry } from "./bindings/DirectoryEntry";
+import type { ImportProgress } from "./bindings/ImportProgress";
+import type { ImportReport } from "./bindings/ImportReport";
 import type { LabSeries } from "./bindings/LabSeries";
 import type { ListPage } from "./bindings/ListPage";
+import type { Person } from "./bindings/Person";
+import type { PersonChoice } from "./bindings/PersonChoice";
 import type { ResourceDetail } from "./bindings/ResourceDetail";
 import type { SearchHit } from "./bindings/SearchHit";
 import type { Section } from "./bindings/Section";
@@ -45,13 +49,18 @@ export const api = {
   createVault: (passphrase: string | null) => call<VaultStatus>("create_vault", { passphrase }),
   unlock: (passphrase: string | null) => call<VaultStatus>("unlock", { passphrase }),
   lock: () => call<VaultStatus>("lock"),
-  summary: () => call<Summary>("record_summary"),
-  list: (category: Category, offset: number, limit: number) =>
-    call<ListPage>("list_items", { category, offset, limit }),
-  resource: (resourceType: string, id: string) =>
-    call<ResourceDetail>("resource_detail", { resourceType, id }),
-  search: (text: string) => call<SearchHit[]>("search_record", { text }),
-  labTrend: (code: string) => call<LabSeries>("lab_trend", { code }),
+  people: () => call<Person[]>("people"),
+  renamePerson: (person: number, name: string) => call<null>("rename_person", { person, name }),
+  linkPeople: (keep: number, other: number) => call<null>("link_people", { keep, other }),
+  unlinkSource: (person: number, source: number) => call<number>("unlink_source", { person, source }),
+  removePerson: (person: number, confirmation: string) => call<number>("remove_person", { person, confirmation }),
+  summary: (person: number) => call<Summary>("record_summary", { person }),
+  list: (person: number, category: Category, offset: number, limit: number) =>
+    call<ListPage>("list_items", { person, category, offset, limit }),
+  resource: (person: number, resourceType: string, id: string) =>
+    call<ResourceDetail>("resource_detail", { person, resourceType, id }),
+  search: (person: number, text: string) => call<SearchHit[]>("search_record", { person, text }),
+  labTrend: (person: number, code: string) => call<LabSeries>("lab_trend", { person, code }),
   directory: (text: string) => call<DirectoryEntry[]>("portal_directory", { text }),
   connections: () => call<Connection[]>("connections"),
   connect: (url: string, onSignIn: (url: string) => void) => {
@@ -59,18 +68,26 @@ export const api = {
     channel.onmessage = onSignIn;
     return call<Connection>("connect_portal", { url, onSignIn: channel });
   },
-  sync: (id: number, onProgress: (p: SyncProgress) => void) => {
+  /** `person` answers "who is this?" when the portal's first sync asked (`who_is_this`). */
+  sync: (id: number, person: PersonChoice | null, onProgress: (p: SyncProgress) => void) => {
     const channel = new Channel<SyncProgress>();
     channel.onmessage = onProgress;
-    return call<SyncReport>("sync_portal", { id, onProgress: channel });
+    return call<SyncReport>("sync_portal", { id, person, onProgress: channel });
+  },
+  chooseImportFile: () => call<string | null>("choose_import_file"),
+  /** `person` answers "who is this?" when the import asked (`who_is_this`). */
+  importFile: (path: string, person: PersonChoice | null, onProgress: (p: ImportProgress) => void) => {
+    const channel = new Channel<ImportProgress>();
+    channel.onmessage = onProgress;
+    return call<ImportReport>("import_file", { path, person, onProgress: channel });
   },
   disconnect: (id: number) => call<boolean>("disconnect_portal", { id }),
   chooseSavePath: (suggestedName: string) => call<string | null>("choose_save_path", { suggestedName }),
-  exportPdf: (path: string, sections: Section[], since: string | null) =>
-    call<WrittenFile>("export_pdf", { path, sections, since }),
-  exportIps: (path: string, sections: Section[], since: string | null) =>
-    call<WrittenFile>("export_ips", { path, sections, since }),
-  share: (form: ShareForm) => call<ShareView>("share", { form }),
+  exportPdf: (person: number, path: string, sections: Section[], since: string | null) =>
+    call<WrittenFile>("export_pdf", { person, path, sections, since }),
+  exportIps: (person: number, path: string, sections: Section[], since: string | null) =>
+    call<WrittenFile>("export_ips", { person, path, sections, since }),
+  share: (person: number, form: ShareForm) => call<ShareView>("share", { person, form }),
   auditLog: (disclosuresOnly: boolean) => call<AuditEntry[]>("audit_log", { disclosuresOnly }),
   auditVerify: () => call<Verified>("audit_verify"),
   wipe: (confirmation: string) => call<WipeReport>("wipe", { confirmation }),

@@ -3,9 +3,11 @@ import { AppError, api } from "./api";
 import { append, clear, h } from "./dom";
 import { showError } from "./errors";
 import { IdleLock } from "./idle";
+import { chosen, onPeopleChange, personSwitcher, refreshPeople, resetPeople } from "./people";
 import { auditView } from "./views/audit";
 import { connectionsView } from "./views/connections";
 import { exportView } from "./views/export";
+import { peopleView } from "./views/people";
 import { recordView } from "./views/record";
 import { wipeView } from "./views/wipe";
 
@@ -15,7 +17,10 @@ let idle: IdleLock | undefined;
 
 export async function start(): Promise<void> {
   idle?.stop();
+  resetPeople();
   const status = await api.vaultStatus();
+  if (!status.exists) resetPeople(true);
+  if (status.unlocked) await refreshPeople();
   clear(root);
   markFirstPaint();
   if (!status.exists) {
@@ -85,19 +90,25 @@ function unlockScreen(): HTMLElement {
   return screen;
 }
 
-type ViewName = "record" | "connections" | "export" | "audit" | "wipe";
+type ViewName = "record" | "people" | "connections" | "export" | "audit" | "wipe";
+
+/** The views that show one person's record: shown again when another person is chosen. */
+const PERSON_VIEWS: ViewName[] = ["record", "export"];
 
 function shell(demoPortal: string): HTMLElement {
   const content = h("div", { class: "content", id: "content" });
   const views: Record<ViewName, [string, () => HTMLElement]> = {
-    record: ["My record", () => recordView()],
+    record: ["My record", () => recordView(chosen())],
+    people: ["People", () => peopleView()],
     connections: ["Connections", () => connectionsView(demoPortal)],
-    export: ["Export & share", () => exportView()],
+    export: ["Export & share", () => exportView(chosen())],
     audit: ["Audit log", () => auditView()],
     wipe: ["Wipe", () => wipeView(start)],
   };
   const nav = h("nav", { "aria-label": "Sections" });
+  let current: ViewName = "record";
   const show = (name: ViewName) => {
+    current = name;
     for (const button of nav.querySelectorAll("button")) {
       button.setAttribute("aria-current", String(button.dataset.view === name));
     }
@@ -110,9 +121,17 @@ function shell(demoPortal: string): HTMLElement {
     button.addEventListener("click", () => show(name));
     nav.appendChild(button);
   }
+  // Another person chosen (or the first one arrived): their record replaces the one shown.
+  let shownPerson = chosen()?.id ?? null;
+  onPeopleChange(() => {
+    const now = chosen()?.id ?? null;
+    if (now === shownPerson) return;
+    shownPerson = now;
+    if (PERSON_VIEWS.includes(current)) show(current);
+  });
   const lock = h("button", { id: "lock", class: "quiet" }, "Lock");
   lock.addEventListener("click", () => void lockNow());
-  const layout = h("div", { class: "shell" }, h("header", {}, h("strong", {}, "OwnRecord"), lock), nav, content);
+  const layout = h("div", { class: "shell" }, h("header", {}, h("strong", {}, "OwnRecord"), personSwitcher(), lock), nav, content);
   show("record");
   return layout;
 }

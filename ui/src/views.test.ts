@@ -2,6 +2,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AppError, api } from "./api";
+import type { Person } from "./bindings/Person";
 import { describe as describeAudit } from "./views/audit";
 import { chosenSections, exportView } from "./views/export";
 import { recordView } from "./views/record";
@@ -10,6 +11,8 @@ import { layout } from "./trend";
 import { IdleLock } from "./idle";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+const ann: Person = { id: 7, name: "Ann Lee", birth_date: "1980-02-03", gender: "female", sources: [], resources: 12 };
 
 afterEach(() => {
   clearMocks();
@@ -21,7 +24,7 @@ describe("api", () => {
     mockIPC(() => {
       throw { code: "locked", message: "The vault is locked. Unlock it first." };
     });
-    await expect(api.summary()).rejects.toEqual(new AppError("locked", "The vault is locked. Unlock it first."));
+    await expect(api.summary(1)).rejects.toEqual(new AppError("locked", "The vault is locked. Unlock it first."));
   });
 });
 
@@ -33,7 +36,7 @@ describe("record view", () => {
         return { total: 1, items: [{ resource_type: "Condition", id: "c1", date: "2024-01-02", display: evil, detail: "active", code: null, source: "f.json" }] };
       }
     });
-    const view = recordView();
+    const view = recordView(ann);
     document.body.appendChild(view);
     await tick();
     const label = view.querySelector(".item .label")!;
@@ -53,18 +56,69 @@ describe("record view", () => {
         return { total: 150, items: Array.from({ length: a.offset === 0 ? 100 : 50 }, (_, i) => ({ resource_type: "Observation", id: `o${a.offset + i}`, date: null, display: "Glucose", detail: null, code: "2339-0", source: "s" })) };
       }
     });
-    const view = recordView();
+    const view = recordView(ann);
     await tick();
     const more = view.querySelector<HTMLButtonElement>("#load-more")!;
     expect(more.hidden).toBe(false);
     more.click();
     await tick();
     expect(calls).toEqual([
-      { category: "timeline", offset: 0, limit: 100 },
-      { category: "timeline", offset: 100, limit: 100 },
+      { person: 7, category: "timeline", offset: 0, limit: 100 },
+      { person: 7, category: "timeline", offset: 100, limit: 100 },
     ]);
     expect(view.querySelectorAll(".item").length).toBe(150);
     expect(more.hidden).toBe(true);
+  });
+});
+
+describe("whose record", () => {
+  it("names the person and their birth date on the record, export and share screens", async () => {
+    let asked: unknown;
+    mockIPC((cmd, args) => {
+      if (cmd === "list_items") return { total: 0, items: [] };
+      if (cmd === "search_record") {
+        asked = args;
+        return [{ resource_type: "Condition", id: "c1", date: null, display: "", source: "f.json" }];
+      }
+    });
+    const record = recordView(ann);
+    expect(record.querySelector("#person-banner")!.textContent).toBe("Record of Ann Lee · born 1980-02-03");
+    await tick();
+    const search = record.querySelector<HTMLInputElement>("#search")!;
+    search.value = "rash";
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await tick();
+    expect(asked).toEqual({ person: 7, text: "rash" });
+    expect(record.querySelector(".item .label")!.textContent).toBe("Condition");
+
+    const exports = exportView({ ...ann, birth_date: null });
+    expect(exports.querySelector("#person-banner")!.textContent).toBe("Exporting and sharing the record of Ann Lee · birth date not recorded");
+    expect([...exports.querySelectorAll("h2")].map((e) => e.textContent)).toEqual(["Save a copy of Ann Lee's record", "Share Ann Lee's record with someone"]);
+  });
+
+  it("shares the chosen person's record", async () => {
+    let sent: unknown;
+    mockIPC((cmd, args) => {
+      if (cmd === "share") {
+        sent = args;
+        return { package: "/tmp/p.age", passcode: "one-two-three", expires: null, link: null, qr: null, encrypted_file: null };
+      }
+    });
+    const view = exportView(ann);
+    view.querySelector<HTMLInputElement>("#share-to")!.value = "Dr. Lee";
+    view.querySelector<HTMLInputElement>("#share-path")!.value = "/tmp/p.age";
+    view.querySelector<HTMLButtonElement>("#share")!.click();
+    await tick();
+    expect((sent as { person: number }).person).toBe(7);
+    expect(view.querySelector("#share-passcode")!.textContent).toBe("one-two-three");
+  });
+
+  it("says the vault holds no record yet instead of asking for one", () => {
+    mockIPC(() => {
+      throw new Error("no call expected");
+    });
+    expect(recordView(null).querySelector("#no-record")).not.toBeNull();
+    expect(exportView(null).querySelector("#export-pdf")).toBeNull();
   });
 });
 
@@ -77,7 +131,7 @@ describe("export view", () => {
         return { path: "/tmp/s.pdf", sha256: "00", bytes: 10 };
       }
     });
-    const view = exportView();
+    const view = exportView(ann);
     document.body.appendChild(view);
     view.querySelector<HTMLInputElement>("#section-visits")!.checked = false;
     view.querySelector<HTMLInputElement>("#section-procedures")!.checked = false;
@@ -86,7 +140,7 @@ describe("export view", () => {
     expect(chosenSections(view)).not.toContain("visits");
     view.querySelector<HTMLButtonElement>("#export-pdf")!.click();
     await tick();
-    expect(sent).toEqual({ path: "/tmp/s.pdf", sections: ["problems", "medications", "allergies", "immunizations", "results", "vitals"], since: "2020-01-01" });
+    expect(sent).toEqual({ person: 7, path: "/tmp/s.pdf", sections: ["problems", "medications", "allergies", "immunizations", "results", "vitals"], since: "2020-01-01" });
     expect(view.querySelector("#export-done")!.textContent).toContain("/tmp/s.pdf");
   });
 });
@@ -100,7 +154,7 @@ describe("save dialog", () => {
         return answer;
       }
     });
-    const view = exportView();
+    const view = exportView(ann);
     const path = view.querySelector<HTMLInputElement>("#export-path")!;
     view.querySelector<HTMLButtonElement>("#choose-export-path")!.click();
     await tick();

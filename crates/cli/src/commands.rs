@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Summary { person } => {
             let v = open(&dir)?;
             let person = reading_person(&v, person.person)?;
-            let summary = v.summary(person)?;
+            let summary = v.summary(Some(person))?;
             out.print(&summary, || {
                 let mut text = format!(
                     "{} resources ({} earlier versions kept)\n",

@@ -8,6 +8,7 @@
 //!
 //! Prints resources/s for both and the ratio. Targets: ≥ 50k resources/s, ratio ≤ 3.
 
+use ownrecord_core::vault::people::PersonChoice;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,7 +135,11 @@ fn ownrecord_import(dir: &Path, files: &[PathBuf], expected: usize) {
     let mut vault = Vault::create(dir, protection, Arc::new(SystemClock)).unwrap();
     let mut stored = 0;
     for file in files {
-        stored += vault.import_file(file, &mut |_| {}).unwrap().counts.new as usize;
+        stored += vault
+            .import_file(file, PersonChoice::New, &mut |_| {})
+            .unwrap()
+            .counts
+            .new as usize;
     }
     assert_eq!(stored, expected, "every resource stored once");
 }

@@ -429,9 +429,7 @@ impl Vault {
             return Ok(());
         }
         let url = http::join(&portal.base, &format!("Patient/{patient}"));
-        let bytes = portal.get_with_retry(&url, &mut |_| {}).await?;
-        let raw = serde_json::from_slice::<Box<RawValue>>(&bytes)
-            .map_err(|_| portal.malformed("Patient"))?;
+        let raw: Box<RawValue> = portal.get_parsed(&url, "Patient", &mut 0).await?;
         let name = portal.name.clone();
         let now = self.now();
         self.store_page_then(connection_id, source_id, &[raw], &portal.base, |tx| {
@@ -810,6 +808,27 @@ impl Portal {
     }
 
     /// Follows a search's `next` links, sending each page to the vault task.
+    /// GETs `url` and parses it as `T`; a malformed answer is treated like a failed request:
+    /// retried, then an error naming `what`. Counts retries in `retried`.
+    async fn get_parsed<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        what: &str,
+        retried: &mut u64,
+    ) -> Result<T> {
+        loop {
+            let bytes = self.get_with_retry(url, &mut |_| *retried += 1).await?;
+            match serde_json::from_slice::<T>(&bytes) {
+                Ok(parsed) => return Ok(parsed),
+                Err(_) if *retried + 1 < u64::from(self.options.max_attempts) => {
+                    *retried += 1;
+                    tokio::time::sleep(self.options.retry_base).await;
+                }
+                Err(_) => return Err(self.malformed(what)),
+            }
+        }
+    }
+
     async fn fetch_pages(
         &self,
         url: Url,
@@ -819,18 +838,7 @@ impl Portal {
         let mut next = Some(url);
         while let Some(url) = next.take() {
             let mut retried = 0u64;
-            let page: Page = loop {
-                let bytes = self.get_with_retry(&url, &mut |_| retried += 1).await?;
-                match serde_json::from_slice::<Page>(&bytes) {
-                    Ok(page) => break page,
-                    // A malformed page is treated like a failed request: retried, then an error.
-                    Err(_) if retried + 1 < u64::from(self.options.max_attempts) => {
-                        retried += 1;
-                        tokio::time::sleep(self.options.retry_base).await;
-                    }
-                    Err(_) => return Err(self.malformed(resource_type)),
-                }
-            };
+            let page: Page = self.get_parsed(&url, resource_type, &mut retried).await?;
             for _ in 0..retried {
                 let _ = sender.send(Message::Retried).await;
             }

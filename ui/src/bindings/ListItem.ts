@@ -15,4 +15,8 @@ detail: string | null,
 /**
  * For labs: the code whose trend can be plotted.
  */
-code: string | null, source: string, };
+code: string | null, 
+/**
+ * Every source that sent this fact (one entry, shown once).
+ */
+source: string, };

@@ -1,9 +1,17 @@
 // Patient portals: the directory, add by address, the demo portal in one click, sync with a
-// progress bar, and a clear "needs sign-in again" state.
+// progress bar, and a clear "needs sign-in again" state; importing a file. A record that matches
+// nobody in the vault for certain is stored only once the patient says whose it is.
 import { api } from "../api";
 import type { Connection } from "../bindings/Connection";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
+import { everyone, personLabel, refreshPeople } from "../people";
+import { withWhoIsThis } from "./who";
+
+/** The person whose record a connection brings, once its first sync has said. */
+function personOf(c: Connection) {
+  return everyone().find((p) => p.sources.some((s) => s.kind === "portal" && s.patient_id === c.patient_id && (s.name === c.name || s.name === c.fhir_base)));
+}
 
 export function connectionsView(demoPortal: string): HTMLElement {
   const list = h("ul", { class: "connections", id: "connections" });
@@ -12,7 +20,7 @@ export function connectionsView(demoPortal: string): HTMLElement {
 
   const refresh = async () => {
     try {
-      const connections = await api.connections();
+      const [connections] = await Promise.all([api.connections(), refreshPeople().catch(() => everyone())]);
       clear(list);
       if (connections.length === 0) list.appendChild(h("li", { class: "muted" }, "No portal connected yet."));
       for (const c of connections) list.appendChild(item(c));
@@ -44,13 +52,21 @@ export function connectionsView(demoPortal: string): HTMLElement {
       progress.hidden = false;
       sync.disabled = true;
       try {
-        const report = await api.sync(c.id, (p) => {
-          progress.max = Math.max(p.types_total, 1);
-          progress.value = p.types_done;
-          state.textContent = `Downloading ${p.resource_type}: ${p.resources} resources so far`;
-        });
-        state.textContent = `Synced: ${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged.`;
-        state.classList.add("done");
+        const report = await withWhoIsThis(view, c.name, (person) =>
+          api.sync(c.id, person, (p) => {
+            progress.max = Math.max(p.types_total, 1);
+            progress.value = p.types_done;
+            state.textContent = `Downloading ${p.resource_type}: ${p.resources} resources so far`;
+          }),
+        );
+        if (report) {
+          const whose = personOf(c);
+          if (whose) of.textContent = `Record of ${personLabel(whose)}`;
+          state.textContent = `Synced: ${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged.`;
+          state.classList.add("done");
+        } else {
+          state.textContent = "Not synced: nothing was downloaded.";
+        }
       } catch (e) {
         showError(view, e);
       } finally {
@@ -69,7 +85,9 @@ export function connectionsView(demoPortal: string): HTMLElement {
         showError(view, e);
       }
     });
-    return h("li", { class: "connection" }, h("strong", {}, c.name), h("span", { class: "muted" }, c.fhir_base), state, progress, c.status === "needs_sign_in" ? again : sync, remove);
+    const whose = personOf(c);
+    const of = h("span", { class: "person-of" }, whose ? `Record of ${personLabel(whose)}` : "");
+    return h("li", { class: "connection" }, h("strong", {}, c.name), h("span", { class: "muted" }, c.fhir_base), of, state, progress, c.status === "needs_sign_in" ? again : sync, remove);
   };
 
   const demo = h("button", { id: "connect-demo", class: "primary" }, "Try the demo portal");
@@ -89,6 +107,43 @@ export function connectionsView(demoPortal: string): HTMLElement {
     }
   });
   append(view, h("h2", {}, "Add a portal"), demo, h("div", { class: "row" }, query), results, h("div", { class: "row" }, address, add));
+  append(view, ...importSection(view));
   void refresh();
   return view;
+}
+
+/** "Import a file": the system's open dialog (opened by the shell), then the import. */
+function importSection(view: HTMLElement): HTMLElement[] {
+  const progress = h("progress", { id: "import-progress", max: "1", value: "0", hidden: true });
+  const result = h("p", { id: "import-result", "aria-live": "polite" });
+  const choose = h("button", { id: "import-file" }, "Import a file…");
+  choose.addEventListener("click", async () => {
+    result.textContent = "";
+    result.className = "";
+    try {
+      const path = await api.chooseImportFile();
+      if (!path) return;
+      choose.disabled = true;
+      progress.hidden = false;
+      const name = path.split(/[\\/]/).pop() || path;
+      const report = await withWhoIsThis(view, name, (person) =>
+        api.importFile(path, person, (p) => {
+          progress.max = Math.max(p.total, 1);
+          progress.value = p.done;
+        }),
+      );
+      if (report) {
+        result.textContent = `Imported ${report.file}: ${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged.`;
+        result.className = "ok";
+      } else {
+        result.textContent = "Not imported: nothing from the file was stored.";
+      }
+    } catch (e) {
+      showError(view, e);
+    } finally {
+      progress.hidden = true;
+      choose.disabled = false;
+    }
+  });
+  return [h("h2", {}, "Import a file"), h("p", { class: "muted" }, "A FHIR file from your provider: a Bundle, NDJSON or a single resource."), h("div", { class: "row" }, choose, progress), result];
 }

@@ -1,9 +1,11 @@
 // Export & share: choose sections and a date range; save a PDF or an IPS file; or make an
 // encrypted package for someone (the passcode is shown once), with a SMART Health Link and QR.
 import { api } from "../api";
+import type { Person } from "../bindings/Person";
 import type { Section } from "../bindings/Section";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
+import { noRecordYet, personBanner, possessive } from "../people";
 
 export const SECTIONS: [Section, string][] = [
   ["problems", "Problems"],
@@ -35,7 +37,9 @@ export function chooseButton(input: HTMLInputElement, suggestedName: string, id:
   return button;
 }
 
-export function exportView(): HTMLElement {
+/** Export & share `person`'s record (none: the vault holds no record yet). */
+export function exportView(person: Person | null): HTMLElement {
+  if (!person) return h("section", {}, h("h1", {}, "Export & share"), noRecordYet());
   const boxes = h("fieldset", { class: "sections" }, h("legend", {}, "Include"));
   for (const [value, label] of SECTIONS) {
     append(boxes, h("label", {}, h("input", { type: "checkbox", id: `section-${value}`, checked: true }), ` ${label}`));
@@ -43,7 +47,7 @@ export function exportView(): HTMLElement {
   const since = h("input", { type: "date", id: "since", "aria-label": "From this date on" });
   const path = h("input", { type: "text", id: "export-path", placeholder: "/home/me/Documents/summary.pdf", "aria-label": "Save as" });
   const result = h("div", { id: "export-result", "aria-live": "polite" });
-  const view = h("section", {}, h("h1", {}, "Export & share"), boxes, h("label", {}, "Dated entries from ", since, " on (leave empty for the most recent)"));
+  const view = h("section", {}, h("h1", {}, "Export & share"), personBanner(person, "Exporting and sharing the record of"), boxes, h("label", {}, "Dated entries from ", since, " on (leave empty for the most recent)"));
 
   const pdf = h("button", { id: "export-pdf", class: "primary" }, "Save PDF summary");
   const ips = h("button", { id: "export-ips" }, "Save IPS (FHIR) file");
@@ -51,8 +55,8 @@ export function exportView(): HTMLElement {
     clear(result);
     try {
       const run = kind === "pdf" ? api.exportPdf : api.exportIps;
-      const written = await run(path.value, chosenSections(view), since.value || null);
-      result.appendChild(h("p", { class: "ok", id: "export-done" }, `Saved ${written.path}. It is a plain file: keep it safe.`));
+      const written = await run(person.id, path.value, chosenSections(view), since.value || null);
+      result.appendChild(h("p", { class: "ok", id: "export-done" }, `Saved ${possessive(person.name)} record to ${written.path}. It is a plain file: keep it safe.`));
     } catch (e) {
       showError(result, e);
     }
@@ -61,7 +65,7 @@ export function exportView(): HTMLElement {
   ips.addEventListener("click", () => void save("ips"));
   append(
     view,
-    h("h2", {}, "Save a copy"),
+    h("h2", {}, `Save a copy of ${possessive(person.name)} record`),
     h("div", { class: "row" }, h("label", {}, "Save as ", path), chooseButton(path, "health-summary.pdf", "choose-export-path")),
     h("div", { class: "row" }, pdf, ips),
     result,
@@ -80,7 +84,7 @@ export function exportView(): HTMLElement {
   share.addEventListener("click", async () => {
     clear(shared);
     try {
-      const view2 = await api.share({
+      const view2 = await api.share(person.id, {
         recipient: recipient.value,
         purpose: purpose.value,
         path: packagePath.value,
@@ -92,7 +96,7 @@ export function exportView(): HTMLElement {
       });
       append(
         shared,
-        h("p", {}, `Saved ${view2.package}. Give this passcode to ${recipient.value} separately (by phone, for example). It is shown only now:`),
+        h("p", {}, `Saved ${possessive(person.name)} record in ${view2.package}. Give this passcode to ${recipient.value} separately (by phone, for example). It is shown only now:`),
         h("p", { class: "passcode", id: "share-passcode" }, view2.passcode),
       );
       if (view2.link && view2.qr) {
@@ -107,7 +111,7 @@ export function exportView(): HTMLElement {
   });
   append(
     view,
-    h("h2", {}, "Share with someone"),
+    h("h2", {}, `Share ${possessive(person.name)} record with someone`),
     h("div", { class: "grid" }, h("label", {}, "For ", recipient), h("label", {}, "Purpose ", purpose), h("label", {}, "Expires after ", expires, " days"), h("div", { class: "row" }, h("label", {}, "Package file ", packagePath), chooseButton(packagePath, "health-summary.age", "choose-share-path"))),
     h("label", {}, link, " Also make a SMART Health Link, its file at ", linkUrl),
     h("label", {}, upload, " Upload the file there now"),

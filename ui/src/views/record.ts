@@ -3,8 +3,10 @@
 import { api } from "../api";
 import type { Category } from "../bindings/Category";
 import type { ListItem } from "../bindings/ListItem";
+import type { Person } from "../bindings/Person";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
+import { noRecordYet, personBanner } from "../people";
 import { render as renderTrend } from "../trend";
 
 export const CATEGORIES: [Category, string][] = [
@@ -22,14 +24,16 @@ export const CATEGORIES: [Category, string][] = [
 
 const PAGE = 100;
 
-export function recordView(): HTMLElement {
+/** The record of `person` (none: the vault holds no record yet). */
+export function recordView(person: Person | null): HTMLElement {
+  if (!person) return h("section", { class: "record" }, noRecordYet());
   const list = h("ol", { class: "items", id: "items" });
   const detail = h("aside", { class: "detail", id: "detail", "aria-live": "polite" });
   const more = h("button", { id: "load-more", class: "quiet", hidden: true }, "Show more");
   const count = h("p", { class: "muted", id: "count" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const search = h("input", { type: "search", id: "search", placeholder: "Search your record", "aria-label": "Search your record" });
-  const view = h("section", { class: "record" }, h("div", { class: "toolbar" }, tabs, search), count, h("div", { class: "split" }, h("div", {}, list, more), detail));
+  const view = h("section", { class: "record" }, personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, h("div", { class: "split" }, h("div", {}, list, more), detail));
   let category: Category = "timeline";
   let offset = 0;
 
@@ -39,7 +43,7 @@ export function recordView(): HTMLElement {
       clear(list);
     }
     try {
-      const page = await api.list(category, offset, PAGE);
+      const page = await api.list(person.id, category, offset, PAGE);
       for (const item of page.items) list.appendChild(row(item));
       offset += page.items.length;
       count.textContent = `${page.total} ${page.total === 1 ? "entry" : "entries"}`;
@@ -61,7 +65,7 @@ export function recordView(): HTMLElement {
   };
   const showDetail = async (item: ListItem) => {
     try {
-      const d = await api.resource(item.resource_type, item.id);
+      const d = await api.resource(person.id, item.resource_type, item.id);
       clear(detail);
       const raw = h("pre", { class: "raw", id: "raw-json", hidden: true }, prettyJson(d.json));
       const toggle = h("button", { class: "quiet", id: "show-raw" }, "Show raw JSON");
@@ -87,7 +91,7 @@ export function recordView(): HTMLElement {
   };
   const showTrend = async (code: string) => {
     try {
-      const series = await api.labTrend(code);
+      const series = await api.labTrend(person.id, code);
       const unit = series.unit ? ` (${series.unit})` : "";
       const range =
         series.low != null || series.high != null
@@ -116,12 +120,12 @@ export function recordView(): HTMLElement {
     if ((e as KeyboardEvent).key !== "Enter") return;
     if (!search.value.trim()) return void load(true);
     try {
-      const hits = await api.search(search.value);
+      const hits = await api.search(person.id, search.value);
       clear(list);
       more.hidden = true;
       count.textContent = `${hits.length} found`;
       for (const hit of hits) {
-        list.appendChild(row({ resource_type: hit.resource_type, id: hit.id, date: hit.date, display: hit.display ?? hit.resource_type, detail: null, code: null, source: hit.source }));
+        list.appendChild(row({ resource_type: hit.resource_type, id: hit.id, date: hit.date, display: hit.display || hit.resource_type, detail: null, code: null, source: hit.source }));
       }
     } catch (err) {
       showError(view, err);

@@ -5,6 +5,7 @@ mod errors;
 mod export;
 mod full_disk;
 mod memory;
+mod people;
 mod sync;
 
 use std::path::Path;
@@ -46,23 +47,48 @@ pub fn init(dir: &Path) {
     run_expecting(ownrecord(dir).arg("init"), 0);
 }
 
-/// Writes an NDJSON file of `copies` × every sample resource, ids suffixed per copy. Returns how
-/// many distinct (resourceType, id) it holds (some Organizations recur across patients).
+/// Writes an NDJSON file of `copies` × every sample resource, ids suffixed per copy and the
+/// bundles' `urn:uuid:` references rewritten to the suffixed `Type/id` (so each copy's resources
+/// point at that copy's Patient). Returns how many distinct (resourceType, id) it holds (some
+/// Organizations recur across patients).
 pub fn write_ndjson(path: &Path, copies: usize, tag: &str) -> usize {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut keys = std::collections::HashSet::new();
     for copy in 0..copies {
         for file in ownrecord_testkit::patient_files() {
-            for entry in ownrecord_testkit::read_json(&file)["entry"]
-                .as_array()
-                .unwrap()
-            {
+            let bundle = ownrecord_testkit::read_json(&file);
+            let entries = bundle["entry"].as_array().unwrap();
+            let targets: std::collections::HashMap<String, String> = entries
+                .iter()
+                .map(|e| {
+                    let r = &e["resource"];
+                    let id = r["id"].as_str().unwrap();
+                    (
+                        format!("\"urn:uuid:{id}\""),
+                        format!(
+                            "\"{}/{id}-{tag}{copy}\"",
+                            r["resourceType"].as_str().unwrap()
+                        ),
+                    )
+                })
+                .collect();
+            for entry in entries {
                 let mut r = entry["resource"].clone();
                 let id = format!("{}-{tag}{copy}", r["id"].as_str().unwrap());
                 keys.insert((r["resourceType"].as_str().unwrap().to_owned(), id.clone()));
                 r["id"] = serde_json::Value::String(id);
-                serde_json::to_writer(&mut out, &r).unwrap();
+                let mut line = serde_json::to_string(&r).unwrap();
+                // "urn:uuid:" + 36 characters + the closing quote.
+                while let Some(at) = line.find("\"urn:uuid:") {
+                    let end = at + 1 + 9 + 36 + 1;
+                    let target = targets
+                        .get(&line[at..end])
+                        .cloned()
+                        .unwrap_or_else(|| "\"unresolved\"".to_owned());
+                    line.replace_range(at..end, &target);
+                }
+                out.write_all(line.as_bytes()).unwrap();
                 out.write_all(b"\n").unwrap();
             }
         }

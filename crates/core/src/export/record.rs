@@ -150,9 +150,10 @@ impl Record {
             while let Some(row) = rows.next()? {
                 let resource_type: String = row.get(0)?;
                 let id: String = row.get(1)?;
-                let by_id = resources.entry(resource_type).or_default();
-                if !by_id.contains_key(&id) {
-                    by_id.insert(id, parse(&row.get::<_, String>(2)?)?);
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    resources.entry(resource_type).or_default().entry(id)
+                {
+                    slot.insert(parse(&row.get::<_, String>(2)?)?);
                 }
             }
         }

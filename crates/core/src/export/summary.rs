@@ -199,7 +199,7 @@ impl Builder<'_> {
                         date_of(c, &["/abatementDateTime", "/abatementPeriod/start"])
                             .unwrap_or_default(),
                     ),
-                    Cell::plain(join_text(&clinical::notes(c), &self.from_sources(c))),
+                    Cell::plain(join_text(&clinical::notes(c), &self.sources_text(c))),
                 ];
                 Some((
                     active,
@@ -236,7 +236,7 @@ impl Builder<'_> {
     }
 
     /// The sources a row's fact came from, when more than one sent it.
-    fn from_sources(&self, resource: &Value) -> String {
+    fn sources_text(&self, resource: &Value) -> String {
         match self.record.sources_of(&key(resource)) {
             [] | [_] => String::new(),
             many => format!("From {}.", many.join(", ")),
@@ -272,7 +272,7 @@ impl Builder<'_> {
                     Cell::plain(clinical::dosage_text(m)),
                     Cell::plain(since.clone()),
                     Cell::plain(prescriber),
-                    Cell::plain(join_text(&clinical::notes(m), &self.from_sources(m))),
+                    Cell::plain(join_text(&clinical::notes(m), &self.sources_text(m))),
                 ];
                 (
                     since,
@@ -311,7 +311,7 @@ impl Builder<'_> {
                         text: self.name(a),
                         strong: true,
                     },
-                    Cell::plain(join_text(&reactions.join("; "), &self.from_sources(a))),
+                    Cell::plain(join_text(&reactions.join("; "), &self.sources_text(a))),
                     Cell {
                         strong: criticality == "high",
                         text: criticality,

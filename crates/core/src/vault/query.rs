@@ -49,13 +49,14 @@ pub struct SearchHit {
 }
 
 impl Vault {
-    /// Counts of one person's resources (each fact once), their date range and sources.
-    pub fn summary(&self, person: i64) -> Result<Summary> {
+    /// Counts of one person's resources (each fact once), their date range and sources; with no
+    /// person, of the whole vault (shared resources too).
+    pub fn summary(&self, person: Option<i64>) -> Result<Summary> {
         let conn = self.db();
         let by_type = conn
             .prepare(
                 "SELECT r.resource_type, count(*) FROM entries e JOIN resources r ON r.id = e.resource_id
-                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL
+                 WHERE ?1 IS NULL OR (e.person_id = ?1 AND e.duplicate_of IS NULL)
                  GROUP BY r.resource_type ORDER BY r.resource_type",
             )?
             .query_map([person], |r| {
@@ -67,19 +68,18 @@ impl Vault {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let (earliest, latest): (Option<String>, Option<String>) = conn.query_row(
             "SELECT min(substr(date, 1, 10)), max(substr(date, 1, 10)) FROM entries
-             WHERE person_id = ?1 AND date != '' AND kind != 'patient'",
+             WHERE (?1 IS NULL OR person_id = ?1) AND date != '' AND kind != 'patient'",
             [person],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let sources = conn
             .prepare(
-                "SELECT s.kind, coalesce(c.name, s.name),
+                "SELECT s.kind, s.name,
                         (SELECT count(*) FROM resources r JOIN entries e ON e.resource_id = r.id
-                          WHERE r.source_id = s.id AND e.person_id = ?1),
+                          WHERE r.source_id = s.id AND (?1 IS NULL OR e.person_id = ?1)),
                         (SELECT max(r.imported_at) FROM resources r WHERE r.source_id = s.id)
                  FROM sources s
-                 LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
-                 WHERE s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
+                 WHERE ?1 IS NULL OR s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
                  ORDER BY s.kind, s.name",
             )?
             .query_map([person], |r| {
@@ -93,7 +93,7 @@ impl Vault {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let earlier_versions = conn.query_row(
             "SELECT count(*) FROM resource_history h JOIN entries e ON e.resource_id = h.resource_id
-             WHERE e.person_id = ?1",
+             WHERE ?1 IS NULL OR e.person_id = ?1",
             [person],
             |r| r.get(0),
         )?;

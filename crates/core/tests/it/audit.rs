@@ -1,4 +1,5 @@
 use ownrecord_core::Error;
+use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_testkit::patient_files;
 
 use crate::{keyring_vault, no_progress, raw_connection, reopen};
@@ -9,7 +10,7 @@ fn the_log_refuses_update_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     vault
-        .import_file(&patient_files()[0], &mut no_progress())
+        .import_file(&patient_files()[0], PersonChoice::New, &mut no_progress())
         .unwrap();
     vault.lock().unwrap();
     let conn = raw_connection(dir.path());
@@ -25,7 +26,9 @@ fn tampering_is_detected_and_the_row_named() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     for file in &patient_files()[..3] {
-        vault.import_file(file, &mut no_progress()).unwrap();
+        vault
+            .import_file(file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     assert_eq!(vault.verify_audit().unwrap().entries, 4);
     vault.lock().unwrap();
@@ -52,7 +55,9 @@ fn a_deleted_row_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     for file in &patient_files()[..2] {
-        vault.import_file(file, &mut no_progress()).unwrap();
+        vault
+            .import_file(file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     vault.lock().unwrap();
     let conn = raw_connection(dir.path());
@@ -72,7 +77,7 @@ fn exported_log_verifies_without_the_vault() {
     let out = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     vault
-        .import_file(&patient_files()[0], &mut no_progress())
+        .import_file(&patient_files()[0], PersonChoice::New, &mut no_progress())
         .unwrap();
     let path = out.path().join("audit.json");
     assert_eq!(vault.export_audit(&path).unwrap(), 2);

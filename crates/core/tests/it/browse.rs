@@ -3,6 +3,7 @@
 
 use ownrecord_core::Error;
 use ownrecord_core::vault::browse::Category;
+use ownrecord_core::vault::people::PersonChoice;
 
 use crate::{keyring_vault, no_progress};
 
@@ -14,16 +15,30 @@ fn pages_categories_details_and_lab_series() {
         .into_iter()
         .find(|f| f.to_string_lossy().contains("Margery"))
         .unwrap();
-    vault.import_file(&patient, &mut no_progress()).unwrap();
+    vault
+        .import_file(&patient, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
     let bundle = ownrecord_testkit::read_json(&patient);
-    let entries = bundle["entry"].as_array().unwrap();
+    // The person's own resources: the bundle's shared ones (organizations, practitioners) are
+    // nobody's and are not on their timeline.
+    let entries: Vec<&serde_json::Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            ownrecord_core::fhir::in_patient_compartment(
+                e["resource"]["resourceType"].as_str().unwrap(),
+            )
+        })
+        .collect();
 
     // The timeline pages through everything, newest first, without repeats.
     let mut seen = std::collections::BTreeSet::new();
     let mut dates = Vec::new();
     let mut offset = 0;
     loop {
-        let page = vault.list(Category::Timeline, offset, 100).unwrap();
+        let page = vault.list(person, Category::Timeline, offset, 100).unwrap();
         assert_eq!(page.total as usize, entries.len());
         if page.items.is_empty() {
             break;
@@ -39,7 +54,7 @@ fn pages_categories_details_and_lab_series() {
     assert!(dated.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     // Categories hold what they say.
-    let labs = vault.list(Category::Labs, 0, 500).unwrap();
+    let labs = vault.list(person, Category::Labs, 0, 500).unwrap();
     let lab_count = entries
         .iter()
         .filter(|e| e["resource"]["resourceType"] == "Observation")
@@ -55,7 +70,7 @@ fn pages_categories_details_and_lab_series() {
             .iter()
             .all(|i| i.resource_type == "Observation" && i.code.is_some())
     );
-    let problems = vault.list(Category::Problems, 0, 500).unwrap();
+    let problems = vault.list(person, Category::Problems, 0, 500).unwrap();
     assert!(
         problems
             .items
@@ -65,7 +80,9 @@ fn pages_categories_details_and_lab_series() {
 
     // One resource, exactly as received, with its source.
     let first = &labs.items[0];
-    let detail = vault.resource(&first.resource_type, &first.id).unwrap();
+    let detail = vault
+        .resource(person, &first.resource_type, &first.id)
+        .unwrap();
     let original = entries
         .iter()
         .find(|e| e["resource"]["id"] == first.id.as_str())
@@ -74,13 +91,13 @@ fn pages_categories_details_and_lab_series() {
     assert_eq!(stored["code"], original["resource"]["code"]);
     assert_eq!(detail.source_kind, "file");
     assert!(matches!(
-        vault.resource("Patient", "no-such-id"),
+        vault.resource(person, "Patient", "no-such-id"),
         Err(Error::NoSuchResource(_))
     ));
 
     // A lab code's series: every numeric result of that code, oldest first.
     let code = first.code.clone().unwrap();
-    let series = vault.lab_series(&code).unwrap();
+    let series = vault.lab_series(person, &code).unwrap();
     let expected = entries
         .iter()
         .map(|e| &e["resource"])
@@ -90,7 +107,7 @@ fn pages_categories_details_and_lab_series() {
     assert_eq!(series.points.len(), expected);
     assert!(series.points.windows(2).all(|w| w[0].date <= w[1].date));
     assert!(matches!(
-        vault.lab_series("no-such-code"),
+        vault.lab_series(person, "no-such-code"),
         Err(Error::NoSuchResource(_))
     ));
 }

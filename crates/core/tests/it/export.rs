@@ -2,6 +2,7 @@
 //! validators (IPS), Debian's age (share package), npm kill-the-clipboard over loopback HTTP
 //! (SMART Health Link), zbarimg (QR code), and a fresh vault (full export).
 
+use ownrecord_core::vault::people::PersonChoice;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,9 @@ fn patient_vault(dir: &Path, patient: &Path) -> Vault {
         .iter()
         .chain([&patient.to_owned()])
     {
-        vault.import_file(file, &mut no_progress()).unwrap();
+        vault
+            .import_file(file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     vault
 }
@@ -316,7 +319,9 @@ fn unusual_text_prints_flags_show_and_nothing_overflows_the_page() {
     let input = dir.path().join("unusual.json");
     std::fs::write(&input, unusual_patient().to_string()).unwrap();
     let mut vault = keyring_vault(&dir.path().join("vault"));
-    vault.import_file(&input, &mut no_progress()).unwrap();
+    vault
+        .import_file(&input, PersonChoice::New, &mut no_progress())
+        .unwrap();
     let selection = Selection {
         since: Some(export::parse_date("2000-01-01").unwrap()),
         ..Selection::default()
@@ -558,6 +563,7 @@ async fn a_link_file_placed_by_the_patient_resolves_and_a_failed_upload_shares_n
         recipient: "Sam (my brother)".into(),
         purpose: "In case of emergency".into(),
         selection: Selection {
+            person: None,
             sections: Section::parse_list("problems,medications,allergies").unwrap(),
             since: None,
         },
@@ -636,10 +642,12 @@ async fn full_export_reimports_into_a_new_vault_hash_by_hash() {
         .await
         .unwrap();
     for file in ownrecord_testkit::support_files() {
-        vault.import_file(&file, &mut no_progress()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     let out = dir.path().join("everything");
-    let report = full::export_all(&mut vault, &out).unwrap();
+    let report = full::export_all(&mut vault, &out, None).unwrap();
     assert!(report.resources > 100);
     assert_eq!(report.attachments, 1);
 
@@ -679,8 +687,18 @@ async fn full_export_reimports_into_a_new_vault_hash_by_hash() {
     // Re-imported into a new vault: the same resources, hash by hash.
     let second = tempfile::tempdir().unwrap();
     let mut fresh = keyring_vault(second.path());
-    for file in walk(&out.join("resources")) {
-        fresh.import_file(&file, &mut no_progress()).unwrap();
+    // The Patient files first: each other file is linked to its person through them.
+    let mut files = walk(&out.join("resources"));
+    files.sort_by_key(|f| {
+        !f.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("Patient.")
+    });
+    for file in files {
+        fresh
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     assert_eq!(
         fresh.resource_digests().unwrap(),
@@ -693,7 +711,7 @@ async fn full_export_reimports_into_a_new_vault_hash_by_hash() {
         rows.last().unwrap()["content_sha256"],
         report.manifest_sha256
     );
-    let err = full::export_all(&mut vault, &out).unwrap_err();
+    let err = full::export_all(&mut vault, &out, None).unwrap_err();
     assert!(matches!(err, Error::OutputNotEmpty(_)), "{err}");
     assert_eq!(disclosures(&vault).len(), rows.len());
 }
@@ -717,6 +735,7 @@ fn every_export_is_in_the_disclosure_log_and_the_chain_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = sample_vault(&dir.path().join("vault"));
     let selection = Selection {
+        person: None,
         sections: Section::parse_list("problems,results").unwrap(),
         since: Some(export::parse_date("2015-01-01").unwrap()),
     };

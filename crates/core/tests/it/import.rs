@@ -1,3 +1,4 @@
+use ownrecord_core::vault::people::PersonChoice;
 use std::collections::BTreeMap;
 
 use ownrecord_testkit::{entry_counts, sample_files};
@@ -12,7 +13,9 @@ fn sample_patients_import_completely_and_idempotently() {
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
     for file in sample_files() {
         let counts = entry_counts(&file);
-        let report = vault.import_file(&file, &mut no_progress()).unwrap();
+        let report = vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
         assert_eq!(
             report.counts.new as i64,
             counts.values().sum::<i64>(),
@@ -24,7 +27,7 @@ fn sample_patients_import_completely_and_idempotently() {
             *expected.entry(t).or_default() += n;
         }
     }
-    let first = vault.summary().unwrap();
+    let first = vault.summary(None).unwrap();
     let stored: BTreeMap<String, i64> = first
         .by_type
         .iter()
@@ -36,7 +39,9 @@ fn sample_patients_import_completely_and_idempotently() {
 
     let mut vault = reopen(dir.path());
     for file in sample_files() {
-        let report = vault.import_file(&file, &mut no_progress()).unwrap();
+        let report = vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
         assert_eq!(
             (report.counts.new, report.counts.updated),
             (0, 0),
@@ -45,7 +50,7 @@ fn sample_patients_import_completely_and_idempotently() {
         );
     }
     assert_eq!(
-        vault.summary().unwrap(),
+        vault.summary(None).unwrap(),
         first,
         "a second import changes nothing"
     );
@@ -69,7 +74,9 @@ fn transaction_references_resolve_and_bytes_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     let file = &ownrecord_testkit::patient_files()[0];
-    vault.import_file(file, &mut no_progress()).unwrap();
+    vault
+        .import_file(file, PersonChoice::New, &mut no_progress())
+        .unwrap();
     let bundle = ownrecord_testkit::read_json(file);
     let conn = crate::raw_connection(dir.path());
     let encounter = bundle["entry"]
@@ -117,8 +124,12 @@ fn conditional_references_resolve_against_the_vault() {
     )
     .unwrap();
     let mut vault = keyring_vault(dir.path());
-    vault.import_file(&org, &mut no_progress()).unwrap();
-    let report = vault.import_file(&bundle, &mut no_progress()).unwrap();
+    vault
+        .import_file(&org, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let report = vault
+        .import_file(&bundle, PersonChoice::New, &mut no_progress())
+        .unwrap();
     assert_eq!((report.counts.new, report.unresolved_references), (2, 0));
     let conn = crate::raw_connection(dir.path());
     let json: String = conn
@@ -150,17 +161,27 @@ fn newer_versions_replace_and_history_is_counted() {
         std::fs::write(
             &path,
             format!(
-                r#"{{"resourceType":"Condition","id":"c1","meta":{{"lastUpdated":"{updated}"}},"clinicalStatus":{{"text":"{status}"}},"code":{{"text":"Asthma"}}}}"#
+                r#"{{"resourceType":"Condition","id":"c1","meta":{{"lastUpdated":"{updated}"}},"subject":{{"reference":"Patient/p1"}},"clinicalStatus":{{"text":"{status}"}},"code":{{"text":"Asthma"}}}}"#
             ),
         )
         .unwrap();
         path
     };
     let mut vault = keyring_vault(dir.path());
+    // The patient first: the conditions in the other file are theirs.
+    let patient = files.path().join("p.json");
+    std::fs::write(
+        &patient,
+        r#"{"resourceType":"Patient","id":"p1","birthDate":"1990-01-01"}"#,
+    )
+    .unwrap();
+    vault
+        .import_file(&patient, PersonChoice::Auto, &mut no_progress())
+        .unwrap();
     let v1 = write("c.json", "2024-01-01T00:00:00Z", "active");
     assert_eq!(
         vault
-            .import_file(&v1, &mut no_progress())
+            .import_file(&v1, PersonChoice::New, &mut no_progress())
             .unwrap()
             .counts
             .new,
@@ -169,7 +190,7 @@ fn newer_versions_replace_and_history_is_counted() {
     let v2 = write("c.json", "2024-06-01T00:00:00Z", "resolved");
     assert_eq!(
         vault
-            .import_file(&v2, &mut no_progress())
+            .import_file(&v2, PersonChoice::New, &mut no_progress())
             .unwrap()
             .counts
             .updated,
@@ -178,17 +199,18 @@ fn newer_versions_replace_and_history_is_counted() {
     let v0 = write("c.json", "2023-01-01T00:00:00Z", "unknown");
     assert_eq!(
         vault
-            .import_file(&v0, &mut no_progress())
+            .import_file(&v0, PersonChoice::New, &mut no_progress())
             .unwrap()
             .counts
             .older,
         1
     );
-    let summary = vault.summary().unwrap();
-    assert_eq!((summary.resources, summary.earlier_versions), (1, 2));
-    let hits = vault.search("asthma", 10).unwrap();
+    let summary = vault.summary(None).unwrap();
+    assert_eq!((summary.resources, summary.earlier_versions), (2, 2));
+    let person = vault.reading_person(None).unwrap();
+    let hits = vault.search(person, "asthma", 10).unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].display.as_deref(), Some("Asthma"));
+    assert_eq!(hits[0].display, "Asthma");
 }
 
 /// NDJSON, one resource per line, blank lines allowed.
@@ -197,10 +219,10 @@ fn ndjson_imports_line_by_line() {
     let dir = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let path = files.path().join("obs.ndjson");
-    let mut text = String::new();
+    let mut text = String::from("{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n");
     for i in 0..1200 {
         text += &format!(
-            "{{\"resourceType\":\"Observation\",\"id\":\"o{i}\",\"status\":\"final\",\"code\":{{\"text\":\"Heart rate\"}},\"effectiveDateTime\":\"2020-01-01\"}}\n"
+            "{{\"resourceType\":\"Observation\",\"id\":\"o{i}\",\"status\":\"final\",\"subject\":{{\"reference\":\"Patient/p1\"}},\"code\":{{\"text\":\"Heart rate\"}},\"effectiveDateTime\":\"2020-01-01\"}}\n"
         );
         if i == 10 {
             text += "\n";
@@ -209,9 +231,12 @@ fn ndjson_imports_line_by_line() {
     std::fs::write(&path, text).unwrap();
     let mut vault = keyring_vault(dir.path());
     let mut ticks = 0;
-    let report = vault.import_file(&path, &mut |_| ticks += 1).unwrap();
-    assert_eq!(report.counts.new, 1200);
+    let report = vault
+        .import_file(&path, PersonChoice::New, &mut |_| ticks += 1)
+        .unwrap();
+    assert_eq!(report.counts.new, 1201);
     assert_eq!(report.format, ownrecord_core::import::Format::Ndjson);
     assert!(ticks >= 2, "progress is reported while importing");
-    assert_eq!(vault.search("heart", 5000).unwrap().len(), 1200);
+    let person = vault.reading_person(None).unwrap();
+    assert_eq!(vault.search(person, "heart", 5000).unwrap().len(), 1200);
 }

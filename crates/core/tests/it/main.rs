@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod malformed;
 mod peers;
+mod people;
 mod portal;
 mod vault;
 mod wipe;

@@ -1,5 +1,6 @@
 //! Bad input: a clear error naming the file and place, and nothing imported.
 
+use ownrecord_core::vault::people::PersonChoice;
 use std::io::Write;
 use std::path::Path;
 
@@ -9,9 +10,11 @@ use crate::{keyring_vault, no_progress};
 
 fn assert_refused(dir: &Path, file: &Path, expect: &str) {
     let mut vault = keyring_vault(dir);
-    let before = vault.summary().unwrap();
+    let before = vault.summary(None).unwrap();
     let audit_before = vault.audit_entries(&Default::default()).unwrap().len();
-    let err = vault.import_file(file, &mut no_progress()).unwrap_err();
+    let err = vault
+        .import_file(file, PersonChoice::New, &mut no_progress())
+        .unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::Import { .. }), "{message}");
     assert!(
@@ -26,7 +29,7 @@ fn assert_refused(dir: &Path, file: &Path, expect: &str) {
         message.ends_with("Nothing from this file was imported."),
         "{message}"
     );
-    assert_eq!(vault.summary().unwrap(), before, "nothing imported");
+    assert_eq!(vault.summary(None).unwrap(), before, "nothing imported");
     assert_eq!(
         vault.audit_entries(&Default::default()).unwrap().len(),
         audit_before
@@ -94,7 +97,7 @@ fn a_200_mb_single_line() {
     let files = tempfile::tempdir().unwrap();
     let path = files.path().join("huge.ndjson");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    f.write_all(br#"{"resourceType":"Observation","id":"ok"}"#)
+    f.write_all(br#"{"resourceType":"Patient","id":"ok"}"#)
         .unwrap();
     f.write_all(b"\n{\"resourceType\":\"Observation\",\"id\":\"big\",\"valueString\":\"")
         .unwrap();
@@ -160,7 +163,7 @@ fn errors_do_not_quote_clinical_content() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     let message = vault
-        .import_file(&path, &mut no_progress())
+        .import_file(&path, PersonChoice::New, &mut no_progress())
         .unwrap_err()
         .to_string();
     assert!(
@@ -173,9 +176,13 @@ fn errors_do_not_quote_clinical_content() {
 #[test]
 fn a_late_error_rolls_back_the_whole_file() {
     let files = tempfile::tempdir().unwrap();
-    let mut text = String::from(r#"{"resourceType":"Bundle","type":"collection","entry":["#);
-    for i in 0..2000 {
-        text += &format!(r#"{{"resource":{{"resourceType":"Observation","id":"o{i}"}}}},"#);
+    let mut text = String::from(
+        r#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p"}},"#,
+    );
+    for i in 0..1999 {
+        text += &format!(
+            r#"{{"resource":{{"resourceType":"Observation","id":"o{i}","subject":{{"reference":"Patient/p"}}}}}},"#
+        );
     }
     text += r#"{"resource":{"resourceType":"Observation","id":"bad id!"}}]}"#;
     let path = write(files.path(), "late.json", text.as_bytes());

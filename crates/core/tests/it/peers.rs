@@ -183,7 +183,7 @@ async fn tokens_renew_at_oidc_provider_and_faults_are_survived() {
         .send()
         .await
         .unwrap();
-    let before = vault.summary().unwrap();
+    let before = vault.summary(None).unwrap();
     let e = vault
         .sync(connection.id, options(), &mut |_| {})
         .await
@@ -193,5 +193,5 @@ async fn tokens_renew_at_oidc_provider_and_faults_are_survived() {
         vault.connection(connection.id).unwrap().status,
         ConnectionStatus::NeedsSignIn
     );
-    assert_eq!(vault.summary().unwrap(), before);
+    assert_eq!(vault.summary(None).unwrap(), before);
 }

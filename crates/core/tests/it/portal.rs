@@ -206,7 +206,10 @@ async fn connect_sync_and_resync_the_demo_portal() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds, ["vault_created", "connect", "sync", "sync"]);
+    assert_eq!(
+        kinds,
+        ["vault_created", "connect", "people", "sync", "sync"]
+    );
     vault.verify_audit().unwrap();
 }
 
@@ -326,7 +329,7 @@ async fn a_dead_refresh_token_asks_for_sign_in_and_loses_nothing() {
         .sync(connection.id, fast_retries(), &mut |_| {})
         .await
         .unwrap();
-    let before = vault.summary().unwrap();
+    let before = vault.summary(None).unwrap();
     let (access, refresh) = tokens(dir.path());
 
     portal.revoke_all();
@@ -345,7 +348,7 @@ async fn a_dead_refresh_token_asks_for_sign_in_and_loses_nothing() {
         vault.connection(connection.id).unwrap().status,
         ConnectionStatus::NeedsSignIn
     );
-    assert_eq!(vault.summary().unwrap(), before, "nothing lost");
+    assert_eq!(vault.summary(None).unwrap(), before, "nothing lost");
     // Signing in again repairs the connection.
     let again = connect(&mut vault, &portal).await;
     assert_eq!(again.id, connection.id);
@@ -443,14 +446,14 @@ async fn disconnect_revokes_and_keeps_the_records() {
         .await
         .unwrap();
     let (_, refresh) = tokens(dir.path());
-    let before = vault.summary().unwrap();
+    let before = vault.summary(None).unwrap();
     assert!(
         vault.disconnect(connection.id).await.unwrap(),
         "revoked at the portal"
     );
     assert!(!portal.token_is_active(&refresh));
     assert!(vault.connections().unwrap().is_empty());
-    assert_eq!(vault.summary().unwrap(), before);
+    assert_eq!(vault.summary(None).unwrap(), before);
     let last = vault
         .audit_entries(&Default::default())
         .unwrap()

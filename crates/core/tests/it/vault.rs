@@ -1,3 +1,4 @@
+use ownrecord_core::vault::people::PersonChoice;
 use std::process::Command;
 
 use ownrecord_core::{Error, KeyProtection, Unlock, Vault};
@@ -13,14 +14,14 @@ fn keyring_create_lock_unlock() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     vault
-        .import_file(&patient_files()[0], &mut no_progress())
+        .import_file(&patient_files()[0], PersonChoice::New, &mut no_progress())
         .unwrap();
-    let before = vault.summary().unwrap();
+    let before = vault.summary(None).unwrap();
     vault.lock().unwrap();
     let key = keyring_secret(&vault_id(dir.path())).expect("the key is in the Secret Service");
     assert_eq!(key.len(), 64, "32 bytes, hex");
     let vault = reopen(dir.path());
-    assert_eq!(vault.summary().unwrap(), before);
+    assert_eq!(vault.summary(None).unwrap(), before);
     let kinds: Vec<String> = vault
         .audit_entries(&Default::default())
         .unwrap()
@@ -147,7 +148,9 @@ fn no_phi_in_any_vault_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     for file in sample_files() {
-        vault.import_file(&file, &mut no_progress()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     let phi = phi_strings(&patient_files());
     assert!(
@@ -178,7 +181,7 @@ fn third_party_sqlcipher_reads_the_vault() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     vault
-        .import_file(&patient_files()[0], &mut no_progress())
+        .import_file(&patient_files()[0], PersonChoice::New, &mut no_progress())
         .unwrap();
     vault.lock().unwrap();
     let key = keyring_secret(&vault_id(dir.path())).unwrap();
@@ -236,7 +239,7 @@ fn integrity_checks_pass_on_a_sound_vault() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     vault
-        .import_file(&patient_files()[1], &mut no_progress())
+        .import_file(&patient_files()[1], PersonChoice::New, &mut no_progress())
         .unwrap();
     assert_eq!(vault.integrity_problems().unwrap(), Vec::<String>::new());
 }

@@ -1,4 +1,5 @@
 use ownrecord_core::audit::{ExportedLog, verify_exported};
+use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_testkit::{
     keyring_secret, patient_files, phi_strings, sample_files, scan_dir, vault_id,
 };
@@ -12,7 +13,9 @@ async fn wipe_leaves_nothing() {
     let dir = parent.path().join("vault");
     let mut vault = keyring_vault(&dir);
     for file in sample_files() {
-        vault.import_file(&file, &mut no_progress()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     let id = vault_id(&dir);
     assert!(keyring_secret(&id).is_some());
@@ -34,7 +37,9 @@ async fn wipe_can_keep_the_disclosure_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     for file in sample_files() {
-        vault.import_file(&file, &mut no_progress()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut no_progress())
+            .unwrap();
     }
     let report = vault.wipe(true).await.unwrap();
     let log_path = report.disclosure_log.unwrap();
