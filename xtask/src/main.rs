@@ -6,7 +6,7 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|pdf|app]`: the benchmarks, in release mode.
+//! - `bench [import|sync|browse|pdf|app]`: the benchmarks, in release mode.
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 
 use std::path::{Path, PathBuf};
@@ -54,14 +54,18 @@ fn main() -> ExitCode {
         ["test-in-session"] => test_in_session(),
         ["bench", "import"] => bench("import"),
         ["bench", "sync"] => bench("sync"),
+        ["bench", "browse"] => bench("browse"),
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
         ["bench", "app"] => bench_app(),
         ["bundle"] => bundle(),
         ["bench"] => bench("import")
             .and_then(|()| bench("sync"))
+            .and_then(|()| bench("browse"))
             .and_then(|()| ensure_apt(&["chromium"]))
             .and_then(|()| bench("pdf")),
-        _ => Err("usage: cargo xtask run | test | bench [import|sync|pdf|app] | bundle".into()),
+        _ => Err(
+            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|app] | bundle".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,9 @@ pub enum Command {
     Summary {
         #[command(flatten)]
         person: PersonArg,
+        /// Counts for the whole vault: everyone's resources and the shared ones.
+        #[arg(long, conflicts_with = "person")]
+        all: bool,
     },
     /// Full-text search over names, codes' text and notes.
     Search {

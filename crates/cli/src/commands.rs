@@ -37,10 +37,14 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Init { passphrase } => init(&dir, passphrase, &out),
         Command::Import { person, files } => import(&dir, person.as_deref(), &files, &out),
         Command::People { command } => people(&dir, command, &out),
-        Command::Summary { person } => {
+        Command::Summary { person, all } => {
             let v = open(&dir)?;
-            let person = reading_person(&v, person.person)?;
-            let summary = v.summary(Some(person))?;
+            // An empty vault has nobody to choose: its (empty) counts.
+            let person = match (all, v.reading_person(person.person)) {
+                (true, _) | (false, Err(Error::NoPatient)) => None,
+                (false, _) => Some(reading_person(&v, person.person)?),
+            };
+            let summary = v.summary(person)?;
             out.print(&summary, || {
                 let mut text = format!(
                     "{} resources ({} earlier versions kept)\n",

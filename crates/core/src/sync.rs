@@ -244,12 +244,13 @@ impl Vault {
         })?;
         // Whose record this is, decided before anything is downloaded: the portal's Patient is
         // fetched and stored with its link to a person, or nothing is.
-        if let Err(e) = self
+        let settle_retries = match self
             .settle_portal_patient(&portal, id, source_id, &patient, options.person)
             .await
         {
-            return self.sync_failed(id, e);
-        }
+            Ok(retried) => retried,
+            Err(e) => return self.sync_failed(id, e),
+        };
 
         let mut report = SyncReport {
             connection: id,
@@ -259,7 +260,7 @@ impl Vault {
             counts: StoreCounts::default(),
             referenced: 0,
             attachments: 0,
-            retries: 0,
+            retries: settle_retries,
         };
         let (sender, mut receiver) =
             tokio::sync::mpsc::channel::<Message>(2 * options.concurrency.max(1));
@@ -415,7 +416,8 @@ impl Vault {
         Ok(report)
     }
 
-    /// Links the portal's patient to a person on the first sync (a no-op once linked).
+    /// Links the portal's patient to a person on the first sync (a no-op once linked). Returns
+    /// how many times the Patient read was retried.
     async fn settle_portal_patient(
         &mut self,
         portal: &Portal,
@@ -423,13 +425,14 @@ impl Vault {
         source_id: i64,
         patient: &str,
         choice: PersonChoice,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let linked = self.write_part(|tx| people::linked_person(tx, source_id, patient))?;
         if linked.is_some() {
-            return Ok(());
+            return Ok(0);
         }
         let url = http::join(&portal.base, &format!("Patient/{patient}"));
-        let raw: Box<RawValue> = portal.get_parsed(&url, "Patient", &mut 0).await?;
+        let mut retried = 0;
+        let raw: Box<RawValue> = portal.get_parsed(&url, "Patient", &mut retried).await?;
         let name = portal.name.clone();
         let now = self.now();
         self.store_page_then(connection_id, source_id, &[raw], &portal.base, |tx| {
@@ -448,7 +451,7 @@ impl Vault {
             )?;
             Ok(())
         })?;
-        Ok(())
+        Ok(retried)
     }
 
     /// Records a failed sync (one audit row, no clinical content) and returns the error.
@@ -816,11 +819,13 @@ impl Portal {
         what: &str,
         retried: &mut u64,
     ) -> Result<T> {
+        let mut malformed = 0u32;
         loop {
             let bytes = self.get_with_retry(url, &mut |_| *retried += 1).await?;
             match serde_json::from_slice::<T>(&bytes) {
                 Ok(parsed) => return Ok(parsed),
-                Err(_) if *retried + 1 < u64::from(self.options.max_attempts) => {
+                Err(_) if malformed + 1 < self.options.max_attempts => {
+                    malformed += 1;
                     *retried += 1;
                     tokio::time::sleep(self.options.retry_base).await;
                 }

@@ -35,7 +35,12 @@ fn kill_9_during_import_never_leaves_half_a_file() {
     let timing_vault = work.path().join("timing");
     init(&timing_vault);
     let started = Instant::now();
-    run_expecting(ownrecord(&timing_vault).arg("import").args(&files), 0);
+    run_expecting(
+        ownrecord(&timing_vault)
+            .args(["import", "--person", "new"])
+            .args(&files),
+        0,
+    );
     let full = started.elapsed();
 
     let seed = std::time::SystemTime::now()
@@ -56,7 +61,7 @@ fn kill_9_during_import_never_leaves_half_a_file() {
         init(&vault);
         let delay = full.mul_f64(0.02 + 0.96 * rng.next_f64());
         let mut child = ownrecord(&vault)
-            .arg("import")
+            .args(["import", "--person", "new"])
             .args(&files)
             .spawn()
             .unwrap();
@@ -69,7 +74,7 @@ fn kill_9_during_import_never_leaves_half_a_file() {
         assert_eq!(json(&check)["ok"], true, "round {round} (delay {delay:?})");
         run_expecting(ownrecord(&vault).args(["audit", "verify"]), 0);
         let summary = json(&run_expecting(
-            ownrecord(&vault).args(["--json", "summary"]),
+            ownrecord(&vault).args(["--json", "summary", "--all"]),
             0,
         ));
         let mut total = 0;
@@ -87,9 +92,14 @@ fn kill_9_during_import_never_leaves_half_a_file() {
     }
     eprintln!("{completed_runs} of 20 runs finished before the kill");
     // And the next import into the last killed vault completes.
-    run_expecting(ownrecord(&vault).arg("import").args(&files), 0);
+    run_expecting(
+        ownrecord(&vault)
+            .args(["import", "--person", "new"])
+            .args(&files),
+        0,
+    );
     let summary = json(&run_expecting(
-        ownrecord(&vault).args(["--json", "summary"]),
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
         0,
     ));
     assert_eq!(

@@ -12,7 +12,7 @@ fn no_vault() {
         stderr(&out)
     );
     let out = run_expecting(
-        ownrecord(&work.path().join("none")).args(["--json", "summary"]),
+        ownrecord(&work.path().join("none")).args(["--json", "summary", "--all"]),
         1,
     );
     assert_eq!(json(&out)["error"]["code"], "no_vault");
@@ -89,14 +89,20 @@ fn malformed_file_exits_non_zero_and_keeps_earlier_files() {
     )
     .unwrap();
     let good = &ownrecord_testkit::patient_files()[0];
-    let out = run_expecting(ownrecord(&vault).arg("import").arg(good).arg(&bad), 1);
+    let out = run_expecting(
+        ownrecord(&vault)
+            .args(["import", "--person", "new"])
+            .arg(good)
+            .arg(&bad),
+        1,
+    );
     let message = stderr(&out);
     assert!(
         message.starts_with("ownrecord: bad.json: ends too early"),
         "{message}"
     );
     let summary = json(&run_expecting(
-        ownrecord(&vault).args(["--json", "summary"]),
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
         0,
     ));
     assert_eq!(
@@ -116,14 +122,14 @@ fn no_temp_files_and_no_phi_on_stderr() {
     let files = ownrecord_testkit::sample_files();
     let phi = ownrecord_testkit::phi_strings(&ownrecord_testkit::patient_files());
     for args in [
-        vec!["import"],
-        vec!["summary"],
-        vec!["search", "diabetes"],
+        vec!["import", "--person", "new"],
+        vec!["summary", "--person", "1"],
+        vec!["search", "--person", "1", "diabetes"],
         vec!["check"],
     ] {
         let mut cmd = ownrecord(&vault);
         cmd.args(&args).env("TMPDIR", tmp.path());
-        if args == ["import"] {
+        if args[0] == "import" {
             cmd.args(&files);
         }
         let out = run_expecting(&mut cmd, 0);
@@ -169,7 +175,7 @@ fn a_corrupt_vault_file_is_reported() {
     init(&vault);
     run_expecting(
         ownrecord(&vault)
-            .arg("import")
+            .args(["import", "--person", "new"])
             .arg(&ownrecord_testkit::patient_files()[2]),
         0,
     );

@@ -9,9 +9,14 @@ fn a_full_disk_fails_cleanly_and_loses_nothing() {
     let vault = work.path().join("vault");
     init(&vault);
     let first = &ownrecord_testkit::patient_files()[0];
-    run_expecting(ownrecord(&vault).arg("import").arg(first), 0);
+    run_expecting(
+        ownrecord(&vault)
+            .args(["import", "--person", "new"])
+            .arg(first),
+        0,
+    );
     let before = json(&run_expecting(
-        ownrecord(&vault).args(["--json", "summary"]),
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
         0,
     ));
 
@@ -21,7 +26,7 @@ fn a_full_disk_fails_cleanly_and_loses_nothing() {
     // Room for a few more MB, not for the whole file.
     let limit_kib = db_size / 1024 + 3 * 1024;
     let script =
-        format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" --vault \"$1\" import \"$2\"",);
+        format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" --vault \"$1\" import --person new \"$2\"",);
     let out = std::process::Command::new("bash")
         .args(["-c", &script, env!("CARGO_BIN_EXE_ownrecord")])
         .arg(&vault)
@@ -36,7 +41,7 @@ fn a_full_disk_fails_cleanly_and_loses_nothing() {
 
     run_expecting(ownrecord(&vault).arg("check"), 0);
     let after = json(&run_expecting(
-        ownrecord(&vault).args(["--json", "summary"]),
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
         0,
     ));
     assert_eq!(after, before, "nothing lost, nothing half-imported");

@@ -23,24 +23,47 @@ fn a_1_gb_ndjson_imports_in_bounded_memory() {
     init(&vault);
 
     // 1 GiB of distinct resources: the sample resources again and again with fresh ids.
-    let resources: Vec<serde_json::Value> = ownrecord_testkit::patient_files()
+    // Each resource with its patient's id, so its subject reference can point at that Patient.
+    let resources: Vec<(serde_json::Value, String)> = ownrecord_testkit::patient_files()
         .iter()
         .flat_map(|f| {
-            ownrecord_testkit::read_json(f)["entry"]
+            let entries = ownrecord_testkit::read_json(f)["entry"]
                 .as_array()
                 .unwrap()
-                .clone()
+                .clone();
+            let patient = entries
+                .iter()
+                .find(|e| e["resource"]["resourceType"] == "Patient")
+                .unwrap()["resource"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            entries
+                .into_iter()
+                .map(move |e| (e["resource"].clone(), patient.clone()))
         })
-        .map(|e| e["resource"].clone())
         .collect();
     let path = work.path().join("big.ndjson");
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
     let (mut written, mut lines, mut copy) = (0u64, 0u64, 0u64);
     'fill: loop {
-        for r in &resources {
+        for (r, patient) in &resources {
             let mut r = r.clone();
-            r["id"] = format!("m{copy}-{lines}").into();
-            let line = serde_json::to_vec(&r).unwrap();
+            // The Patients once, under their own ids; everything else again and again.
+            if r["resourceType"] == "Patient" {
+                if copy > 0 {
+                    continue;
+                }
+            } else {
+                r["id"] = format!("m{copy}-{lines}").into();
+            }
+            let line = serde_json::to_string(&r)
+                .unwrap()
+                .replace(
+                    &format!("\"urn:uuid:{patient}\""),
+                    &format!("\"Patient/{patient}\""),
+                )
+                .into_bytes();
             out.write_all(&line).unwrap();
             out.write_all(b"\n").unwrap();
             written += line.len() as u64 + 1;
@@ -54,7 +77,11 @@ fn a_1_gb_ndjson_imports_in_bounded_memory() {
     out.flush().unwrap();
     drop(out);
 
-    let mut child = ownrecord(&vault).arg("import").arg(&path).spawn().unwrap();
+    let mut child = ownrecord(&vault)
+        .args(["import", "--person", "new"])
+        .arg(&path)
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let mut peak = 0;
     let status = loop {
@@ -78,7 +105,7 @@ fn a_1_gb_ndjson_imports_in_bounded_memory() {
         peak >> 20
     );
     let summary = json(&run_expecting(
-        ownrecord(&vault).args(["--json", "summary"]),
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
         0,
     ));
     assert_eq!(summary["resources"].as_u64().unwrap(), lines);

@@ -74,7 +74,7 @@ fn connect(vault: &Path, portal: &Portal) -> (Vec<u8>, String) {
 
 fn portal_resources(vault: &Path) -> i64 {
     let summary = json(&run_expecting(
-        ownrecord(vault).args(["--json", "summary"]),
+        ownrecord(vault).args(["--json", "summary", "--all"]),
         0,
     ));
     summary["sources"]
