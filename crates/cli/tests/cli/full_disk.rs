@@ -25,8 +25,9 @@ fn a_full_disk_fails_cleanly_and_loses_nothing() {
     let db_size = std::fs::metadata(vault.join("vault.db")).unwrap().len();
     // Room for a few more MB, not for the whole file.
     let limit_kib = db_size / 1024 + 3 * 1024;
-    let script =
-        format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" --vault \"$1\" import --person new \"$2\"",);
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" --vault \"$1\" import --person new \"$2\"",
+    );
     let out = std::process::Command::new("bash")
         .args(["-c", &script, env!("CARGO_BIN_EXE_ownrecord")])
         .arg(&vault)

@@ -80,6 +80,22 @@ fn people_and_choosing_whose_record() {
         2,
     );
 
+    // --person ID: a file linked to the person named.
+    let third = &ownrecord_testkit::patient_files()[2];
+    let first_id = people[0]["id"].as_i64().unwrap().to_string();
+    run_expecting(
+        ownrecord(&vault)
+            .args(["import", "--person", &first_id])
+            .arg(third),
+        0,
+    );
+    let listed = json(&run_expecting(
+        ownrecord(&vault).args(["--json", "people"]),
+        0,
+    ));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["sources"].as_array().unwrap().len(), 2);
+
     // Rename, remove.
     run_expecting(
         ownrecord(&vault).args(["people", "rename", &id, "Little", "One"]),

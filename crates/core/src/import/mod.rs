@@ -106,6 +106,7 @@ impl Vault {
             };
             job.run(path)?;
             job.writer.finish()?;
+            people::refuse_replaced_patients(tx, source_id, &name, &now)?;
             let mut report = job.report;
             report.people = people::settle(tx, source_id, &name, person, &now)?;
             let details = serde_json::to_value(&report).expect("report serializes");

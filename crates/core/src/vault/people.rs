@@ -178,6 +178,35 @@ pub(crate) fn automatic_match(
     }
 }
 
+/// Refuses a file whose Patient replaces, under the same file name and patient id, a Patient
+/// that is someone else (another name or birth date): the two people's records would mix.
+/// `now` is the import's time (the replaced versions went to history at it).
+pub(crate) fn refuse_replaced_patients(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    file: &str,
+    now: &str,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT h.json, r.json FROM resource_history h JOIN resources r ON r.id = h.resource_id
+         WHERE r.source_id = ?1 AND r.resource_type = 'Patient' AND h.replaced_at = ?2",
+    )?;
+    let mut rows = stmt.query(params![source_id, now])?;
+    while let Some(row) = rows.next()? {
+        let (before, after): (String, String) = (row.get(0)?, row.get(1)?);
+        let read = |json: &str| serde_json::from_str::<Value>(json).map(|v| Demographics::of(&v));
+        if let (Ok(before), Ok(after)) = (read(&before), read(&after))
+            && before.matches(&after) == Match::Different
+        {
+            return Err(Error::import(
+                file,
+                "has the name of a file imported before, but its patient is someone else; rename the file and import it again",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Links every Patient of `source_id` whose entries are not yet tied to a person, as `choice`
 /// says (see the module docs), and ties their entries to them. `file` names the source in errors.
 /// Refuses (so the caller's transaction rolls back) when a Patient cannot be told.

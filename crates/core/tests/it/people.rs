@@ -600,3 +600,40 @@ fn a_schema_2_vault_with_mixed_patients_migrates_to_people() {
     )
     .unwrap();
 }
+
+/// A file with the name of one imported before, whose Patient (same id) is someone else, is
+/// refused: it would replace one person's Patient with another's.
+#[test]
+fn a_same_named_file_of_someone_else_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut vault = keyring_vault(dir.path());
+    let mother = patient_file(first.path(), "Summary.json", "p1", "1970-03-04");
+    vault
+        .import_file(&mother, PersonChoice::Auto, &mut no_progress())
+        .unwrap();
+    let path = second.path().join("Summary.json");
+    let other = std::fs::read_to_string(&mother)
+        .unwrap()
+        .replace("1970-03-04", "2015-05-06")
+        .replace("Maria", "Lucia");
+    std::fs::write(&path, other).unwrap();
+    let before = vault.summary(None).unwrap();
+    let err = vault
+        .import_file(&path, PersonChoice::Auto, &mut no_progress())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("its patient is someone else"),
+        "{err}"
+    );
+    assert_eq!(vault.summary(None).unwrap(), before, "nothing imported");
+    // The same person's newer file of that name is an update.
+    let newer = std::fs::read_to_string(&mother)
+        .unwrap()
+        .replace("2020-01-01", "2020-02-02");
+    std::fs::write(&path, newer).unwrap();
+    let report = vault
+        .import_file(&path, PersonChoice::Auto, &mut no_progress())
+        .unwrap();
+    assert_eq!(report.counts.updated, 1);
+}
