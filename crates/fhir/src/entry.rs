@@ -184,7 +184,8 @@ pub struct Entry {
     pub status: Option<String>,
     /// The one name every view shows (see [`Entry::read`]).
     pub display: String,
-    /// A short detail for a list line: value and unit, else the status code.
+    /// A short detail for a list line: an Observation's values ([`observation_values`]), else
+    /// the status code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// An Observation's `valueQuantity`.
@@ -262,7 +263,11 @@ impl Entry {
                 .and_then(Date::parse),
             status,
             display,
-            detail: detail(resource),
+            detail: if resource_type == "Observation" {
+                observation_values(resource)
+            } else {
+                detail(resource)
+            },
             value,
             range,
             flag,
@@ -309,6 +314,25 @@ fn fallback_name(resource: &Value, resource_type: &str) -> Option<String> {
             }),
         _ => None,
     }
+}
+
+/// What an Observation holds, as read: every value with its unit (a blood pressure as one
+/// `120/80 mm[Hg]`), joined by "; "; `None` when it holds no value. The list line's detail, and
+/// what two results must agree on to be one fact.
+pub fn observation_values(o: &Value) -> Option<String> {
+    let holds_value = o
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("value")) || m.contains_key("component"));
+    if !holds_value {
+        return None;
+    }
+    let text = clinical::result_values_combined(o)
+        .iter()
+        .map(|v| format!("{} {}", v.value, v.unit).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!text.is_empty()).then_some(text)
 }
 
 /// A short plain-text detail for a list line: `value unit` of a `valueQuantity`, else the
@@ -543,5 +567,24 @@ mod tests {
         assert_eq!(Entry::read(&g).detail, None);
         let i = json!({"resourceType": "Immunization", "status": "completed"});
         assert_eq!(Entry::read(&i).detail.as_deref(), Some("completed"));
+    }
+
+    #[test]
+    fn observation_values_tell_readings_apart() {
+        let bp = |s: i64, d: i64| {
+            json!({"resourceType": "Observation", "code": {"text": "Blood pressure"}, "component": [
+                {"code": {"text": "Systolic"}, "valueQuantity": {"value": s, "unit": "mm[Hg]"}},
+                {"code": {"text": "Diastolic"}, "valueQuantity": {"value": d, "unit": "mm[Hg]"}}]})
+        };
+        assert_eq!(
+            Entry::read(&bp(120, 80)).detail.as_deref(),
+            Some("120/80 mm[Hg]")
+        );
+        assert_ne!(
+            Entry::read(&bp(120, 80)).detail,
+            Entry::read(&bp(140, 90)).detail
+        );
+        let none = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}});
+        assert_eq!(Entry::read(&none).detail, None);
     }
 }
