@@ -88,7 +88,8 @@ CREATE TABLE entries (
 ) STRICT;
 
 CREATE INDEX entries_timeline ON entries (person_id, date DESC, resource_id DESC) WHERE duplicate_of IS NULL;
-CREATE INDEX entries_by_kind ON entries (person_id, kind, date DESC, resource_id DESC) WHERE duplicate_of IS NULL;
+-- Not partial: the duplicate rule reads a person's entries, duplicates included.
+CREATE INDEX entries_by_kind ON entries (person_id, kind, date DESC, resource_id DESC);
 CREATE INDEX entries_by_code ON entries (person_id, code) WHERE code IS NOT NULL;
 CREATE INDEX entries_duplicates ON entries (duplicate_of) WHERE duplicate_of IS NOT NULL;
 CREATE INDEX entries_unlinked ON entries (subject) WHERE person_id IS NULL AND subject IS NOT NULL;

@@ -436,7 +436,7 @@ impl Vault {
         let name = portal.name.clone();
         let now = self.now();
         self.store_page_then(connection_id, source_id, &[raw], &portal.base, |tx| {
-            let links = people::settle(tx, source_id, &name, choice, &now)?;
+            let links = people::Settler::new(tx, source_id, &name, choice, &now)?.finish(tx)?;
             if links.is_empty() {
                 return Err(Error::Portal {
                     portal: portal.base.origin().ascii_serialization(),

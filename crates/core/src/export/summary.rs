@@ -667,28 +667,3 @@ fn days_before(date: &str, days: i64) -> String {
         _ => String::new(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn government_identifiers_are_left_out() {
-        let p = json!({"name": [{"use": "official", "given": ["Ana"], "family": "Díaz", "prefix": ["Ms."]}],
-            "identifier": [
-                {"type": {"coding": [{"code": "MR"}], "text": "Medical Record Number"}, "value": "MRN-1"},
-                {"type": {"coding": [{"code": "SS"}]}, "value": "999-99-9999"},
-                {"system": "https://hospital.example.org/ids", "value": "H-7", "use": "usual"},
-                {"system": "https://github.com/synthetichealth/synthea", "value": "not-for-clinicians"}]});
-        let header = PatientHeader::of(&p);
-        assert_eq!(header.name, "Ms. Ana Díaz");
-        assert_eq!(
-            header.identifiers,
-            vec![
-                ("Medical Record Number".to_owned(), "MRN-1".to_owned()),
-                ("hospital.example.org".to_owned(), "H-7".to_owned())
-            ]
-        );
-    }
-}

@@ -88,8 +88,9 @@ impl Vault {
         let now = self.now();
         self.write(AuditKind::Import, |tx| {
             let source_id = resources::source_id(tx, SourceKind::File, &name, "", &now)?;
+            let settler = people::Settler::new(tx, source_id, &name, person, &now)?;
             let mut job = Job {
-                writer: resources::ResourceWriter::new(tx),
+                writer: resources::ResourceWriter::with_settler(tx, settler),
                 file: &name,
                 source_id,
                 now: &now,
@@ -105,10 +106,10 @@ impl Vault {
                 progress,
             };
             job.run(path)?;
-            job.writer.finish()?;
+            let links = job.writer.finish()?;
             people::refuse_replaced_patients(tx, source_id, &name, &now)?;
             let mut report = job.report;
-            report.people = people::settle(tx, source_id, &name, person, &now)?;
+            report.people = links;
             let details = serde_json::to_value(&report).expect("report serializes");
             Ok((report, details))
         })

@@ -114,7 +114,8 @@ fn new_person(tx: &Transaction<'_>, now: &str) -> Result<i64> {
     Ok(tx.last_insert_rowid())
 }
 
-fn link(
+/// Records that the Patient `patient_id` of `source_id` is `person`.
+fn link_patient(
     tx: &Transaction<'_>,
     source_id: i64,
     patient_id: &str,
@@ -126,12 +127,28 @@ fn link(
          ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = ?3, linked_at = ?4",
     )?
     .execute(params![source_id, patient_id, person, now])?;
-    // Every entry of that Patient in that source now belongs to the person.
-    tx.prepare_cached(
+    Ok(())
+}
+
+/// Ties the entries of a Patient of a source to `person`: only those not yet tied to anyone
+/// (found through their partial index) unless `moving` (a split moves them all).
+fn tie_entries(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    patient_id: &str,
+    person: i64,
+    moving: bool,
+) -> Result<()> {
+    let sql = if moving {
         "UPDATE entries SET person_id = ?3
-         WHERE subject = ?2 AND resource_id IN (SELECT id FROM resources WHERE source_id = ?1)",
-    )?
-    .execute(params![source_id, patient_id, person])?;
+         WHERE resource_id IN (SELECT id FROM resources WHERE source_id = ?1) AND subject = ?2"
+    } else {
+        "UPDATE entries SET person_id = ?3
+         WHERE person_id IS NULL AND subject = ?2
+           AND resource_id IN (SELECT id FROM resources WHERE source_id = ?1)"
+    };
+    tx.prepare_cached(sql)?
+        .execute(params![source_id, patient_id, person])?;
     Ok(())
 }
 
@@ -207,116 +224,160 @@ pub(crate) fn refuse_replaced_patients(
     Ok(())
 }
 
-/// Links every Patient of `source_id` whose entries are not yet tied to a person, as `choice`
-/// says (see the module docs), and ties their entries to them. `file` names the source in errors.
-/// Refuses (so the caller's transaction rolls back) when a Patient cannot be told.
-pub(crate) fn settle(
-    tx: &Transaction<'_>,
+/// Decides whose record each Patient of one import (or of a portal's first sync) is, as
+/// `choice` says (see the module docs). The writer asks as each Patient is stored, so the
+/// resources after it are stored with their person; [`Settler::finish`] links the Patients
+/// whose resources came before them. Refusing (an error) rolls the caller's transaction back.
+pub(crate) struct Settler {
     source_id: i64,
-    file: &str,
+    file: String,
     choice: PersonChoice,
-    now: &str,
-) -> Result<Vec<Link>> {
-    let subjects: Vec<String> = tx
-        .prepare_cached(
-            "SELECT DISTINCT e.subject FROM entries e JOIN resources r ON r.id = e.resource_id
-             WHERE e.person_id IS NULL AND e.subject IS NOT NULL AND r.source_id = ?1
-             ORDER BY e.subject",
-        )?
-        .query_map([source_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if subjects.is_empty() {
-        return Ok(Vec::new());
+    now: String,
+    /// Whether the vault had no people when the import began.
+    vault_was_empty: bool,
+    /// `--person ID` names one person: a second Patient in the same file is refused.
+    chosen_used: bool,
+    /// Every person's demographics, read when the automatic match first needs them.
+    known: Option<BTreeMap<i64, Vec<Demographics>>>,
+    links: Vec<Link>,
+}
+
+impl Settler {
+    pub(crate) fn new(
+        tx: &Transaction<'_>,
+        source_id: i64,
+        file: &str,
+        choice: PersonChoice,
+        now: &str,
+    ) -> Result<Settler> {
+        if let PersonChoice::Existing(id) = choice
+            && !person_exists(tx, id)?
+        {
+            return Err(Error::NoSuchPerson(id.to_string()));
+        }
+        Ok(Settler {
+            source_id,
+            file: file.to_owned(),
+            choice,
+            now: now.to_owned(),
+            vault_was_empty: tx
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM people)", [], |r| r.get(0))?,
+            chosen_used: false,
+            known: None,
+            links: Vec::new(),
+        })
     }
-    if let PersonChoice::Existing(id) = choice
-        && !person_exists(tx, id)?
-    {
-        return Err(Error::NoSuchPerson(id.to_string()));
-    }
-    let mut known = people_demographics(tx)?;
-    let vault_was_empty = known.is_empty();
-    let mut links = Vec::new();
-    let mut chosen_used = false;
-    for subject in subjects {
-        if let Some(person) = linked_person(tx, source_id, &subject)? {
-            link(tx, source_id, &subject, person, now)?;
-            continue;
+
+    /// The person of the Patient `subject` of this source, linking it now if it is not yet.
+    pub(crate) fn person(&mut self, tx: &Transaction<'_>, subject: &str) -> Result<i64> {
+        if let Some(person) = linked_person(tx, self.source_id, subject)? {
+            return Ok(person);
         }
         let patient: Option<String> = tx
             .prepare_cached(
                 "SELECT json FROM resources WHERE source_id = ?1 AND resource_type = 'Patient' AND fhir_id = ?2",
             )?
-            .query_row(params![source_id, subject], |r| r.get(0))
+            .query_row(params![self.source_id, subject], |r| r.get(0))
             .optional()?;
         let (person, by) = match patient {
-            Some(json) => {
-                let value: Value = serde_json::from_str(&json)
-                    .map_err(|_| Error::Corrupt("a stored resource is not valid JSON".into()))?;
-                let demographics = Demographics::of(&value);
-                let decided = match choice {
-                    PersonChoice::Existing(id) if chosen_used => {
-                        let _ = id;
-                        return Err(Error::import(
-                            file,
-                            "holds several patients, and --person names one person; import it without --person, or split it",
-                        ));
-                    }
-                    PersonChoice::Existing(id) => {
-                        chosen_used = true;
-                        (id, LinkedBy::Chosen)
-                    }
-                    PersonChoice::New => (new_person(tx, now)?, LinkedBy::New),
-                    PersonChoice::Auto if vault_was_empty => {
-                        (new_person(tx, now)?, LinkedBy::First)
-                    }
-                    PersonChoice::Auto => match automatic_match(&known, &demographics) {
-                        Some(id) => (id, LinkedBy::Matched),
-                        None => {
-                            return Err(Error::WhoIsThis {
-                                file: file.to_owned(),
-                            });
-                        }
-                    },
-                };
-                known.entry(decided.0).or_default().push(demographics);
-                decided
+            Some(json) => self.decide(tx, &json)?,
+            None => self.same_patient_elsewhere(tx, subject)?,
+        };
+        link_patient(tx, self.source_id, subject, person, &self.now)?;
+        self.links.push(Link {
+            person,
+            source: self.source_id,
+            patient: subject.to_owned(),
+            by,
+        });
+        Ok(person)
+    }
+
+    /// Whose a Patient stored in this source is: the choice, or the automatic match.
+    fn decide(&mut self, tx: &Transaction<'_>, json: &str) -> Result<(i64, LinkedBy)> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|_| Error::Corrupt("a stored resource is not valid JSON".into()))?;
+        let demographics = Demographics::of(&value);
+        let decided = match self.choice {
+            PersonChoice::Existing(_) if self.chosen_used => {
+                return Err(Error::import(
+                    &self.file,
+                    "holds several patients, and --person names one person; import it without --person, or split it",
+                ));
             }
-            None => {
-                // Not in this source: the same Patient id elsewhere in the vault, if it is one person's.
-                let persons: BTreeSet<i64> = tx
-                    .prepare_cached("SELECT person_id FROM person_patients WHERE patient_id = ?1")?
-                    .query_map([&subject], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                match persons.iter().collect::<Vec<_>>().as_slice() {
-                    [one] => (**one, LinkedBy::SamePatient),
-                    [] => {
-                        return Err(Error::import(
-                            file,
-                            "has resources of a patient who is neither in the file nor in the vault, so whose they are cannot be told (import the file with that Patient first)",
-                        ));
-                    }
-                    _ => {
-                        return Err(Error::import(
-                            file,
-                            "has resources of a patient id that several people in the vault share, so whose they are cannot be told",
-                        ));
+            PersonChoice::Existing(id) => {
+                self.chosen_used = true;
+                (id, LinkedBy::Chosen)
+            }
+            PersonChoice::New => (new_person(tx, &self.now)?, LinkedBy::New),
+            PersonChoice::Auto if self.vault_was_empty => {
+                (new_person(tx, &self.now)?, LinkedBy::First)
+            }
+            PersonChoice::Auto => {
+                if self.known.is_none() {
+                    self.known = Some(people_demographics(tx)?);
+                }
+                let matched = match &self.known {
+                    Some(known) => automatic_match(known, &demographics),
+                    None => None,
+                };
+                match matched {
+                    Some(id) => (id, LinkedBy::Matched),
+                    None => {
+                        return Err(Error::WhoIsThis {
+                            file: self.file.clone(),
+                        });
                     }
                 }
             }
         };
-        link(tx, source_id, &subject, person, now)?;
-        links.push(Link {
-            person,
-            source: source_id,
-            patient: subject,
-            by,
-        });
+        if let Some(known) = &mut self.known {
+            known.entry(decided.0).or_default().push(demographics);
+        }
+        Ok(decided)
     }
-    let people: BTreeSet<i64> = links.iter().map(|l| l.person).collect();
-    for person in people {
-        entries::regroup(tx, person)?;
+
+    /// A Patient not in this source: the same Patient id elsewhere in the vault, if it is one
+    /// person's (e.g. NDJSON files of one export, Patient.ndjson imported first).
+    fn same_patient_elsewhere(
+        &self,
+        tx: &Transaction<'_>,
+        subject: &str,
+    ) -> Result<(i64, LinkedBy)> {
+        let persons: BTreeSet<i64> = tx
+            .prepare_cached("SELECT person_id FROM person_patients WHERE patient_id = ?1")?
+            .query_map([subject], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match persons.iter().collect::<Vec<_>>().as_slice() {
+            [one] => Ok((**one, LinkedBy::SamePatient)),
+            [] => Err(Error::import(
+                &self.file,
+                "has resources of a patient who is neither in the file nor in the vault, so whose they are cannot be told (import the file with that Patient first)",
+            )),
+            _ => Err(Error::import(
+                &self.file,
+                "has resources of a patient id that several people in the vault share, so whose they are cannot be told",
+            )),
+        }
     }
-    Ok(links)
+
+    /// Links the Patients whose entries are still tied to no one and ties those entries; returns
+    /// every link this import made.
+    pub(crate) fn finish(mut self, tx: &Transaction<'_>) -> Result<Vec<Link>> {
+        let subjects: Vec<String> = tx
+            .prepare_cached(
+                "SELECT DISTINCT e.subject FROM entries e JOIN resources r ON r.id = e.resource_id
+                 WHERE e.person_id IS NULL AND e.subject IS NOT NULL AND r.source_id = ?1
+                 ORDER BY e.subject",
+            )?
+            .query_map([self.source_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for subject in subjects {
+            let person = self.person(tx, &subject)?;
+            tie_entries(tx, self.source_id, &subject, person, false)?;
+        }
+        Ok(self.links)
+    }
 }
 
 impl Vault {
@@ -461,7 +522,8 @@ impl Vault {
                 .query_map(params![person, source_id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for patient in &patients {
-                link(tx, source_id, patient, new, &now)?;
+                link_patient(tx, source_id, patient, new, &now)?;
+                tie_entries(tx, source_id, patient, new, true)?;
             }
             entries::regroup(tx, person)?;
             entries::regroup(tx, new)?;

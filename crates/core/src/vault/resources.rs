@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::Result;
-use crate::fhir::{Entry, ResourceFacts};
+use crate::fhir::{Entry, ResourceFacts, Subject};
 use crate::vault::{entries, people};
 
 /// Where resources came from.
@@ -106,6 +106,8 @@ pub struct ResourceWriter<'a, 't> {
     people: HashMap<(i64, String), Option<i64>>,
     /// People whose entries changed (their duplicates are regrouped at the end).
     touched: BTreeSet<i64>,
+    /// Decides whose each new Patient is, as it is stored (imports).
+    settler: Option<people::Settler>,
 }
 
 const TEXT_BATCH: usize = 2000;
@@ -117,6 +119,16 @@ impl<'a, 't> ResourceWriter<'a, 't> {
             pending_text: Vec::with_capacity(TEXT_BATCH),
             people: HashMap::new(),
             touched: BTreeSet::new(),
+            settler: None,
+        }
+    }
+
+    /// A writer that links each new Patient to a person as it is stored (see [`people::Settler`]),
+    /// so the resources after it are stored with their person.
+    pub(crate) fn with_settler(tx: &'a Transaction<'t>, settler: people::Settler) -> Self {
+        ResourceWriter {
+            settler: Some(settler),
+            ..ResourceWriter::new(tx)
         }
     }
 
@@ -236,10 +248,21 @@ impl<'a, 't> ResourceWriter<'a, 't> {
             None => None,
             Some(subject) => {
                 let key = (source_id, subject.to_owned());
-                match self.people.get(&key) {
-                    Some(person) => *person,
-                    None => {
-                        let person = people::linked_person(self.tx, source_id, subject)?;
+                let cached = self.people.get(&key).copied();
+                match cached {
+                    Some(Some(person)) => Some(person),
+                    _ => {
+                        let mut person = match cached {
+                            None => people::linked_person(self.tx, source_id, subject)?,
+                            Some(_) => None,
+                        };
+                        // The Patient itself: whose it is is decided now.
+                        if person.is_none()
+                            && matches!(entry.subject, Subject::Itself(_))
+                            && let Some(settler) = self.settler.as_mut()
+                        {
+                            person = Some(settler.person(self.tx, subject)?);
+                        }
                         self.people.insert(key, person);
                         person
                     }
@@ -275,14 +298,21 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         Ok(())
     }
 
-    /// Adds the buffered search text to the index and regroups the duplicates of the people
-    /// whose entries changed. Patients not yet linked are left to [`people::settle`].
-    pub fn finish(mut self) -> Result<()> {
+    /// Adds the buffered search text to the index, links the Patients whose resources came
+    /// before them (with a settler) and regroups the duplicates of the people whose entries
+    /// changed. Returns the links made.
+    pub fn finish(mut self) -> Result<Vec<people::Link>> {
         self.flush_text()?;
-        for person in std::mem::take(&mut self.touched) {
+        let links = match self.settler.take() {
+            Some(settler) => settler.finish(self.tx)?,
+            None => Vec::new(),
+        };
+        let mut changed = std::mem::take(&mut self.touched);
+        changed.extend(links.iter().map(|l| l.person));
+        for person in changed {
             entries::regroup(self.tx, person)?;
         }
-        Ok(())
+        Ok(links)
     }
 }
 
