@@ -3,6 +3,17 @@
 -- The Rust hook after this SQL (vault/schema.rs) reads every stored resource into `entries`
 -- and makes people of the Patients already in the vault.
 
+-- The search index, rebuilt by the hook: each resource's text now carries its Patient's word
+-- (vault/entries.rs `subject_token`), so one person's search runs inside the index.
+DROP TABLE resource_text;
+CREATE VIRTUAL TABLE resource_text USING fts5 (
+    text,
+    content = '',
+    contentless_delete = 1,
+    detail = none,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
 -- A portal source is one patient at one FHIR base (two family members on one portal are two
 -- sources); a file source has patient_id ''.
 CREATE TABLE sources_v3 (

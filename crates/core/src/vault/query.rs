@@ -108,18 +108,38 @@ impl Vault {
     }
 
     /// Full-text search over one person's display text, names and notes. Every word must match
-    /// (prefixes allowed); each fact once.
+    /// (prefixes allowed); each fact once, newest first (ranking every match by relevance cost
+    /// more than the search itself).
     pub fn search(&self, person: i64, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
+        // Only this person's Patients' resources: their words, inside the index.
+        let tokens: Vec<String> = self
+            .db()
+            .prepare_cached(
+                "SELECT source_id, patient_id FROM person_patients WHERE person_id = ?1",
+            )?
+            .query_map([person], |r| {
+                Ok(crate::vault::entries::subject_token(
+                    r.get(0)?,
+                    &r.get::<_, String>(1)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!("({query}) AND ({})", tokens.join(" OR "));
+        // CROSS JOIN keeps the index's matches the outer loop: the other way round SQLite would
+        // run the full-text query once for each of the person's entries.
         let mut stmt = self.db().prepare_cached(
             "SELECT r.resource_type, r.fhir_id, e.date, e.display, coalesce(c.name, s.name)
-             FROM resource_text t JOIN entries e ON e.resource_id = t.rowid
+             FROM resource_text t CROSS JOIN entries e ON e.resource_id = t.rowid
              JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
              LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
              WHERE resource_text MATCH ?1 AND e.person_id = ?3 AND e.duplicate_of IS NULL
-             ORDER BY t.rank LIMIT ?2",
+             ORDER BY e.date DESC, e.resource_id DESC LIMIT ?2",
         )?;
         let hits = stmt
             .query_map(rusqlite::params![query, limit as i64, person], |r| {
@@ -134,6 +154,15 @@ impl Vault {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(hits)
+    }
+}
+
+impl Vault {
+    /// Merges the full-text index's segments into one (after large imports).
+    pub fn optimize_search(&mut self) -> Result<()> {
+        self.db()
+            .execute_batch("INSERT INTO resource_text (resource_text) VALUES ('optimize');")?;
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use rusqlite_migration::{HookError, HookResult, M, Migrations};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::fhir::{Demographics, Entry, Subject};
+use crate::fhir::{Demographics, Entry, ResourceFacts, Subject};
 use crate::vault::{entries, people};
 
 /// Every migration, oldest first. Append only: never edit a released one.
@@ -47,6 +47,7 @@ fn people_and_entries(tx: &Transaction<'_>) -> HookResult {
         [],
     )?;
     let mut unnamed = Vec::new();
+    let mut texts: Vec<(i64, String)> = Vec::new();
     let mut patients: Vec<(i64, String, Demographics)> = Vec::new();
     {
         let mut stmt = tx.prepare("SELECT id, source_id, json FROM resources ORDER BY id")?;
@@ -57,6 +58,10 @@ fn people_and_entries(tx: &Transaction<'_>) -> HookResult {
                 continue;
             };
             let entry = Entry::read(&value);
+            let text = ResourceFacts::of(&value)
+                .map(|f| f.text)
+                .unwrap_or_default();
+            texts.extend(entries::search_text(&text, source_id, &entry.subject).map(|t| (id, t)));
             match &entry.subject {
                 Subject::Itself(patient) => {
                     patients.push((source_id, patient.clone(), Demographics::of(&value)))
@@ -65,6 +70,13 @@ fn people_and_entries(tx: &Transaction<'_>) -> HookResult {
                 _ => {}
             }
             entries::put(tx, id, source_id, &entry, None).map_err(hook)?;
+        }
+    }
+    // The search index, all at once (one segment, not one per resource).
+    {
+        let mut insert = tx.prepare("INSERT INTO resource_text (rowid, text) VALUES (?1, ?2)")?;
+        for (id, text) in texts {
+            insert.execute(rusqlite::params![id, text])?;
         }
     }
     // One person per Patient, unless the automatic match finds them already.

@@ -364,6 +364,21 @@ fn same_name_other_birth_date_is_never_linked_automatically() {
         .unwrap();
     assert_eq!(report.people[0].person, mother_id);
     assert_eq!(vault.people().unwrap().len(), 2);
+    // Each one's search finds only their own asthma.
+    for person in vault.people().unwrap() {
+        let hits = vault.search(person.id, "asthma", 10).unwrap();
+        let own: BTreeSet<String> = person
+            .sources
+            .iter()
+            .map(|s| format!("{}-c", s.patient_id))
+            .collect();
+        assert!(!hits.is_empty());
+        assert!(
+            hits.iter().all(|h| own.contains(&h.id)),
+            "{hits:?} of {}",
+            person.id
+        );
+    }
     // With two people a read must say whose.
     assert!(matches!(vault.reading_person(None), Err(Error::ChoosePerson(ids)) if ids.len() == 2));
 
