@@ -119,9 +119,6 @@ fn build(dir: &Path, files: &[Vec<PathBuf>], chosen: usize) -> (Vault, i64) {
             }
         }
     }
-    if std::env::var_os("OWNRECORD_BENCH_OPTIMIZE").is_some() {
-        vault.optimize_search().unwrap();
-    }
     (vault, chosen_id)
 }
 

@@ -157,15 +157,6 @@ impl Vault {
     }
 }
 
-impl Vault {
-    /// Merges the full-text index's segments into one (after large imports).
-    pub fn optimize_search(&mut self) -> Result<()> {
-        self.db()
-            .execute_batch("INSERT INTO resource_text (resource_text) VALUES ('optimize');")?;
-        Ok(())
-    }
-}
-
 /// Quotes each word so user text can never be read as FTS5 syntax; each word matches as a prefix.
 fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
