@@ -278,10 +278,7 @@ pub async fn choose_import_file<R: tauri::Runtime>(
         .pick_file(move |path| {
             let _ = sender.send(path);
         });
-    let path = chosen.await.ok().flatten();
-    Ok(path
-        .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+    Ok(chosen_path(chosen).await)
 }
 
 /// What importing one file did, for the window.
@@ -365,10 +362,19 @@ pub async fn choose_save_path<R: tauri::Runtime>(
         .save_file(move |path| {
             let _ = sender.send(path);
         });
-    let path = chosen.await.ok().flatten();
-    Ok(path
+    Ok(chosen_path(chosen).await)
+}
+
+/// The path the patient chose in a system dialog (none when they cancelled).
+async fn chosen_path(
+    chosen: tokio::sync::oneshot::Receiver<Option<tauri_plugin_dialog::FilePath>>,
+) -> Option<String> {
+    chosen
+        .await
+        .ok()
+        .flatten()
         .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+        .map(|p| p.display().to_string())
 }
 
 /// The PDF summary or the IPS file, to a path the patient chose.

@@ -23,7 +23,7 @@ const TARGET_RESOURCES: usize = 200_000;
 const RUNS: usize = 200;
 
 fn main() {
-    let mut patients: Vec<PathBuf> = std::fs::read_dir(sample_dir())
+    let mut patients: Vec<PathBuf> = std::fs::read_dir(ownrecord_testkit::sample_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -180,12 +180,4 @@ fn shift_dates(v: &mut Value, days: i64) {
         Value::Object(map) => map.values_mut().for_each(|i| shift_dates(i, days)),
         _ => {}
     }
-}
-
-fn sample_dir() -> PathBuf {
-    std::env::var_os("OWNRECORD_SAMPLE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthea")
-        })
 }
