@@ -354,15 +354,18 @@ impl Vault {
         // including those an interrupted sync recorded but did not fetch: fetched concurrently,
         // stored together with the clearing of their pending marks.
         let pending = self.pending_references(id, source_id)?;
+        let retried = std::sync::atomic::AtomicU64::new(0);
         let fetched: Vec<_> =
             futures_util::stream::iter(pending.iter().map(|(resource_type, rid)| {
                 let portal = portal.clone();
                 let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
-                async move { portal.get_with_retry(&url, &mut |_| {}).await }
+                let retried = &retried;
+                async move { portal.get_with_retry(&url, &mut |_| count(retried)).await }
             }))
             .buffered(options.concurrency.max(1))
             .collect()
             .await;
+        report.retries += retried.into_inner();
         let mut found = Vec::new();
         for ((resource_type, _), result) in pending.iter().zip(fetched) {
             match result {
@@ -563,16 +566,21 @@ impl Vault {
             let rows = stmt.query_map([id], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         };
+        let retried = std::sync::atomic::AtomicU64::new(0);
         let fetched: Vec<_> = futures_util::stream::iter(pending.iter().map(|url| {
             let portal = portal.clone();
+            let retried = &retried;
             async move {
                 let parsed = Url::parse(url).map_err(|_| portal.malformed("attachment"))?;
-                portal.get_with_retry(&parsed, &mut |_| {}).await
+                portal
+                    .get_with_retry(&parsed, &mut |_| count(retried))
+                    .await
             }
         }))
         .buffered(portal.options.concurrency.max(1))
         .collect()
         .await;
+        report.retries += retried.into_inner();
         let now = self.now();
         for (url, result) in pending.iter().zip(fetched) {
             let body = match result {
@@ -972,4 +980,9 @@ impl Portal {
             .swap(false, std::sync::atomic::Ordering::SeqCst)
             .then(|| tokens.clone())
     }
+}
+
+/// Counts one retry of a request made concurrently with others.
+fn count(retried: &std::sync::atomic::AtomicU64) {
+    retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
