@@ -93,13 +93,7 @@ async fn the_whole_flow_in_the_real_app() {
 
     // Connect the demo portal: the sign-in page is completed over HTTP, as a browser would.
     click(&c, "#nav-connections").await;
-    click(&c, "#connect-demo").await;
-    wait_until(
-        &c,
-        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
-    )
-    .await;
-    let sign_in = text(&c, "#sign-in-url").await;
+    let sign_in = start_demo_sign_in(&c).await;
     shot(&c, "02-sign-in").await;
     let redirect = browser::sign_in(&sign_in, &Login::new("demo", "demo")).await;
     browser::visit(&redirect).await;
@@ -138,13 +132,7 @@ async fn the_whole_flow_in_the_real_app() {
 
     // A second patient at the same portal matches nobody: the first sync asks who it is.
     let second = &portal.patients()[1];
-    click(&c, "#connect-demo").await;
-    wait_until(
-        &c,
-        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
-    )
-    .await;
-    let sign_in = text(&c, "#sign-in-url").await;
+    let sign_in = start_demo_sign_in(&c).await;
     let login = Login {
         choose: Some(("patient".into(), second.id.clone())),
         ..Login::new("demo", "demo")
@@ -336,4 +324,15 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
         "no markup ran or rendered"
     );
     c.close().await.unwrap();
+}
+
+/// Clicks "Try the demo portal" and returns the sign-in address the window shows.
+async fn start_demo_sign_in(c: &Client) -> String {
+    click(c, "#connect-demo").await;
+    wait_until(
+        c,
+        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
+    )
+    .await;
+    text(c, "#sign-in-url").await
 }
