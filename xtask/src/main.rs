@@ -6,7 +6,8 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|browse|pdf|app]`: the benchmarks, in release mode.
+//! - `bench [import|sync|browse|pdf|ccda|app]`: the benchmarks, in release mode (`ccda` first
+//!   installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 
 use std::path::{Path, PathBuf};
@@ -56,15 +57,18 @@ fn main() -> ExitCode {
         ["bench", "sync"] => bench("sync"),
         ["bench", "browse"] => bench("browse"),
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
+        ["bench", "ccda"] => bench_ccda(),
         ["bench", "app"] => bench_app(),
         ["bundle"] => bundle(),
         ["bench"] => bench("import")
             .and_then(|()| bench("sync"))
             .and_then(|()| bench("browse"))
             .and_then(|()| ensure_apt(&["chromium"]))
-            .and_then(|()| bench("pdf")),
+            .and_then(|()| bench("pdf"))
+            .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|app] | bundle".into(),
+            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|ccda|app] | bundle"
+                .into(),
         ),
     };
     match result {
@@ -138,6 +142,7 @@ fn test() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
     ensure_apt(TEST_PACKAGES)?;
     let python = ensure_python_venv()?;
+    let ccda_python = ensure_ccda_venv()?;
     ensure_npm(&repo_root().join("tests/peers"))?;
     build_ui()?;
     ensure_tauri_driver()?;
@@ -149,6 +154,7 @@ fn test() -> Result {
             .arg(xtask)
             .arg("test-in-session")
             .env("OWNRECORD_PYTHON", python)
+            .env("OWNRECORD_CCDA_PYTHON", ccda_python)
             .current_dir(repo_root()),
     )
 }
@@ -231,6 +237,18 @@ fn bench_app() -> Result {
     build_ui()?;
     ensure_tauri_driver()?;
     status(cargo().args(["bench", "-p", "ownrecord-desktop", "--bench", "app"]))
+}
+
+/// The C-CDA benchmark, with the peers it compares with: npm @medplum/ccda (tests/peers) and
+/// PyPI ccda-to-fhir (its own venv).
+fn bench_ccda() -> Result {
+    ensure_npm(&repo_root().join("tests/peers"))?;
+    let python = ensure_ccda_venv()?;
+    status(
+        cargo()
+            .args(["bench", "-p", "ownrecord-core", "--bench", "ccda"])
+            .env("OWNRECORD_CCDA_PYTHON", python),
+    )
 }
 
 fn bench(name: &str) -> Result {
@@ -351,6 +369,38 @@ fn ensure_python_venv() -> Result<PathBuf> {
                 .args(PYTHON_PACKAGES)
                 .arg("-r")
                 .arg(repo_root().join("tests/peers/requirements.txt")),
+        )?;
+    }
+    Ok(python)
+}
+
+/// A second venv for the PyPI C-CDA converters (ccda-to-fhir, python-fhir-converter): they need
+/// pydantic 2, the fhir.resources 6.4 validator of the first venv pydantic 1. Returns its python.
+fn ensure_ccda_venv() -> Result<PathBuf> {
+    let venv = repo_root().join("target/xtask-ccda-venv");
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let have = Command::new(&python)
+        .args(["-c", "import ccda_to_fhir, fhir_converter"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        status(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--only-binary",
+                    ":all:",
+                    "-r",
+                ])
+                .arg(repo_root().join("tests/peers/requirements-ccda.txt")),
         )?;
     }
     Ok(python)

@@ -3,6 +3,7 @@
 
 mod audit;
 mod browse;
+mod ccda_peers;
 mod export;
 mod import;
 mod malformed;
