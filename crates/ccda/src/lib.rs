@@ -23,7 +23,7 @@ mod sections;
 mod xml;
 
 pub use container::{Limits, Part, PartKind, unpack};
-pub use document::{Converted, DocumentFacts, convert};
+pub use document::{Converted, DocumentFacts, attachment_document, convert};
 pub use error::{ContainerProblem, Error, XmlProblem};
 pub use report::{Report, SectionKind, SectionReport};
 

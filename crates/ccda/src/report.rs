@@ -92,10 +92,14 @@ impl Report {
             .filter(|(kind, s, t)| *kind != SectionKind::Other || s + t > 0)
             .map(|(kind, s, t)| match (kind, t) {
                 (SectionKind::Other, _) => format!("{} kept as text", kind.label()),
+                (_, 0) if s == 0 => format!("{} (text only)", kind.label()),
                 (_, 0) => format!("{} {s}", kind.label()),
                 _ => format!("{} {s} ({t} kept as text only)", kind.label()),
             })
             .collect();
+        if parts.is_empty() {
+            return "no structured sections: kept as a document".to_owned();
+        }
         parts.join(", ")
     }
 }

@@ -32,7 +32,7 @@ pub enum Command {
         #[arg(long)]
         passphrase: bool,
     },
-    /// Import FHIR R4 files: a Bundle (any type), NDJSON, or a single resource.
+    /// Import files: FHIR R4 (a Bundle of any type, NDJSON, a single resource) or C-CDA (XML, zip, IHE XDM, MIME), told apart by content.
     Import {
         /// Whose record the files are, when OwnRecord cannot tell: a person's id (see
         /// `ownrecord people`) or `new`.

@@ -315,6 +315,20 @@ fn import(dir: &Path, person: Option<&str>, files: &[PathBuf], out: &Output) -> 
         let report = result?;
         if !out.json {
             println!("{}: {}", report.file, counts_text(&report.counts));
+            for doc in &report.documents {
+                let name = match (doc.path.as_str(), doc.title.as_str()) {
+                    ("", "") => "the document".to_owned(),
+                    ("", title) => format!("\"{title}\""),
+                    (path, "") => path.to_owned(),
+                    (path, title) => format!("{path} (\"{title}\")"),
+                };
+                match &doc.error {
+                    Some(why) => {
+                        println!("  {name} could not be read and was not imported: it {why}")
+                    }
+                    None => println!("  {name}: {}", doc.summary),
+                }
+            }
             for link in &report.people {
                 let person = v.person(link.person)?;
                 let how = match link.by {

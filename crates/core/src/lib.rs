@@ -18,6 +18,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub use ownrecord_ccda as ccda;
 pub use ownrecord_fhir as fhir;
 pub mod import;
 pub mod portal;

@@ -16,7 +16,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::Digest;
 use url::Url;
 
 use crate::audit::{self, AuditKind};
@@ -591,14 +590,19 @@ impl Vault {
             let content = body.map(|b| binary_content(&b));
             self.write_part(|tx| {
                 if let Some((content_type, data)) = &content {
-                    tx.execute(
-                        "INSERT INTO attachments (url, source_id, content_type, sha256, data, fetched_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (url) DO UPDATE SET content_type = ?3, sha256 = ?4, data = ?5, fetched_at = ?6",
-                        rusqlite::params![url, source_id, content_type, sha2::Sha256::digest(data).as_slice(), data, now],
+                    resources::put_attachment(
+                        tx,
+                        url,
+                        source_id,
+                        content_type.as_deref(),
+                        data,
+                        &now,
                     )?;
                 }
-                tx.execute("DELETE FROM sync_attachments WHERE connection_id = ?1 AND url = ?2", rusqlite::params![id, url])?;
+                tx.execute(
+                    "DELETE FROM sync_attachments WHERE connection_id = ?1 AND url = ?2",
+                    rusqlite::params![id, url],
+                )?;
                 Ok(())
             })?;
             report.attachments += u64::from(content.is_some());

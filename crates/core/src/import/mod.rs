@@ -7,6 +7,7 @@
 //! resource ([`MAX_RESOURCE_BYTES`]), not by the file.
 
 mod bundle;
+pub mod ccda;
 mod lines;
 pub mod references;
 
@@ -39,6 +40,8 @@ pub enum Format {
     Bundle,
     Ndjson,
     Resource,
+    /// C-CDA (plain XML, zip, IHE XDM or MIME).
+    Ccda,
 }
 
 /// What importing one file did.
@@ -55,6 +58,9 @@ pub struct FileReport {
     pub unresolved_references: u64,
     /// Patients of the file linked to a person by this import (ids only).
     pub people: Vec<Link>,
+    /// C-CDA files: what each document became.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<ccda::DocumentReport>,
 }
 
 /// Progress through one file, reported every few hundred resources.
@@ -85,6 +91,19 @@ impl Vault {
         let bytes = std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?
             .len();
+        if ccda::is_ccda(&head(path)?) {
+            if bytes > MAX_CCDA_FILE_BYTES {
+                return Err(Error::import(
+                    &name,
+                    format!(
+                        "is larger than {} MB, the most a C-CDA file may be",
+                        MAX_CCDA_FILE_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
+            let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            return self.import_ccda(&name, data, person, progress);
+        }
         let now = self.now();
         self.write(AuditKind::Import, |tx| {
             let source_id = resources::source_id(tx, SourceKind::File, &name, "", &now)?;
@@ -102,6 +121,7 @@ impl Vault {
                     skipped: 0,
                     unresolved_references: 0,
                     people: Vec::new(),
+                    documents: Vec::new(),
                 },
                 progress,
             };
@@ -114,6 +134,19 @@ impl Vault {
             Ok((report, details))
         })
     }
+}
+
+/// The largest C-CDA file (a zip may hold many documents; each is capped on its own).
+const MAX_CCDA_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The first bytes of a file, to tell its format by content.
+fn head(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    File::open(path)
+        .and_then(|f| f.take(8192).read_to_end(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(head)
 }
 
 /// The writing side of an import: owns the transaction, stores what the parser prepared.

@@ -339,3 +339,22 @@ pub fn find_by_identifier(
         .query_row(params![resource_type, system, value], |r| r.get(0))
         .optional()?)
 }
+
+/// Stores an attachment's bytes under its URL (a portal's Binary URL, or `urn:sha256:<hex>` for
+/// a document kept from an import), replacing what was stored under that URL.
+pub fn put_attachment(
+    tx: &Transaction<'_>,
+    url: &str,
+    source_id: i64,
+    content_type: Option<&str>,
+    data: &[u8],
+    now: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO attachments (url, source_id, content_type, sha256, data, fetched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (url) DO UPDATE SET content_type = ?3, sha256 = ?4, data = ?5, fetched_at = ?6",
+    )?
+    .execute(params![url, source_id, content_type, Sha256::digest(data).as_slice(), data, now])?;
+    Ok(())
+}
