@@ -225,6 +225,9 @@ pub fn timestamp(value: &str) -> Option<(String, Precision, bool)> {
     if !digits(whole) || !matches!(whole.len(), 4 | 6 | 8 | 10 | 12 | 14) {
         return None;
     }
+    if zone.is_some_and(|z| z.len() != 5 || !digits(z.get(1..).unwrap_or(""))) {
+        return None;
+    }
     if fraction.is_some_and(|f| !digits(f) || f.len() > 9)
         || (fraction.is_some() && whole.len() != 14)
     {
@@ -371,6 +374,9 @@ pub fn decimal(text: &str) -> Option<Value> {
         Some((i, f)) => (if i.is_empty() { "0" } else { i }, Some(f)),
         None => (unsigned, None),
     };
+    if !unsigned.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     if !digits(int) || frac.is_some_and(|f| !f.is_empty() && !digits(f)) || int.len() > 30 {
         return None;
     }

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
+use base64::Engine;
 use roxmltree::Node;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -17,12 +18,10 @@ use crate::{decode, header, sections, xml};
 /// What the document says about itself (for the vault's source and the import's report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocumentFacts {
-    /// The DocumentReference id that keeps the original (its attachment is `attachment_url`).
+    /// The DocumentReference that keeps the original (inline, as its attachment's data).
     pub document_reference_id: String,
     /// The Patient id made from the recordTarget.
     pub patient_id: String,
-    /// `urn:sha256:<hex>`: where the original bytes are kept (the DocumentReference's attachment).
-    pub attachment_url: String,
     /// SHA-256 of the original bytes, hex.
     pub sha256: String,
     /// The document's title (document text: shown to the patient, never logged).
@@ -36,7 +35,7 @@ pub struct DocumentFacts {
 pub struct Converted {
     pub facts: DocumentFacts,
     /// The resources, Patient first, then Organizations and Practitioners, the entries, the
-    /// DocumentReference and its Provenance last. References between them are `Type/id`.
+    /// DocumentReference that keeps the original last. References between them are `Type/id`.
     pub resources: Vec<Value>,
     pub report: Report,
 }
@@ -108,10 +107,8 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
     report.times_without_zone = ctx.times_without_zone.get();
     report.missing_text_references = ctx.missing_references.get();
     report.unreadable_values = ctx.unreadable_values.get();
-    let attachment_url = format!("urn:sha256:{sha256}");
     let made: Vec<String> = out.references();
-    let (document_reference, provenance) =
-        header::document_reference(&ctx, root, &header, &attachment_url, bytes.len(), &made);
+    let document_reference = header::document_reference(&ctx, root, &header, bytes, &sha256, &made);
     let document_reference_id = document_reference["id"]
         .as_str()
         .unwrap_or_default()
@@ -122,12 +119,10 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
         r["meta"] = json!({ "source": source });
     }
     resources.push(document_reference);
-    resources.push(provenance);
     Ok(Converted {
         facts: DocumentFacts {
             document_reference_id,
             patient_id: header.patient_id,
-            attachment_url,
             sha256,
             title: header.title,
             custodian: header.custodian_name,
@@ -367,11 +362,10 @@ pub(crate) fn first_id<'a>(node: Node<'a, '_>) -> Option<(&'a str, &'a str)> {
     })
 }
 
-/// A PDF or image found beside the documents (in a zip or a MIME message), kept as a
-/// DocumentReference of the patient `patient_id`: (the resource, its attachment URL, SHA-256 hex).
-pub fn attachment_document(part: &crate::Part, patient_id: &str) -> (Value, String, String) {
+/// A PDF or image found beside the documents (in a zip or a MIME message), kept inline as a
+/// DocumentReference of the patient `patient_id`.
+pub fn attachment_document(part: &crate::Part, patient_id: &str) -> Value {
     let sha256 = hex::encode(Sha256::digest(&part.bytes));
-    let url = format!("urn:sha256:{sha256}");
     let title = part
         .path
         .rsplit('/')
@@ -380,19 +374,21 @@ pub fn attachment_document(part: &crate::Part, patient_id: &str) -> (Value, Stri
         .to_owned();
     let mut attachment = serde_json::Map::new();
     attachment.insert("contentType".into(), json!(part.media_type));
-    attachment.insert("url".into(), json!(url));
+    attachment.insert(
+        "data".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(&part.bytes)),
+    );
     attachment.insert("size".into(), json!(part.bytes.len()));
     if !title.is_empty() {
         attachment.insert("title".into(), json!(title));
     }
-    let resource = json!({
+    json!({
         "resourceType": "DocumentReference",
         "id": id_from("DocumentReference", "sha256", &sha256),
-        "identifier": [{ "system": "urn:ietf:rfc:3986", "value": url }],
+        "identifier": [{ "system": "urn:ietf:rfc:3986", "value": format!("urn:sha256:{sha256}") }],
         "status": "current",
         "category": [{ "coding": [{ "system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "code": "clinical-note" }] }],
         "subject": { "reference": format!("Patient/{patient_id}") },
         "content": [{ "attachment": attachment }],
-    });
-    (resource, url, sha256)
+    })
 }

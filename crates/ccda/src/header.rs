@@ -1,10 +1,11 @@
 //! The document's header: the patient (recordTarget), its author and custodian, the visit it is
-//! about (encompassingEncounter), and the DocumentReference + Provenance that keep the original.
+//! about (encompassingEncounter), and the DocumentReference that keeps the original.
 
+use base64::Engine;
 use roxmltree::Node;
 use serde_json::{Map, Value, json};
 
-use crate::datatypes::{self as dt, DATA_ABSENT_REASON};
+use crate::datatypes as dt;
 use crate::document::{Ctx, Out, first_id, id_for, id_from};
 use crate::xml::{self, attr, child, children, path};
 
@@ -271,19 +272,19 @@ pub(crate) fn practitioner(role: Node<'_, '_>) -> Option<Value> {
     Some(Value::Object(r))
 }
 
-/// The DocumentReference that keeps the original document, and the Provenance (same id) that
-/// names every resource made from it.
+/// The DocumentReference that keeps the original document (inline, base64) and names, in
+/// `context.related`, every resource made from it (each of which names it in `meta.source`).
 pub(crate) fn document_reference(
     ctx: &Ctx<'_, '_>,
     root: Node<'_, '_>,
     header: &Header,
-    attachment_url: &str,
-    size: usize,
+    original: &[u8],
+    sha256: &str,
     made: &[String],
-) -> (Value, Value) {
+) -> Value {
     let id = match first_id(root) {
         Some((r, e)) => id_from("DocumentReference", r, e),
-        None => id_from("DocumentReference", "sha256", attachment_url),
+        None => id_from("DocumentReference", "sha256", sha256),
     };
     let mut r = Map::new();
     r.insert("resourceType".into(), json!("DocumentReference"));
@@ -293,7 +294,7 @@ pub(crate) fn document_reference(
     }
     r.insert(
         "identifier".into(),
-        json!([{ "system": "urn:ietf:rfc:3986", "value": attachment_url }]),
+        json!([{ "system": "urn:ietf:rfc:3986", "value": format!("urn:sha256:{sha256}") }]),
     );
     r.insert("status".into(), json!("current"));
     r.insert("docStatus".into(), json!("final"));
@@ -336,8 +337,11 @@ pub(crate) fn document_reference(
     if let Some(lang) = child(root, "languageCode").and_then(|l| attr(l, "code")) {
         attachment.insert("language".into(), json!(lang));
     }
-    attachment.insert("url".into(), json!(attachment_url));
-    attachment.insert("size".into(), json!(size));
+    attachment.insert(
+        "data".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(original)),
+    );
+    attachment.insert("size".into(), json!(original.len()));
     if !header.title.is_empty() {
         attachment.insert("title".into(), json!(header.title));
     }
@@ -355,50 +359,13 @@ pub(crate) fn document_reference(
     if let Some(t) = dt::date_time(ctx, effective) {
         context.insert("period".into(), json!({ "start": t }));
     }
+    let related: Vec<Value> = made.iter().map(|m| json!({ "reference": m })).collect();
+    if !related.is_empty() {
+        context.insert("related".into(), Value::Array(related));
+    }
     if !context.is_empty() {
         r.insert("context".into(), Value::Object(context));
     }
 
-    let mut p = Map::new();
-    p.insert("resourceType".into(), json!("Provenance"));
-    p.insert("id".into(), json!(id));
-    let targets: Vec<Value> = made.iter().map(|m| json!({ "reference": m })).collect();
-    p.insert("target".into(), Value::Array(targets));
-    if let Some(t) = dt::date_time(ctx, effective) {
-        p.insert("occurredDateTime".into(), json!(t));
-    }
-    // When the document was recorded, to the second and with its zone; a document that does
-    // not say so gets the data-absent-reason (an offset is never invented).
-    let recorded = dt::instant(ctx, effective)
-        .or_else(|| children(root, "author").find_map(|a| dt::instant(ctx, child(a, "time"))));
-    match recorded {
-        Some(t) => {
-            p.insert("recorded".into(), json!(t));
-        }
-        None => {
-            p.insert(
-                "_recorded".into(),
-                json!({ "extension": [{ "url": DATA_ABSENT_REASON, "valueCode": "unknown" }] }),
-            );
-        }
-    }
-    let who = header
-        .authors
-        .first()
-        .or(header.custodian.as_ref())
-        .map(|a| json!({ "reference": a }));
-    let agent = match who {
-        Some(who) => {
-            json!([{ "type": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "author" }] }, "who": who }])
-        }
-        None => {
-            json!([{ "type": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "assembler" }] }, "who": { "display": "OwnRecord C-CDA import" } }])
-        }
-    };
-    p.insert("agent".into(), agent);
-    p.insert(
-        "entity".into(),
-        json!([{ "role": "source", "what": { "reference": format!("DocumentReference/{id}") } }]),
-    );
-    (Value::Object(r), Value::Object(p))
+    Value::Object(r)
 }

@@ -18,7 +18,10 @@ pub enum SectionKind {
     PlanOfTreatment,
     Goals,
     Notes,
-    /// Any other section: kept as narrative (in the original document) only.
+    /// About relatives, not the patient: kept as narrative only (never as the patient's entries).
+    FamilyHistory,
+    /// Any other section (functional status, advance directives, assessments, …): its
+    /// observations become Observations; everything else is kept as narrative.
     Other,
 }
 
@@ -38,6 +41,7 @@ impl SectionKind {
             SectionKind::PlanOfTreatment => "Plan of treatment",
             SectionKind::Goals => "Goals",
             SectionKind::Notes => "Notes",
+            SectionKind::FamilyHistory => "Family history",
             SectionKind::Other => "Other sections",
         }
     }
@@ -91,7 +95,9 @@ impl Report {
             .into_iter()
             .filter(|(kind, s, t)| *kind != SectionKind::Other || s + t > 0)
             .map(|(kind, s, t)| match (kind, t) {
-                (SectionKind::Other, _) => format!("{} kept as text", kind.label()),
+                (SectionKind::Other | SectionKind::FamilyHistory, _) if s == 0 => {
+                    format!("{} kept as text", kind.label())
+                }
                 (_, 0) if s == 0 => format!("{} (text only)", kind.label()),
                 (_, 0) => format!("{} {s}", kind.label()),
                 _ => format!("{} {s} ({t} kept as text only)", kind.label()),

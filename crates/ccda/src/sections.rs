@@ -116,11 +116,23 @@ const TEMPLATES: &[(SectionKind, &[&str])] = &[
     ),
     (SectionKind::Goals, &["2.16.840.1.113883.10.20.22.2.60"]),
     (SectionKind::Notes, &["2.16.840.1.113883.10.20.22.2.65"]),
+    (
+        SectionKind::FamilyHistory,
+        &[
+            "2.16.840.1.113883.10.20.22.2.15",
+            "2.16.840.1.113883.10.20.1.4",
+            "1.3.6.1.4.1.19376.1.5.3.1.3.14",
+            "2.16.840.1.113883.3.88.11.83.125",
+        ],
+    ),
 ];
 
 /// Section LOINC codes, for sections whose templateIds are missing or unknown.
 const CODES: &[(SectionKind, &[&str])] = &[
-    (SectionKind::Problems, &["11450-4", "75310-3"]),
+    (
+        SectionKind::Problems,
+        &["11450-4", "75310-3", "11348-0", "11535-2", "46241-6"],
+    ),
     (SectionKind::Allergies, &["48765-2"]),
     (
         SectionKind::Medications,
@@ -135,6 +147,7 @@ const CODES: &[(SectionKind, &[&str])] = &[
     (SectionKind::PlanOfTreatment, &["18776-5"]),
     (SectionKind::Goals, &["61146-7"]),
     (SectionKind::Notes, &["11488-4", "34109-9"]),
+    (SectionKind::FamilyHistory, &["10157-6"]),
 ];
 
 /// The kind of a section: any known templateId root first, else its LOINC code.

@@ -86,7 +86,7 @@ pub(super) fn encounter(ctx: &Ctx<'_, '_>, out: &mut Out, enc: Node<'_, '_>) -> 
     let mut made = 1;
     let mut diagnoses = Vec::new();
     for act in related(enc).filter(|a| xml::has_template(*a, ENCOUNTER_DIAGNOSIS)) {
-        for obs in related(act).filter(|o| xml::is(*o, "observation")) {
+        for obs in conditions::concerned(act, conditions::PROBLEM_OBSERVATION) {
             let condition = conditions::condition(ctx, obs, None, "encounter-diagnosis", Some(&id));
             diagnoses.push(json!({ "condition": { "reference": out.push(condition) } }));
             made += 1;

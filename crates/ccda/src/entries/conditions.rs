@@ -12,6 +12,10 @@ use crate::document::{Ctx, Out};
 use crate::xml::{self, child, children};
 
 const CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+pub(super) const PROBLEM_OBSERVATION: &[&str] = &[
+    "2.16.840.1.113883.10.20.22.4.4",
+    "2.16.840.1.113883.10.20.1.28",
+];
 const PROBLEM_STATUS: &[&str] = &[
     "2.16.840.1.113883.10.20.22.4.6",
     "2.16.840.1.113883.10.20.1.50",
@@ -34,13 +38,27 @@ const SEVERITY: &[&str] = &[
 ];
 const CRITICALITY: &[&str] = &["2.16.840.1.113883.10.20.22.4.145"];
 
-/// The observations a concern act holds (or the statement itself when it is an observation).
-fn concerned<'a, 'i: 'a>(stmt: Node<'a, 'i>) -> Vec<Node<'a, 'i>> {
+/// The observations a concern act holds (or the statement itself when it is an observation):
+/// those with the expected template when any has it, else every observation that is not a
+/// status observation.
+pub(super) fn concerned<'a, 'i: 'a>(stmt: Node<'a, 'i>, templates: &[&str]) -> Vec<Node<'a, 'i>> {
     if xml::is(stmt, "observation") {
         return vec![stmt];
     }
-    related(stmt)
+    let observations: Vec<Node<'a, 'i>> = related(stmt)
         .filter(|r| xml::is(*r, "observation"))
+        .collect();
+    let typed: Vec<Node<'a, 'i>> = observations
+        .iter()
+        .copied()
+        .filter(|o| xml::has_template(*o, templates))
+        .collect();
+    if !typed.is_empty() {
+        return typed;
+    }
+    observations
+        .into_iter()
+        .filter(|o| dt::code_of(child(*o, "code")) != Some("33999-4"))
         .collect()
 }
 
@@ -53,7 +71,7 @@ pub(super) fn problems(
 ) -> u32 {
     let concern = xml::is(stmt, "act").then_some(stmt);
     let mut made = 0;
-    for obs in concerned(stmt) {
+    for obs in concerned(stmt, PROBLEM_OBSERVATION) {
         out.push(condition(ctx, obs, concern, category, None));
         made += 1;
     }
@@ -149,18 +167,7 @@ pub(super) fn condition(
 /// An allergy concern act (or a bare allergy observation) → one AllergyIntolerance each.
 pub(super) fn allergies(ctx: &Ctx<'_, '_>, out: &mut Out, stmt: Node<'_, '_>) -> u32 {
     let concern = xml::is(stmt, "act").then_some(stmt);
-    let mut observations = concerned(stmt);
-    if observations.len() > 1 {
-        // Keep the allergy observations when the act also holds other observations.
-        let typed: Vec<_> = observations
-            .iter()
-            .copied()
-            .filter(|o| xml::has_template(*o, ALLERGY_OBSERVATION))
-            .collect();
-        if !typed.is_empty() {
-            observations = typed;
-        }
-    }
+    let observations = concerned(stmt, ALLERGY_OBSERVATION);
     let mut made = 0;
     for obs in observations {
         out.push(allergy(ctx, obs, concern));

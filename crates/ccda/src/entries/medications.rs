@@ -119,11 +119,9 @@ pub(super) fn immunization(ctx: &Ctx<'_, '_>, out: &mut Out, sa: Node<'_, '_>) -
         Some(t) => {
             r.insert("occurrenceDateTime".into(), json!(t));
         }
+        // occurrence[x] is required: a record without a date says so in words.
         None => {
-            r.insert(
-                "_occurrenceDateTime".into(),
-                json!({ "extension": [{ "url": DATA_ABSENT_REASON, "valueCode": "unknown" }] }),
-            );
+            r.insert("occurrenceString".into(), json!("date not recorded"));
         }
     }
     // C-CDA does not say whether the record came from whoever gave the vaccine.

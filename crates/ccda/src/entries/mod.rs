@@ -55,6 +55,10 @@ const SOCIAL: &[&str] = &[
     "2.16.840.1.113883.10.20.22.4.85",
     "2.16.840.1.113883.10.20.22.4.200",
 ];
+const PROBLEM_OBSERVATION: &[&str] = &[
+    "2.16.840.1.113883.10.20.22.4.4",
+    "2.16.840.1.113883.10.20.1.28",
+];
 const GOAL: &[&str] = &["2.16.840.1.113883.10.20.22.4.121"];
 
 /// Converts one `<entry>`; returns how many resources it became (0: text only).
@@ -67,6 +71,10 @@ pub(crate) fn convert(
     let Some(stmt) = entry.children().find(|c| c.is_element()) else {
         return 0;
     };
+    if kind == SectionKind::FamilyHistory {
+        // Its observations are about relatives: never the patient's own entries.
+        return 0;
+    }
     let has = |roots: &[&str]| xml::has_template(stmt, roots);
     let name = stmt.tag_name().name();
     if has(NOTE) {
@@ -97,6 +105,9 @@ pub(crate) fn convert(
     if has(PROCEDURE) && kind != SectionKind::PlanOfTreatment {
         return activities::procedure(ctx, out, stmt);
     }
+    if has(PROBLEM_OBSERVATION) && name == "observation" {
+        return conditions::problems(ctx, out, stmt, "problem-list-item");
+    }
     if has(SOCIAL) {
         return observations::single(ctx, out, stmt, "social-history");
     }
@@ -112,6 +123,10 @@ pub(crate) fn convert(
             .sum();
     }
     match (kind, name) {
+        // An observation with a template of its own (a health status observation, …) is not a problem.
+        (SectionKind::Problems, "observation") if xml::template_roots(stmt).next().is_some() => {
+            observations::single(ctx, out, stmt, "")
+        }
         (SectionKind::Problems, "act" | "observation") => {
             conditions::problems(ctx, out, stmt, "problem-list-item")
         }
@@ -147,6 +162,8 @@ pub(crate) fn convert(
         }
         (SectionKind::Goals, "observation") => activities::goal(ctx, out, stmt),
         (SectionKind::Notes, "act") => activities::note(ctx, out, stmt),
+        (SectionKind::Other, "observation") => observations::single(ctx, out, stmt, ""),
+        (SectionKind::Other, "organizer") => observations::organizer(ctx, out, stmt, "", false),
         _ => 0,
     }
 }

@@ -21,7 +21,9 @@ fn result_status(node: Node<'_, '_>) -> &'static str {
     }
 }
 
-/// An organizer: its component observations, and for results a DiagnosticReport over them.
+/// An organizer: its component observations, and over them a DiagnosticReport (results) or a
+/// panel Observation with `hasMember` (vital signs and other organizers, as C-CDA on FHIR maps
+/// the vital signs organizer).
 pub(super) fn organizer(
     ctx: &Ctx<'_, '_>,
     out: &mut Out,
@@ -36,6 +38,7 @@ pub(super) fn organizer(
         results.push(out.push(observation(ctx, obs, category)));
     }
     let mut made = results.len() as u32;
+    let refs: Vec<Value> = results.iter().map(|x| json!({ "reference": x })).collect();
     if report {
         let mut r = base("DiagnosticReport", org);
         r.insert("status".into(), json!(result_status(org)));
@@ -52,10 +55,24 @@ pub(super) fn organizer(
         );
         r.insert("subject".into(), ctx.patient.clone());
         insert_time(ctx, &mut r, "effective", org);
-        if !results.is_empty() {
-            let refs: Vec<Value> = results.iter().map(|x| json!({ "reference": x })).collect();
+        if !refs.is_empty() {
             r.insert("result".into(), Value::Array(refs));
         }
+        out.push(Value::Object(r));
+        made += 1;
+    } else if !refs.is_empty() {
+        let mut r = base("Observation", org);
+        r.insert("status".into(), json!(result_status(org)));
+        if !category.is_empty() {
+            r.insert("category".into(), json!([coded(CATEGORY, category)]));
+        }
+        r.insert(
+            "code".into(),
+            dt::concept_or_absent(ctx, child(org, "code")),
+        );
+        r.insert("subject".into(), ctx.patient.clone());
+        insert_time(ctx, &mut r, "effective", org);
+        r.insert("hasMember".into(), Value::Array(refs));
         out.push(Value::Object(r));
         made += 1;
     }
@@ -74,7 +91,9 @@ pub(super) fn single(ctx: &Ctx<'_, '_>, out: &mut Out, obs: Node<'_, '_>, catego
 fn observation(ctx: &Ctx<'_, '_>, obs: Node<'_, '_>, category: &str) -> Value {
     let mut r = base("Observation", obs);
     r.insert("status".into(), json!(result_status(obs)));
-    r.insert("category".into(), json!([coded(CATEGORY, category)]));
+    if !category.is_empty() {
+        r.insert("category".into(), json!([coded(CATEGORY, category)]));
+    }
     let code_node = child(obs, "code");
     let code = match dt::code_of(code_node) {
         // C-CDA R1.1's smoking status is coded ASSERTION; its meaning is LOINC 72166-2.

@@ -1,6 +1,6 @@
 //! Importing C-CDA files (plain XML, zip, IHE XDM, MIME): each document is converted by
-//! `crates/ccda`, its resources stored like any file's, and the original kept as an attachment
-//! of its DocumentReference. One transaction for the file.
+//! `crates/ccda`, its resources stored like any file's, and the original kept (inline, base64) as
+//! the attachment of its DocumentReference. One transaction for the file.
 //!
 //! The source of a C-CDA file is the organization that keeps the record (the custodian) and the
 //! patient, not the file name: a newer download from the same portal, whatever it is called,
@@ -107,14 +107,6 @@ impl Vault {
                 Ok(())
             };
             for (done, (part, converted)) in documents.iter().enumerate() {
-                resources::put_attachment(
-                    tx,
-                    &converted.facts.attachment_url,
-                    source_id,
-                    Some("text/xml"),
-                    &part.bytes,
-                    &now,
-                )?;
                 for (n, resource) in converted.resources.iter().enumerate() {
                     put(&mut writer, &mut counts, n + 1, resource)?;
                 }
@@ -126,15 +118,7 @@ impl Vault {
                 reports.push(DocumentReport::of(&part.path, converted));
             }
             for (n, part) in attachments.iter().enumerate() {
-                let (resource, url, _) = ccda::attachment_document(part, &patient_id);
-                resources::put_attachment(
-                    tx,
-                    &url,
-                    source_id,
-                    Some(&part.media_type),
-                    &part.bytes,
-                    &now,
-                )?;
+                let resource = ccda::attachment_document(part, &patient_id);
                 put(&mut writer, &mut counts, n + 1, &resource)?;
             }
             let links = writer.finish()?;
