@@ -169,13 +169,25 @@ pub fn kind(section: Node<'_, '_>) -> SectionKind {
         .unwrap_or(SectionKind::Other)
 }
 
-/// Converts a section's entries (and those of its nested sections), adding to `reports`.
+/// Converts a section's entries and those of its nested sections (walked with a stack, not
+/// recursion, so a hostile nesting depth cannot exhaust the stack), adding to `reports`.
 pub(crate) fn convert(
     ctx: &Ctx<'_, '_>,
     out: &mut Out,
     section: Node<'_, '_>,
     reports: &mut Vec<SectionReport>,
 ) {
+    let mut pending = vec![section];
+    while let Some(section) = pending.pop() {
+        reports.push(convert_one(ctx, out, section));
+        let nested: Vec<Node<'_, '_>> = children(section, "component")
+            .filter_map(|c| child(c, "section"))
+            .collect();
+        pending.extend(nested.into_iter().rev());
+    }
+}
+
+fn convert_one(ctx: &Ctx<'_, '_>, out: &mut Out, section: Node<'_, '_>) -> SectionReport {
     let kind = kind(section);
     let mut report = SectionReport {
         kind,
@@ -195,8 +207,5 @@ pub(crate) fn convert(
             report.text_only = report.text_only.saturating_add(1);
         }
     }
-    reports.push(report);
-    for nested in children(section, "component").filter_map(|c| child(c, "section")) {
-        convert(ctx, out, nested, reports);
-    }
+    report
 }

@@ -80,12 +80,36 @@ pub(super) fn organizer(
 }
 
 /// An observation outside an organizer.
+/// Its component observations (`entryRelationship typeCode="COMP"`: an assessment scale's
+/// questions, …) become Observations too, named in its `hasMember`, down to [`MAX_MEMBER_DEPTH`].
 pub(super) fn single(ctx: &Ctx<'_, '_>, out: &mut Out, obs: Node<'_, '_>, category: &str) -> u32 {
     if !xml::is(obs, "observation") {
         return 0;
     }
-    out.push(observation(ctx, obs, category));
-    1
+    with_members(ctx, out, obs, category, 0).1
+}
+
+const MAX_MEMBER_DEPTH: usize = 3;
+
+/// (the observation's reference, resources made).
+fn with_members(ctx: &Ctx<'_, '_>, out: &mut Out, obs: Node<'_, '_>, category: &str, depth: usize) -> (String, u32) {
+    let mut made = 1;
+    let mut members = Vec::new();
+    if depth < MAX_MEMBER_DEPTH {
+        let parts = children(obs, "entryRelationship")
+            .filter(|r| r.attribute("typeCode") == Some("COMP"))
+            .filter_map(|r| r.children().find(|o| xml::is(*o, "observation")));
+        for part in parts {
+            let (reference, n) = with_members(ctx, out, part, category, depth + 1);
+            members.push(json!({ "reference": reference }));
+            made += n;
+        }
+    }
+    let mut resource = observation(ctx, obs, category);
+    if !members.is_empty() {
+        resource["hasMember"] = Value::Array(members);
+    }
+    (out.push(resource), made)
 }
 
 fn observation(ctx: &Ctx<'_, '_>, obs: Node<'_, '_>, category: &str) -> Value {

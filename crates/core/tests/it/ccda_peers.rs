@@ -52,9 +52,112 @@ struct Allowed {
     reason: &'static str,
 }
 
-/// Documented differences (tests/peers/CCDA-DIFFERENCES.md has the details). Empty so far:
-/// every difference seen is either a code-system URI (below) or open for the converter.
-const ALLOWED: &[Allowed] = &[];
+const PROBLEM_AS_OBSERVATION: &str = "medplum also makes an Observation of each allergy or problem observation (its own code: ASSERTION, 55607006 or 75326-9 'Problem'); we make only the AllergyIntolerance or Condition, as C-CDA on FHIR maps it";
+const PROCEDURE_OBSERVATION: &str = "a Procedure Activity Observation is a Procedure for us (C-CDA on FHIR maps all three procedure templates to Procedure); medplum makes an Observation";
+const FAMILY_HISTORY: &str = "family history is about relatives: medplum makes the patient's Observations of a relative's conditions; we keep the section as narrative only";
+const NESTED_DETAIL: &str = "an observation nested as a subject or a procedure act nested in a supply is a detail of its entry; we keep it in the narrative (medplum makes an Observation)";
+const PLANNED: &str = "a planned encounter or procedure (Plan of Treatment, moodCode INT) is a ServiceRequest for us; medplum makes an Encounter or Procedure";
+const INDICATION: &str = "a medication's indication (RSON) is its reason, not a problem-list entry: medplum makes a Condition of it";
+
+/// Documented differences (tests/peers/CCDA-DIFFERENCES.md has the details).
+const ALLOWED: &[Allowed] = &[
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "|ASSERTION",
+        reason: PROBLEM_AS_OBSERVATION,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|55607006",
+        reason: PROBLEM_AS_OBSERVATION,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "loinc.org|75326-9",
+        reason: PROBLEM_AS_OBSERVATION,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|274025005",
+        reason: PROCEDURE_OBSERVATION,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|168731009",
+        reason: PROCEDURE_OBSERVATION,
+    },
+    Allowed {
+        file: "CCD.ccda",
+        group: "Observation",
+        code: "",
+        reason: PROCEDURE_OBSERVATION,
+    },
+    Allowed {
+        file: "CCD_2__CCD",
+        group: "Observation",
+        code: "",
+        reason: PROCEDURE_OBSERVATION,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "loinc.org|75323-6",
+        reason: FAMILY_HISTORY,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|445518008",
+        reason: FAMILY_HISTORY,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|64572001",
+        reason: FAMILY_HISTORY,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "sid/icf|",
+        reason: NESTED_DETAIL,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "loinc.org|75303-8",
+        reason: NESTED_DETAIL,
+    },
+    Allowed {
+        file: "",
+        group: "Observation",
+        code: "snomed.info/sct|40388003",
+        reason: NESTED_DETAIL,
+    },
+    Allowed {
+        file: "",
+        group: "Encounter",
+        code: "",
+        reason: PLANNED,
+    },
+    Allowed {
+        file: "newsections",
+        group: "Procedure",
+        code: "snomed.info/sct|73761001",
+        reason: PLANNED,
+    },
+    Allowed {
+        file: "hl7_expected_ccda",
+        group: "Condition",
+        code: "snomed.info/sct|32398004",
+        reason: INDICATION,
+    },
+];
 
 /// Code systems the peer names differently from us: (peer's system, ours, why). A peer's
 /// `system|code` counts as found when we have the code under our system. Ours are HL7's URIs
