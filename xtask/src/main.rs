@@ -9,6 +9,9 @@
 //! - `bench [import|sync|browse|pdf|ccda|app]`: the benchmarks, in release mode (`ccda` first
 //!   installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
+//! - `fuzz ccda [--minutes N | --replay PATH]`: AFL++ on the C-CDA importer (see fuzz.rs).
+
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         ["bench", "ccda"] => bench_ccda(),
         ["bench", "app"] => bench_app(),
         ["bundle"] => bundle(),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["bench"] => bench("import")
             .and_then(|()| bench("sync"))
             .and_then(|()| bench("browse"))
@@ -67,7 +71,8 @@ fn main() -> ExitCode {
             .and_then(|()| bench("pdf"))
             .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|ccda|app] | bundle"
+            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|ccda|app] | bundle \
+             | fuzz ccda [--minutes N | --replay PATH]"
                 .into(),
         ),
     };
