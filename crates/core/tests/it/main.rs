@@ -3,7 +3,9 @@
 
 mod audit;
 mod browse;
+mod ccda;
 mod ccda_peers;
+mod document;
 mod export;
 mod import;
 mod malformed;
