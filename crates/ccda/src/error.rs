@@ -11,7 +11,9 @@ pub enum Error {
         column: u32,
         problem: XmlProblem,
     },
-    #[error("is XML but not a clinical document (its first element is not an HL7 ClinicalDocument)")]
+    #[error(
+        "is XML but not a clinical document (its first element is not an HL7 ClinicalDocument)"
+    )]
     NotClinicalDocument,
     #[error("has no patient (recordTarget), so whose record it is cannot be told")]
     NoPatient,
@@ -51,10 +53,44 @@ pub enum ContainerProblem {
     TooDeep { limit: usize },
     #[error("is an encrypted zip, which cannot be opened without its password")]
     Encrypted,
+    #[error("is a zip compressed with a method other than stored or deflate, which is not read")]
+    UnsupportedCompression,
     #[error("is a damaged MIME message")]
     Mime,
     #[error("holds no clinical document")]
     NoDocument,
+}
+
+impl Error {
+    /// The error for XML that did not parse, from the parser's error and the text it read.
+    /// Besides the parser's own end-of-text errors, a malformed token on the text's last line
+    /// with no `>` after it is truncation: the text ended inside a tag, a name or a string.
+    // For document.rs's parse calls (`.map_err(|e| Error::xml(e, &text))`), which take `?` today.
+    #[allow(dead_code)]
+    pub(crate) fn xml(e: roxmltree::Error, text: &str) -> Error {
+        let pos = e.pos();
+        let (last_row, last_line) = match text.rsplit_once('\n') {
+            Some((before, last)) => (before.matches('\n').count().saturating_add(2), last),
+            None => (1, text),
+        };
+        let cut_inside_a_tag = pos.row as usize == last_row
+            && !last_line
+                .chars()
+                .skip((pos.col as usize).saturating_sub(1))
+                .any(|c| c == '>');
+        match Error::from(e) {
+            Error::Xml {
+                line,
+                column,
+                problem: XmlProblem::Malformed,
+            } if cut_inside_a_tag => Error::Xml {
+                line,
+                column,
+                problem: XmlProblem::Truncated,
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<roxmltree::Error> for Error {
@@ -65,7 +101,9 @@ impl From<roxmltree::Error> for Error {
             E::DtdDetected | E::EntityReferenceLoop(_) | E::UnknownEntityReference(_, _) => {
                 XmlProblem::Dtd
             }
-            E::UnexpectedEndOfStream => XmlProblem::Truncated,
+            // Cut inside a tag, between tags before the root element is closed, or before the
+            // root element's start tag is complete.
+            E::UnexpectedEndOfStream | E::UnclosedRootNode | E::NoRootNode => XmlProblem::Truncated,
             E::NodesLimitReached | E::AttributesLimitReached | E::NamespacesLimitReached => {
                 XmlProblem::TooManyNodes
             }
@@ -77,5 +115,50 @@ impl From<roxmltree::Error> for Error {
             column: pos.col,
             problem,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(text: &str) -> Option<XmlProblem> {
+        match roxmltree::Document::parse(text) {
+            Ok(_) => None,
+            Err(e) => match Error::xml(e, text) {
+                Error::Xml { problem, .. } => Some(problem),
+                other => panic!("{other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn a_document_cut_anywhere_is_truncated() {
+        let doc = "<?xml version=\"1.0\"?>\n<!-- a comment -->\n<ClinicalDocument xmlns=\"urn:hl7-org:v3\" \
+                   xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n  <title>Summary &amp; plan</title>\n  \
+                   <code code=\"34133-9\" codeSystem='2.16.840.1.113883.6.1'/>\n  <text><![CDATA[x < y]]> é \
+                   <br/></text>\n  <value xsi:type=\"PQ\" value=\"1.5\" unit=\"mg\"/>\n</ClinicalDocument>\n";
+        assert_eq!(problem(doc), None);
+        let end = doc.trim_end().len();
+        let root = doc.find("<ClinicalDocument").unwrap();
+        for cut in (root + 1..end).filter(|&i| doc.is_char_boundary(i)) {
+            assert_eq!(
+                problem(&doc[..cut]),
+                Some(XmlProblem::Truncated),
+                "cut at {cut}: {:?}",
+                &doc[..cut]
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_is_still_malformed() {
+        assert_eq!(problem("<a><b></a>"), Some(XmlProblem::Malformed));
+        assert_eq!(problem("<a>\n<b c=1></b></a>"), Some(XmlProblem::Malformed));
+        assert_eq!(problem("<a>\n<b></c></a>"), Some(XmlProblem::Malformed));
+        assert_eq!(
+            problem("<!DOCTYPE a [<!ENTITY x \"y\">]><a/>"),
+            Some(XmlProblem::Dtd)
+        );
     }
 }
