@@ -26,7 +26,9 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, Error> {
         Ok(text) => Ok(Cow::Borrowed(text)),
         // Some systems still write ISO-8859-1 / Windows-1252 while declaring UTF-8 or nothing:
         // each byte of those is one character (the C1 range is rare and kept as Latin-1).
-        Err(_) if declares_latin1(bytes) => Ok(Cow::Owned(bytes.iter().map(|&b| b as char).collect())),
+        Err(_) if declares_latin1(bytes) => {
+            Ok(Cow::Owned(bytes.iter().map(|&b| b as char).collect()))
+        }
         Err(_) => Err(Error::Encoding("invalid UTF-8")),
     }
 }
@@ -41,7 +43,7 @@ fn declares_latin1(bytes: &[u8]) -> bool {
 }
 
 fn utf16(bytes: &[u8], read: fn([u8; 2]) -> u16) -> Result<Cow<'_, str>, Error> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(Error::Encoding("UTF-16 with an odd number of bytes"));
     }
     let units = bytes.chunks_exact(2).map(|pair| read([pair[0], pair[1]]));
@@ -58,7 +60,10 @@ mod tests {
     #[test]
     fn boms_and_utf16() {
         assert_eq!(text(b"\xEF\xBB\xBF<a/>").unwrap(), "<a/>");
-        let le: Vec<u8> = "\u{feff}<a>é</a>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let le: Vec<u8> = "\u{feff}<a>é</a>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         assert_eq!(text(&le).unwrap(), "<a>é</a>");
         let be: Vec<u8> = "<a/>".encode_utf16().flat_map(u16::to_be_bytes).collect();
         assert_eq!(text(&be).unwrap(), "<a/>");

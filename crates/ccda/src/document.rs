@@ -77,9 +77,10 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
         Ok(doc) => doc,
         Err(roxmltree::Error::UnknownNamespace(..)) => {
             declared = declare_common_prefixes(&text)?.into_owned();
-            roxmltree::Document::parse_with_options(&declared, parse_options())?
+            roxmltree::Document::parse_with_options(&declared, parse_options())
+                .map_err(|e| Error::xml(e, &declared))?
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::xml(e, &text)),
     };
     let root = doc.root_element();
     if !xml::is(root, "ClinicalDocument") {
@@ -159,8 +160,10 @@ fn declare_common_prefixes(text: &str) -> Result<std::borrow::Cow<'_, str>, Erro
             Err(roxmltree::Error::UnknownNamespace(prefix, pos)) => COMMON_PREFIXES
                 .iter()
                 .find(|(p, _)| *p == prefix)
-                .ok_or(roxmltree::Error::UnknownNamespace(prefix, pos))?,
-            Err(e) => return Err(e.into()),
+                .ok_or_else(|| {
+                    Error::xml(roxmltree::Error::UnknownNamespace(prefix, pos), &text)
+                })?,
+            Err(e) => return Err(Error::xml(e, &text)),
         };
         let at = root_name_end(&text).ok_or(Error::NotClinicalDocument)?;
         let (head, tail) = text.split_at(at);

@@ -65,8 +65,6 @@ impl Error {
     /// The error for XML that did not parse, from the parser's error and the text it read.
     /// Besides the parser's own end-of-text errors, a malformed token on the text's last line
     /// with no `>` after it is truncation: the text ended inside a tag, a name or a string.
-    // For document.rs's parse calls (`.map_err(|e| Error::xml(e, &text))`), which take `?` today.
-    #[allow(dead_code)]
     pub(crate) fn xml(e: roxmltree::Error, text: &str) -> Error {
         let pos = e.pos();
         let (last_row, last_line) = match text.rsplit_once('\n') {

@@ -55,17 +55,7 @@ pub(crate) fn read(
     let encounter = path(root, &["componentOf", "encompassingEncounter"]).map(|e| {
         let mut r = base("Encounter", id_for("Encounter", e), e);
         r.insert("status".into(), json!("finished"));
-        let class = match dt::code_of(child(e, "code")) {
-            Some(
-                c @ ("AMB" | "IMP" | "EMER" | "HH" | "VR" | "FLD" | "ACUTE" | "NONAC" | "OBSENC"
-                | "PRENC" | "SS"),
-            ) => c,
-            _ => "AMB",
-        };
-        r.insert(
-            "class".into(),
-            json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": class }),
-        );
+        r.insert("class".into(), crate::entries::encounter_class(e));
         if let Some(t) = dt::concept(ctx, child(e, "code")) {
             r.insert("type".into(), json!([t]));
         }
@@ -144,13 +134,12 @@ fn patient(ctx: &Ctx<'_, '_>, role: Node<'_, '_>, id: &str) -> Value {
             .find(|c| c.is_element() && c.tag_name().name() == "deceasedTime");
         if let Some(t) = deceased_time.and_then(|t| dt::date_time(ctx, Some(t))) {
             r.insert("deceasedDateTime".into(), json!(t));
-        } else if let Some(ind) = p
+        } else if let Some(v) = p
             .children()
             .find(|c| c.is_element() && c.tag_name().name() == "deceasedInd")
+            .and_then(|ind| ind.attribute("value"))
         {
-            if let Some(v) = ind.attribute("value") {
-                r.insert("deceasedBoolean".into(), json!(v == "true"));
-            }
+            r.insert("deceasedBoolean".into(), json!(v == "true"));
         }
     }
     push_all(

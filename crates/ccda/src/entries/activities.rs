@@ -100,7 +100,7 @@ pub(super) fn encounter(ctx: &Ctx<'_, '_>, out: &mut Out, enc: Node<'_, '_>) -> 
 }
 
 /// Encounter.class (required): an ActCode in the code or its translations; else said unknown.
-fn class(enc: Node<'_, '_>) -> Value {
+pub(crate) fn class(enc: Node<'_, '_>) -> Value {
     const ACT_CODE: &str = "2.16.840.1.113883.5.4";
     let code = child(enc, "code");
     let found = code

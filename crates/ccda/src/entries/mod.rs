@@ -168,6 +168,8 @@ pub(crate) fn convert(
     }
 }
 
+pub(crate) use activities::class as encounter_class;
+
 /// `{resourceType, id, identifier}` of an entry.
 fn base(resource_type: &str, node: Node<'_, '_>) -> Map<String, Value> {
     crate::header::base(

@@ -92,7 +92,13 @@ pub(super) fn single(ctx: &Ctx<'_, '_>, out: &mut Out, obs: Node<'_, '_>, catego
 const MAX_MEMBER_DEPTH: usize = 3;
 
 /// (the observation's reference, resources made).
-fn with_members(ctx: &Ctx<'_, '_>, out: &mut Out, obs: Node<'_, '_>, category: &str, depth: usize) -> (String, u32) {
+fn with_members(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Out,
+    obs: Node<'_, '_>,
+    category: &str,
+    depth: usize,
+) -> (String, u32) {
     let mut made = 1;
     let mut members = Vec::new();
     if depth < MAX_MEMBER_DEPTH {
@@ -162,10 +168,8 @@ fn observation(ctx: &Ctx<'_, '_>, obs: Node<'_, '_>, category: &str) -> Value {
         .filter_map(|rr| child(rr, "observationRange"))
         .filter_map(|range| {
             let mut m = Map::new();
-            if let Some(v) = child(range, "value") {
-                if let Some(Value::Object(lh)) = dt::range(ctx, Some(v)) {
-                    m.extend(lh);
-                }
+            if let Some(Value::Object(lh)) = dt::range(ctx, child(range, "value")) {
+                m.extend(lh);
             }
             let text = xml::text_of(child(range, "text"))
                 .or_else(|| child(range, "text").and_then(|t| ctx.referenced_text(t)));
