@@ -122,7 +122,13 @@ impl Vault {
                 put(&mut writer, &mut counts, n + 1, &resource)?;
             }
             let links = writer.finish()?;
-            people::refuse_replaced_patients(tx, source_id, name, &now)?;
+            people::refuse_replaced_patients(
+                tx,
+                source_id,
+                name,
+                &now,
+                "gives its patient the record number that a document imported before, from the same organization, gives someone else (another name or birth date), so the two records would mix",
+            )?;
             let report = FileReport {
                 file: name.to_owned(),
                 format: Format::Ccda,

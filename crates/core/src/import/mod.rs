@@ -127,7 +127,13 @@ impl Vault {
             };
             job.run(path)?;
             let links = job.writer.finish()?;
-            people::refuse_replaced_patients(tx, source_id, &name, &now)?;
+            people::refuse_replaced_patients(
+                tx,
+                source_id,
+                &name,
+                &now,
+                "has the name of a file imported before, but its patient is someone else; rename the file and import it again",
+            )?;
             let mut report = job.report;
             report.people = links;
             let details = serde_json::to_value(&report).expect("report serializes");

@@ -195,14 +195,16 @@ pub(crate) fn automatic_match(
     }
 }
 
-/// Refuses a file whose Patient replaces, under the same file name and patient id, a Patient
+/// Refuses a file whose Patient replaces, under the same source and patient id, a Patient
 /// that is someone else (another name or birth date): the two people's records would mix.
-/// `now` is the import's time (the replaced versions went to history at it).
+/// `now` is the import's time (the replaced versions went to history at it); `why` says, for
+/// the file, what made the two the same source.
 pub(crate) fn refuse_replaced_patients(
     tx: &Transaction<'_>,
     source_id: i64,
     file: &str,
     now: &str,
+    why: &str,
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "SELECT h.json, r.json FROM resource_history h JOIN resources r ON r.id = h.resource_id
@@ -215,10 +217,7 @@ pub(crate) fn refuse_replaced_patients(
         if let (Ok(before), Ok(after)) = (read(&before), read(&after))
             && before.matches(&after) == Match::Different
         {
-            return Err(Error::import(
-                file,
-                "has the name of a file imported before, but its patient is someone else; rename the file and import it again",
-            ));
+            return Err(Error::import(file, why));
         }
     }
     Ok(())

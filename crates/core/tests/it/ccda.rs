@@ -275,3 +275,27 @@ fn a_zip_of_documents_imports_each_and_names_the_one_that_cannot_be_read() {
     assert!(bad.path.ends_with("DOC0002.XML"));
     assert!(report.counts.new > 100);
 }
+
+#[test]
+fn one_record_number_at_one_organization_for_two_people_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(&dir.path().join("vault"));
+    let patient = serde_json::json!({
+        "name": [{ "family": "Rivera", "given": ["Ana"] }],
+        "birthDate": "1980-02-03",
+        "gender": "female",
+    });
+    let first = dir.path().join("Summary.xml");
+    std::fs::write(&first, ccda_for(&patient)).unwrap();
+    vault
+        .import_file(&first, PersonChoice::Auto, &mut no_progress())
+        .unwrap();
+    let mut other = patient.clone();
+    other["name"][0]["given"][0] = "Bea".into();
+    other["birthDate"] = "1950-07-08".into();
+    let second = dir.path().join("Summary (1).xml");
+    std::fs::write(&second, ccda_for(&other).replace("doc-1", "doc-9")).unwrap();
+    let why = refused(&mut vault, &second);
+    assert!(why.contains("record number"), "{why}");
+    assert_eq!(vault.people().unwrap().len(), 1);
+}
