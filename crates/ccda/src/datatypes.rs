@@ -4,6 +4,8 @@
 use roxmltree::Node;
 use serde_json::{Map, Value, json};
 
+use ownrecord_fhir::datatypes::days_in_month;
+
 use crate::document::Ctx;
 use crate::xml::{self, attr, child, children};
 
@@ -188,17 +190,6 @@ pub fn code_of<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
 
 fn digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// Precision of a converted timestamp.
