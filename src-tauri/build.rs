@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "record_summary",
     "list_items",
     "resource_detail",
+    "document_view",
+    "save_document",
     "search_record",
     "lab_trend",
     "portal_directory",

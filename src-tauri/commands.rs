@@ -11,6 +11,7 @@ use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
 use ownrecord_core::portal::{ConnectRequest, Connection};
 use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
 use ownrecord_core::vault::browse::{Category, LabSeries, ListPage, ResourceDetail};
+use ownrecord_core::vault::document::DocumentView;
 use ownrecord_core::vault::people::{Person, PersonChoice};
 use ownrecord_core::vault::query::{SearchHit, Summary};
 use ownrecord_core::vault::resources::StoreCounts;
@@ -201,6 +202,30 @@ pub async fn resource_detail(
     with_vault(&state, move |v| v.resource(person, &resource_type, &id)).await
 }
 
+/// A document (DocumentReference) with its narrative, sanitised, and the entries made from it.
+#[tauri::command]
+pub async fn document_view(
+    state: State<'_, AppState>,
+    person: i64,
+    id: String,
+) -> Result<DocumentView> {
+    with_vault(&state, move |v| v.document_view(person, &id)).await
+}
+
+/// A document's original (a PDF, an image, the C-CDA XML) to a path the patient chose.
+#[tauri::command]
+pub async fn save_document(
+    state: State<'_, AppState>,
+    person: i64,
+    id: String,
+    path: String,
+) -> Result<WrittenFile> {
+    with_vault(&state, move |v| {
+        v.save_document(person, &id, &PathBuf::from(&path))
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn search_record(
     state: State<'_, AppState>,
@@ -265,7 +290,7 @@ pub async fn sync_portal(
     .await
 }
 
-/// The system's open dialog for a FHIR file, opened by the shell. `None` when cancelled.
+/// The system's open dialog for a FHIR or C-CDA file, opened by the shell. `None` when cancelled.
 #[tauri::command]
 pub async fn choose_import_file<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
@@ -274,7 +299,9 @@ pub async fn choose_import_file<R: tauri::Runtime>(
     let (sender, chosen) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
+        .add_filter("FHIR or C-CDA", &["json", "ndjson", "xml", "zip"])
         .add_filter("FHIR (JSON, NDJSON)", &["json", "ndjson"])
+        .add_filter("C-CDA (XML, zip)", &["xml", "zip"])
         .pick_file(move |path| {
             let _ = sender.send(path);
         });
@@ -287,6 +314,20 @@ pub struct ImportReport {
     pub file: String,
     #[serde(flatten)]
     pub counts: StoreCounts,
+    /// The clinical documents (C-CDA) the file held, each with what was structured from it.
+    pub documents: Vec<ImportedDocument>,
+}
+
+/// One clinical document of an imported file.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ImportedDocument {
+    /// Where in the file it was (the file itself, or an entry of a zip).
+    pub path: String,
+    pub title: String,
+    /// The DocumentReference that keeps the original.
+    pub document_reference_id: String,
+    /// "Problems 12, Medications 14 (2 kept as text only), …".
+    pub summary: String,
 }
 
 /// How far an import is, as a fraction `done / total`.
@@ -325,6 +366,16 @@ pub async fn import_file(
     Ok(ImportReport {
         file: report.file,
         counts: report.counts,
+        documents: report
+            .documents
+            .into_iter()
+            .map(|d| ImportedDocument {
+                path: d.path,
+                title: d.title,
+                document_reference_id: d.document_reference_id,
+                summary: d.summary,
+            })
+            .collect(),
     })
 }
 

@@ -22,6 +22,8 @@ macro_rules! handlers {
             $crate::commands::record_summary,
             $crate::commands::list_items,
             $crate::commands::resource_detail,
+            $crate::commands::document_view,
+            $crate::commands::save_document,
             $crate::commands::search_record,
             $crate::commands::lab_trend,
             $crate::commands::portal_directory,
@@ -82,6 +84,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     vault::browse::ListPage::export_all_to(dir)?;
     vault::browse::ResourceDetail::export_all_to(dir)?;
     vault::browse::LabSeries::export_all_to(dir)?;
+    vault::document::DocumentView::export_all_to(dir)?;
     portal::Connection::export_all_to(dir)?;
     portal::directory::DirectoryEntry::export_all_to(dir)?;
     sync::SyncProgress::export_all_to(dir)?;

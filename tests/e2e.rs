@@ -326,6 +326,126 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
     c.close().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ccda_document_is_read_in_a_sandboxed_frame_beside_its_entries() {
+    use std::sync::Arc;
+    ownrecord_testkit::require_secret_service();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("vault");
+    ownrecord_core::Vault::create(
+        &dir,
+        ownrecord_core::KeyProtection::keyring(),
+        Arc::new(ownrecord_core::SystemClock),
+    )
+    .unwrap();
+    // HL7's example CCD with a script (HL7's namespace and XHTML's) and a remote image with an
+    // onerror handler in its first section's narrative.
+    let ccd = std::fs::read_to_string(ownrecord_testkit::ccda_sample(
+        "hl7ex/Documents__CCD__CCD_1__CCD.XML",
+    ))
+    .unwrap();
+    let hostile = r#"<paragraph>Read me<script>window.__xss=1</script></paragraph>
+        <h:script xmlns:h="http://www.w3.org/1999/xhtml">window.__xss=2</h:script>
+        <h:img xmlns:h="http://www.w3.org/1999/xhtml" src="http://127.0.0.1:9/x.png" onerror="window.__xss=3"/>"#;
+    let at = ccd.find("<text>").unwrap() + "<text>".len();
+    let file = work.path().join("Summary.xml");
+    std::fs::write(&file, format!("{}{hostile}{}", &ccd[..at], &ccd[at..])).unwrap();
+
+    let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
+    let c = driver.session(&app()).await;
+    click(&c, "#unlock").await;
+    // The typed-path import (the system's dialog and drag-and-drop cannot be driven).
+    click(&c, "#nav-connections").await;
+    wait_for(&c, "#import-path")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#import-path-go").await;
+    let done = text(&c, "#import-result .import-done").await;
+    assert!(done.contains("Imported Summary.xml"), "{done}");
+    shot(&c, "11-ccda-imported").await;
+
+    click(&c, "#nav-record").await;
+    click(&c, "#tab-documents").await;
+    click(&c, "#items .item[data-type='DocumentReference']").await;
+    click(&c, "#view-document").await;
+    let frame = wait_for(&c, "iframe#document-frame[sandbox='']").await;
+    wait_until(
+        &c,
+        "document.querySelectorAll('#document-entries .item').length > 10",
+    )
+    .await;
+    shot(&c, "12-ccda-document").await;
+    let srcdoc = frame.attr("srcdoc").await.unwrap().unwrap();
+    assert!(
+        srcdoc.contains("default-src 'none'"),
+        "the frame's own policy"
+    );
+    assert!(
+        !srcdoc.contains("__xss") && !srcdoc.contains("<script"),
+        "{srcdoc}"
+    );
+
+    // Inside the frame: the sections' titles and text, and nothing that ran.
+    frame.enter_frame().await.unwrap();
+    let titles = c.find_all(Locator::Css("h2")).await.unwrap();
+    let mut shown = Vec::new();
+    for t in titles {
+        shown.push(t.text().await.unwrap());
+    }
+    assert!(
+        shown.iter().any(|t| t == "ALLERGIES AND ADVERSE REACTIONS"),
+        "{shown:?}"
+    );
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("Read me"), "{body}");
+    // Our fixed stylesheet applies (the window's CSP allows it by its hash).
+    let collapse = c
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .css_value("border-collapse")
+        .await
+        .unwrap();
+    assert_eq!(collapse, "collapse");
+    assert!(
+        c.find_all(Locator::Css("script, img, link, style ~ style"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    c.enter_parent_frame().await.unwrap();
+    let clean = c
+        .execute(
+            "return window.__xss === undefined && document.querySelectorAll('#app img, #app script').length === 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        clean,
+        serde_json::Value::Bool(true),
+        "nothing from the document ran"
+    );
+
+    // Each entry made from the document opens its detail.
+    let first = text(&c, "#document-entries .item .label").await;
+    click(&c, "#document-entries .item").await;
+    wait_until(
+        &c,
+        &format!("document.querySelector('#detail-title')?.textContent === {first:?}"),
+    )
+    .await;
+    c.close().await.unwrap();
+}
+
 /// Clicks "Try the demo portal" and returns the sign-in address the window shows.
 async fn start_demo_sign_in(c: &Client) -> String {
     click(c, "#connect-demo").await;

@@ -4,6 +4,7 @@ import type { AuditEntry } from "./bindings/AuditEntry";
 import type { Category } from "./bindings/Category";
 import type { Connection } from "./bindings/Connection";
 import type { DirectoryEntry } from "./bindings/DirectoryEntry";
+import type { DocumentView } from "./bindings/DocumentView";
 import type { ImportProgress } from "./bindings/ImportProgress";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { LabSeries } from "./bindings/LabSeries";
@@ -59,6 +60,9 @@ export const api = {
     call<ListPage>("list_items", { person, category, offset, limit }),
   resource: (person: number, resourceType: string, id: string) =>
     call<ResourceDetail>("resource_detail", { person, resourceType, id }),
+  /** A document with its narrative (sanitised HTML, for a sandboxed frame only) and its entries. */
+  documentView: (person: number, id: string) => call<DocumentView>("document_view", { person, id }),
+  saveDocument: (person: number, id: string, path: string) => call<WrittenFile>("save_document", { person, id, path }),
   search: (person: number, text: string) => call<SearchHit[]>("search_record", { person, text }),
   labTrend: (person: number, code: string) => call<LabSeries>("lab_trend", { person, code }),
   directory: (text: string) => call<DirectoryEntry[]>("portal_directory", { text }),

@@ -2,6 +2,7 @@
 import { AppError, api } from "./api";
 import { append, clear, h } from "./dom";
 import { showError } from "./errors";
+import { listenForDrops } from "./drop";
 import { IdleLock } from "./idle";
 import { chosen, onPeopleChange, personSwitcher, refreshPeople, resetPeople } from "./people";
 import { auditView } from "./views/audit";
@@ -14,9 +15,14 @@ import { wipeView } from "./views/wipe";
 const root = document.getElementById("app")!;
 const AUTO_LOCK_MINUTES = 10;
 let idle: IdleLock | undefined;
+let stopDrops: (() => void) | undefined;
+let shells = 0;
 
 export async function start(): Promise<void> {
   idle?.stop();
+  shells += 1;
+  stopDrops?.();
+  stopDrops = undefined;
   resetPeople();
   const status = await api.vaultStatus();
   if (!status.exists) resetPeople(true);
@@ -97,10 +103,12 @@ const PERSON_VIEWS: ViewName[] = ["record", "export"];
 
 function shell(demoPortal: string): HTMLElement {
   const content = h("div", { class: "content", id: "content" });
+  // Files dropped on the window are imported from the Connections view (which asks whose they are).
+  let dropped: string[] = [];
   const views: Record<ViewName, [string, () => HTMLElement]> = {
     record: ["My record", () => recordView(chosen())],
     people: ["People", () => peopleView()],
-    connections: ["Connections", () => connectionsView(demoPortal)],
+    connections: ["Connections", () => connectionsView(demoPortal, dropped.splice(0))],
     export: ["Export & share", () => exportView(chosen())],
     audit: ["Audit log", () => auditView()],
     wipe: ["Wipe", () => wipeView(start)],
@@ -133,6 +141,17 @@ function shell(demoPortal: string): HTMLElement {
   lock.addEventListener("click", () => void lockNow());
   const layout = h("div", { class: "shell" }, h("header", {}, h("strong", {}, "OwnRecord"), personSwitcher(), lock), nav, content);
   show("record");
+  const thisShell = shells;
+  listenForDrops(
+    (paths) => {
+      dropped = paths;
+      show("connections");
+    },
+    (over) => layout.classList.toggle("drop-target", over),
+  ).then(
+    (stop) => (thisShell === shells ? (stopDrops = stop) : stop()),
+    () => undefined, // no drag-and-drop events (e.g. outside the app): the file dialog remains
+  );
   return layout;
 }
 

@@ -190,7 +190,7 @@ describe("who is this?", () => {
         const a = args as { path: string; person: unknown };
         imports.push([a.path, a.person]);
         if (a.person === null) throw { code: "who_is_this", message: "…" };
-        return { file: "clinic-export.json", new: 9, updated: 1, unchanged: 0, older: 0 };
+        return { file: "clinic-export.json", new: 9, updated: 1, unchanged: 0, older: 0, documents: [] };
       }
     });
     const view = connectionsView("http://127.0.0.1/fhir");

@@ -144,6 +144,19 @@ pub enum Error {
     #[error("{0}")]
     PeopleChange(&'static str),
 
+    #[error(
+        "The original of this document is not in the vault (it was never downloaded or was removed)."
+    )]
+    OriginalMissing,
+
+    #[error(
+        "The original of this document in the vault does not match its checksum, so it is not shown. Import it again."
+    )]
+    OriginalDamaged,
+
+    #[error("The original of this document cannot be read as a clinical document.")]
+    DocumentUnreadable,
+
     #[error("Something went wrong inside OwnRecord ({0}). Nothing was changed.")]
     Internal(String),
 }
@@ -189,6 +202,9 @@ impl Error {
             Error::ChoosePerson(_) => "choose_person",
             Error::NoSuchPerson(_) => "no_such_person",
             Error::PeopleChange(_) => "people_change_refused",
+            Error::OriginalMissing => "original_missing",
+            Error::OriginalDamaged => "original_damaged",
+            Error::DocumentUnreadable => "document_unreadable",
             Error::Internal(_) => "internal",
         }
     }

@@ -24,6 +24,22 @@ pub fn sample_dir() -> PathBuf {
     dir.canonicalize().expect("sample dir resolves")
 }
 
+/// A public sample C-CDA document: `$OWNRECORD_CCDA_DATA/<name>`, or `shared/data/ccda/<name>`
+/// beside the repository (`README.md` and `INDEX.tsv` there name each file's source and licence).
+pub fn ccda_sample(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("OWNRECORD_CCDA_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ccda"),
+    };
+    let file = dir.join(name);
+    assert!(
+        file.is_file(),
+        "C-CDA sample not found at {} (set OWNRECORD_CCDA_DATA)",
+        file.display()
+    );
+    file
+}
+
 /// Every sample file, in load order: hospital and practitioner files first, then the patients.
 pub fn sample_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(sample_dir())

@@ -3,6 +3,7 @@
 // nobody in the vault for certain is stored only once the patient says whose it is.
 import { api } from "../api";
 import type { Connection } from "../bindings/Connection";
+import type { ImportReport } from "../bindings/ImportReport";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { everyone, personLabel, refreshPeople } from "../people";
@@ -13,7 +14,8 @@ function personOf(c: Connection) {
   return everyone().find((p) => p.sources.some((s) => s.kind === "portal" && s.patient_id === c.patient_id && (s.name === c.name || s.name === c.fhir_base)));
 }
 
-export function connectionsView(demoPortal: string): HTMLElement {
+/** The Connections view; `dropped` are files dropped on the window, imported right away. */
+export function connectionsView(demoPortal: string, dropped: string[] = []): HTMLElement {
   const list = h("ul", { class: "connections", id: "connections" });
   const signIn = h("div", { class: "notice", id: "sign-in", hidden: true });
   const view = h("section", {}, h("h1", {}, "Connections"), signIn, list);
@@ -107,43 +109,91 @@ export function connectionsView(demoPortal: string): HTMLElement {
     }
   });
   append(view, h("h2", {}, "Add a portal"), demo, h("div", { class: "row" }, query), results, h("div", { class: "row" }, address, add));
-  append(view, ...importSection(view));
+  const [importElements, importPaths] = importSection(view);
+  append(view, ...importElements);
   void refresh();
+  if (dropped.length > 0) void importPaths(dropped);
   return view;
 }
 
-/** "Import a file": the system's open dialog (opened by the shell), then the import. */
-function importSection(view: HTMLElement): HTMLElement[] {
+/** What an import did, in sentences: the counts, then one line per clinical document in the file. */
+export function importLines(report: ImportReport): string[] {
+  const lines = [`Imported ${report.file}: ${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged.`];
+  for (const d of report.documents) {
+    lines.push(`${d.title || d.path}: ${d.summary || "nothing structured (kept as text only)"}.`);
+  }
+  return lines;
+}
+
+/**
+ * "Import a file": a path typed or chosen in the system's open dialog (opened by the shell), or
+ * files dropped on the window; each goes through the same import, which asks whose record it is
+ * when it cannot tell. Returns the section's elements and the function that imports paths.
+ */
+export function importSection(view: HTMLElement): [HTMLElement[], (paths: string[]) => Promise<void>] {
   const progress = h("progress", { id: "import-progress", max: "1", value: "0", hidden: true });
-  const result = h("p", { id: "import-result", "aria-live": "polite" });
-  const choose = h("button", { id: "import-file" }, "Import a file…");
-  choose.addEventListener("click", async () => {
-    result.textContent = "";
-    result.className = "";
+  const result = h("div", { id: "import-result", "aria-live": "polite" });
+  const path = h("input", { type: "text", id: "import-path", placeholder: "/home/me/Downloads/Summary.xml", "aria-label": "File to import" });
+  const go = h("button", { id: "import-path-go" }, "Import");
+  const choose = h("button", { id: "import-file" }, "Choose a file…");
+  const busy = (on: boolean) => {
+    progress.hidden = !on;
+    choose.disabled = on;
+    go.disabled = on;
+  };
+  const importOne = async (file: string) => {
+    const name = file.split(/[\\/]/).pop() || file;
+    const report = await withWhoIsThis(view, name, (person) =>
+      api.importFile(file, person, (p) => {
+        progress.max = Math.max(p.total, 1);
+        progress.value = p.done;
+      }),
+    );
+    if (report) {
+      const lines = importLines(report);
+      append(result, h("p", { class: "ok import-done" }, lines[0]));
+      if (lines.length > 1) {
+        const docs = h("ul", { class: "import-documents" });
+        for (const line of lines.slice(1)) docs.appendChild(h("li", {}, line));
+        result.appendChild(docs);
+      }
+    } else {
+      result.appendChild(h("p", {}, `Not imported: nothing from ${name} was stored.`));
+    }
+  };
+  const importPaths = async (paths: string[]) => {
+    clear(result);
+    busy(true);
     try {
-      const path = await api.chooseImportFile();
-      if (!path) return;
-      choose.disabled = true;
-      progress.hidden = false;
-      const name = path.split(/[\\/]/).pop() || path;
-      const report = await withWhoIsThis(view, name, (person) =>
-        api.importFile(path, person, (p) => {
-          progress.max = Math.max(p.total, 1);
-          progress.value = p.done;
-        }),
-      );
-      if (report) {
-        result.textContent = `Imported ${report.file}: ${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged.`;
-        result.className = "ok";
-      } else {
-        result.textContent = "Not imported: nothing from the file was stored.";
+      for (const file of paths) {
+        try {
+          await importOne(file);
+        } catch (e) {
+          showError(result, e);
+        }
+      }
+    } finally {
+      busy(false);
+    }
+  };
+  choose.addEventListener("click", async () => {
+    try {
+      const chosen = await api.chooseImportFile();
+      if (chosen) {
+        path.value = chosen;
+        await importPaths([chosen]);
       }
     } catch (e) {
       showError(view, e);
-    } finally {
-      progress.hidden = true;
-      choose.disabled = false;
     }
   });
-  return [h("h2", {}, "Import a file"), h("p", { class: "muted" }, "A FHIR file from your provider: a Bundle, NDJSON or a single resource."), h("div", { class: "row" }, choose, progress), result];
+  go.addEventListener("click", () => path.value.trim() && void importPaths([path.value.trim()]));
+  path.addEventListener("keydown", (e) => (e as KeyboardEvent).key === "Enter" && path.value.trim() && void importPaths([path.value.trim()]));
+  const elements = [
+    h("h2", {}, "Import a file"),
+    h("p", { class: "muted" }, "A FHIR file (a Bundle, NDJSON or a single resource) or a C-CDA document your portal lets you download (XML or zip). You can also drop files on this window."),
+    h("div", { class: "row" }, h("label", {}, "File ", path), go, choose, progress),
+    result,
+  ];
+  return [elements, importPaths];
 }

@@ -8,6 +8,7 @@ import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner } from "../people";
 import { render as renderTrend } from "../trend";
+import { documentPanel } from "./document";
 
 export const CATEGORIES: [Category, string][] = [
   ["timeline", "Timeline"],
@@ -33,7 +34,8 @@ export function recordView(person: Person | null): HTMLElement {
   const count = h("p", { class: "muted", id: "count" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const search = h("input", { type: "search", id: "search", placeholder: "Search your record", "aria-label": "Search your record" });
-  const view = h("section", { class: "record" }, personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, h("div", { class: "split" }, h("div", {}, list, more), detail));
+  const split = h("div", { class: "split" }, h("div", {}, list, more), detail);
+  const view = h("section", { class: "record" }, personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, split);
   let category: Category = "timeline";
   let offset = 0;
 
@@ -67,6 +69,7 @@ export function recordView(person: Person | null): HTMLElement {
     try {
       const d = await api.resource(person.id, item.resource_type, item.id);
       clear(detail);
+      split.classList.remove("reading");
       const raw = h("pre", { class: "raw", id: "raw-json", hidden: true }, prettyJson(d.json));
       const toggle = h("button", { class: "quiet", id: "show-raw" }, "Show raw JSON");
       toggle.addEventListener("click", () => {
@@ -84,10 +87,24 @@ export function recordView(person: Person | null): HTMLElement {
         trend.addEventListener("click", () => void showTrend(item.code!));
         detail.appendChild(trend);
       }
+      if (item.resource_type === "DocumentReference") {
+        const view = h("button", { id: "view-document", class: "primary" }, "View document");
+        view.addEventListener("click", () => void showDocument(item));
+        detail.appendChild(view);
+      }
       append(detail, toggle, raw);
     } catch (e) {
       showError(detail, e);
     }
+  };
+  /** The document in the detail pane (wider while it is read), beside the entries made from it. */
+  const showDocument = async (item: ListItem) => {
+    const panel = await documentPanel(person.id, item.id, (entry) => void showDetail(entry));
+    clear(detail);
+    split.classList.add("reading");
+    const back = h("button", { class: "quiet", id: "document-back" }, "Back to the details");
+    back.addEventListener("click", () => void showDetail(item));
+    append(detail, back, panel);
   };
   const showTrend = async (code: string) => {
     try {

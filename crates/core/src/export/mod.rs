@@ -215,7 +215,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Who a file export is for, in the disclosure log.
-const TO_SELF: &str = "the patient (file on this computer)";
+pub(crate) const TO_SELF: &str = "the patient (file on this computer)";
 
 /// The record and its summary for a selection, as of the vault's clock.
 pub fn summarize(

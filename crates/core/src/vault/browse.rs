@@ -103,11 +103,30 @@ pub struct LabPoint {
 }
 
 /// The names of every source of each listed entry: its own and those of entries repeating it.
-const SOURCES_OF_ENTRY: &str = "(SELECT group_concat(name, ', ') FROM (
+pub(super) const SOURCES_OF_ENTRY: &str = "(SELECT group_concat(name, ', ') FROM (
         SELECT DISTINCT coalesce(c.name, s.name) AS name FROM entries d
         JOIN resources dr ON dr.id = d.resource_id JOIN sources s ON s.id = dr.source_id
         LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
         WHERE d.resource_id = e.resource_id OR d.duplicate_of = e.resource_id))";
+
+/// A list line from a row of `resource_type, fhir_id, date, display, detail, code, kind,
+/// SOURCES_OF_ENTRY`.
+pub(super) fn list_item(r: &rusqlite::Row) -> rusqlite::Result<ListItem> {
+    let date: String = r.get(2)?;
+    let kind: String = r.get(6)?;
+    Ok(ListItem {
+        resource_type: r.get(0)?,
+        id: r.get(1)?,
+        date: (!date.is_empty()).then_some(date),
+        display: r.get(3)?,
+        detail: r.get(4)?,
+        code: match kind.as_str() {
+            "lab" | "vital" | "observation" => r.get(5)?,
+            _ => None,
+        },
+        source: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+    })
+}
 
 impl Vault {
     /// A page of one person's category, newest first; each fact once, whatever its sources.
@@ -135,22 +154,7 @@ impl Vault {
              LIMIT ?2 OFFSET ?3"
         ))?;
         let items = stmt
-            .query_map(rusqlite::params![person, limit, offset], |r| {
-                let date: String = r.get(2)?;
-                let kind: String = r.get(6)?;
-                Ok(ListItem {
-                    resource_type: r.get(0)?,
-                    id: r.get(1)?,
-                    date: (!date.is_empty()).then_some(date),
-                    display: r.get(3)?,
-                    detail: r.get(4)?,
-                    code: match kind.as_str() {
-                        "lab" | "vital" | "observation" => r.get(5)?,
-                        _ => None,
-                    },
-                    source: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                })
-            })?
+            .query_map(rusqlite::params![person, limit, offset], list_item)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(ListPage { items, total })
     }

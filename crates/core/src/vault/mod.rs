@@ -5,6 +5,7 @@
 //! Every change goes through [`Vault::write`], which records its audit row in the same transaction.
 
 pub mod browse;
+pub mod document;
 pub mod entries;
 pub mod key;
 pub mod keyring;

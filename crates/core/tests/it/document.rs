@@ -1,0 +1,308 @@
+//! A document in the window: a C-CDA document's narrative as sanitised HTML beside the entries
+//! made from it, its original checked before it is shown, and a PDF offered to save instead
+//! (here one whose original a portal's attachment download stored, by URL).
+
+use std::collections::BTreeSet;
+
+use ownrecord_core::Error;
+use ownrecord_core::vault::browse::Category;
+use ownrecord_core::vault::document::DocumentKind;
+use ownrecord_core::vault::people::PersonChoice;
+use sha2::Digest;
+
+use crate::{keyring_vault, no_progress, raw_connection};
+
+/// HL7's example CCD (CC0-1.0): sixteen sections with tables, lists and entries.
+const CCD: &str = "hl7ex/Documents__CCD__CCD_1__CCD.XML";
+
+/// The id of the person's one DocumentReference.
+fn the_document(vault: &ownrecord_core::Vault, person: i64) -> String {
+    let docs: Vec<String> = vault
+        .list(person, Category::Documents, 0, 100)
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|i| i.resource_type == "DocumentReference")
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    docs.into_iter().next().unwrap()
+}
+
+/// No markup that could run, style, fetch or navigate is in `html` (its escaped text may say anything).
+fn assert_inert(html: &str) {
+    let markup: String = html
+        .to_ascii_lowercase()
+        .split('<')
+        .skip(1)
+        .map(|tag| format!("<{}>", tag.split('>').next().unwrap_or_default()))
+        .collect();
+    for bad in [
+        "<script",
+        "<style",
+        "<img",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<link",
+        "<meta",
+        "<base",
+        "<form",
+        "<svg",
+        " style=",
+        " on",
+        "javascript:",
+        "http:",
+        "https:",
+        "data:",
+        " src=",
+    ] {
+        assert!(!markup.contains(bad), "{bad} in {html}");
+    }
+}
+
+#[test]
+fn a_ccda_document_shows_its_narrative_beside_the_entries_made_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let file = ownrecord_testkit::ccda_sample(CCD);
+    vault
+        .import_file(&file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
+    let id = the_document(&vault, person);
+
+    let view = vault.document_view(person, &id).unwrap();
+    assert_eq!(view.kind, DocumentKind::Narrative);
+    assert!(!view.title.is_empty());
+    assert!(
+        view.author.is_some() && view.custodian.is_some(),
+        "{view:?}"
+    );
+    assert_eq!(
+        view.bytes,
+        std::fs::metadata(&file).unwrap().len(),
+        "the original, whole"
+    );
+    let titles: Vec<&str> = view.sections.iter().map(|s| s.title.as_str()).collect();
+    for title in [
+        "ALLERGIES AND ADVERSE REACTIONS",
+        "MEDICATIONS",
+        "PROBLEMS",
+        "RESULTS",
+        "VITAL SIGNS",
+    ] {
+        assert!(titles.contains(&title), "{title} not in {titles:?}");
+    }
+    assert_eq!(view.sections.len(), 15, "{titles:?}");
+    assert!(view.sections.iter().any(|s| s.html.contains("<table>")));
+    for s in &view.sections {
+        assert_inert(&s.html);
+    }
+
+    // The entries: every resource of the person the DocumentReference names as made from the
+    // document (`context.related`), each of which opens; the Patient is not listed.
+    let reference: serde_json::Value = serde_json::from_str(
+        &vault
+            .resource(person, "DocumentReference", &id)
+            .unwrap()
+            .json,
+    )
+    .unwrap();
+    let targets: BTreeSet<(String, String)> = reference["context"]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["reference"].as_str()?.split_once('/'))
+        .filter(|(t, _)| ownrecord_core::fhir::in_patient_compartment(t) && *t != "Patient")
+        .map(|(t, i)| (t.to_owned(), i.to_owned()))
+        .collect();
+    let listed: BTreeSet<(String, String)> = view
+        .entries
+        .iter()
+        .map(|e| (e.resource_type.clone(), e.id.clone()))
+        .collect();
+    assert_eq!(listed.len(), view.entries.len(), "each entry once");
+    assert_eq!(listed, targets);
+    let kinds: BTreeSet<&str> = view
+        .entries
+        .iter()
+        .map(|e| e.resource_type.as_str())
+        .collect();
+    for kind in [
+        "Condition",
+        "AllergyIntolerance",
+        "Observation",
+        "Immunization",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
+    }
+    for e in &view.entries {
+        let detail = vault.resource(person, &e.resource_type, &e.id).unwrap();
+        assert_eq!(detail.display, e.display);
+    }
+
+    // Someone else's record does not open it.
+    let other_file = ownrecord_testkit::patient_files().remove(0);
+    vault
+        .import_file(&other_file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let other = vault
+        .people()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .find(|p| *p != person)
+        .unwrap();
+    assert!(matches!(
+        vault.document_view(other, &id),
+        Err(Error::NoSuchResource(_))
+    ));
+    assert!(matches!(
+        vault.document_view(person, "no-such-document"),
+        Err(Error::NoSuchResource(_))
+    ));
+}
+
+#[test]
+fn hostile_narrative_comes_out_inert_and_a_damaged_original_is_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let original = std::fs::read_to_string(ownrecord_testkit::ccda_sample(CCD)).unwrap();
+    let hostile = r#"<paragraph styleCode="Bold" style="background:url(https://evil.example/x)" onclick="window.__xss=1">kept<script>window.__xss=2</script></paragraph>
+        <h:script xmlns:h="http://www.w3.org/1999/xhtml">window.__xss=3</h:script>
+        <h:img xmlns:h="http://www.w3.org/1999/xhtml" src="https://evil.example/p.png" onerror="window.__xss=4"/>
+        <renderMultiMedia referencedObject="x"/>
+        <linkHtml href="javascript:window.__xss=5">a link</linkHtml>
+        <table><tbody><tr><td><table><tbody><tr><td>nested<linkHtml href="https://evil.example/">out</linkHtml></td></tr></tbody></table></td></tr></tbody></table>"#;
+    let at = original.find("<text>").unwrap() + "<text>".len();
+    let file = dir.path().join("hostile.xml");
+    std::fs::write(
+        &file,
+        format!("{}{hostile}{}", &original[..at], &original[at..]),
+    )
+    .unwrap();
+    vault
+        .import_file(&file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
+    let id = the_document(&vault, person);
+    let view = vault.document_view(person, &id).unwrap();
+    let first = view
+        .sections
+        .iter()
+        .find(|s| s.html.contains("kept"))
+        .unwrap();
+    assert!(
+        first.html.contains(r#"<p class="bold">kept</p>"#),
+        "{}",
+        first.html
+    );
+    assert!(
+        first
+            .html
+            .contains("<td><table><tbody><tr><td>nested<span class=\"link\">out</span></td>"),
+        "{}",
+        first.html
+    );
+    assert!(first.html.contains(r#"<span class="link">a link</span>"#));
+    assert!(!first.html.contains("__xss"), "{}", first.html);
+    for s in &view.sections {
+        assert_inert(&s.html);
+    }
+
+    // A changed byte in the kept original: it is not shown.
+    let conn = raw_connection(dir.path());
+    let rewrite = |change: &dyn Fn(&mut serde_json::Value)| {
+        let json: String = conn
+            .query_row(
+                "SELECT json FROM resources WHERE resource_type = 'DocumentReference'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        change(&mut value);
+        conn.execute(
+            "UPDATE resources SET json = ?1 WHERE resource_type = 'DocumentReference'",
+            [value.to_string()],
+        )
+        .unwrap();
+    };
+    rewrite(&|v| {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let data = &mut v["content"][0]["attachment"]["data"];
+        let mut bytes = b64.decode(data.as_str().unwrap()).unwrap();
+        bytes.push(b' ');
+        *data = b64.encode(bytes).into();
+    });
+    assert!(matches!(
+        vault.document_view(person, &id),
+        Err(Error::OriginalDamaged)
+    ));
+    rewrite(&|v| {
+        v["content"][0]["attachment"]
+            .as_object_mut()
+            .unwrap()
+            .remove("data");
+    });
+    assert!(matches!(
+        vault.document_view(person, &id),
+        Err(Error::OriginalMissing)
+    ));
+}
+
+#[test]
+fn a_pdf_is_offered_to_save_and_saving_it_is_a_disclosure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let pdf = b"%PDF-1.4\n% a tiny stand-in for a visit summary\n%%EOF\n".to_vec();
+    let url = format!("urn:sha256:{}", hex::encode(sha2::Sha256::digest(&pdf)));
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"family": "Lee", "given": ["Ann"]}]}},
+        {"resource": {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+            "subject": {"reference": "Patient/p1"}, "date": "2024-03-04T10:00:00Z",
+            "author": [{"display": "Dr. Ray"}], "custodian": {"display": "Clinic"},
+            "content": [{"attachment": {"contentType": "application/pdf", "url": url, "title": "Visit summary"}}]}}]});
+    let file = dir.path().join("pdf-doc.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    vault
+        .import_file(&file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
+    // The original, as a portal's attachment download or a zip's PDF would have stored it.
+    raw_connection(dir.path())
+        .execute(
+            "INSERT INTO attachments (url, source_id, content_type, sha256, data, fetched_at)
+             SELECT ?1, id, 'application/pdf', ?2, ?3, '2024-03-04T10:00:00Z' FROM sources",
+            rusqlite::params![url, sha2::Sha256::digest(&pdf).to_vec(), pdf],
+        )
+        .unwrap();
+
+    let view = vault.document_view(person, "d1").unwrap();
+    assert_eq!(view.kind, DocumentKind::File);
+    assert!(view.sections.is_empty());
+    assert_eq!(view.title, "Visit summary");
+    assert_eq!(view.author.as_deref(), Some("Dr. Ray"));
+    assert_eq!(view.custodian.as_deref(), Some("Clinic"));
+    assert_eq!(view.content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(view.date.as_deref(), Some("2024-03-04T10:00:00Z"));
+    assert!(view.entries.is_empty(), "nothing was made from it");
+
+    let out = dir.path().join("saved.pdf");
+    let written = vault.save_document(person, "d1", &out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), pdf);
+    assert_eq!(written.sha256, sha2::Sha256::digest(&pdf).to_vec());
+    let log = vault
+        .audit_entries(&ownrecord_core::audit::Filter {
+            kinds: vec![ownrecord_core::audit::AuditKind::Export],
+        })
+        .unwrap();
+    let export = log.last().unwrap();
+    assert!(
+        export.details.to_string().contains("original document"),
+        "{:?}",
+        export.details
+    );
+}

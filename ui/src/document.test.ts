@@ -1,0 +1,239 @@
+// A document in the window (mocked IPC): its narrative only ever inside a sandboxed frame, set
+// through srcdoc (never innerHTML in the window's DOM); its entries open their details; a PDF is
+// offered to save; files dropped on the window go through the import.
+import { clearMocks, mockIPC, mockWindows } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import conf from "../../tauri.conf.json";
+import type { DocumentView } from "./bindings/DocumentView";
+import type { Person } from "./bindings/Person";
+import { FRAME_CSP, FRAME_STYLE, documentPanel, frameDocument } from "./views/document";
+import { connectionsView, importLines } from "./views/connections";
+import { recordView } from "./views/record";
+
+const tick = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+const ann: Person = { id: 7, name: "Ann Lee", birth_date: "1980-02-03", gender: "female", sources: [], resources: 12 };
+const evil = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
+
+function ccd(overrides: Partial<DocumentView> = {}): DocumentView {
+  return {
+    id: "doc1",
+    title: `Summary ${evil}`,
+    date: "2024-05-06T10:00:00-05:00",
+    author: "Dr. Ray",
+    custodian: "Good Health Clinic",
+    content_type: "text/xml",
+    kind: "narrative",
+    bytes: 1234,
+    sections: [
+      { title: "ALLERGIES", html: "<table><tbody><tr><td>Penicillin</td></tr></tbody></table>", depth: 0 },
+      // Even if the core let markup through, it would only reach the sandboxed frame.
+      { title: `Notes ${evil}`, html: `<p class="bold">Feeling well</p>${evil}`, depth: 1 },
+      { title: "Empty", html: "", depth: 0 },
+    ],
+    entries: [
+      { resource_type: "AllergyIntolerance", id: "a1", date: "2024-05-06", display: "Penicillin", detail: "active", code: null, source: "Summary.xml" },
+      { resource_type: "Observation", id: "o1", date: "2024-05-06", display: "Glucose", detail: "95 mg/dL", code: "2339-0", source: "Summary.xml" },
+    ],
+    ...overrides,
+  };
+}
+
+afterEach(() => {
+  clearMocks();
+  vi.restoreAllMocks();
+  document.body.innerHTML = "";
+});
+
+describe("document view", () => {
+  it("shows the narrative only in a sandboxed frame given srcdoc, never through innerHTML", async () => {
+    const innerHTML = vi.spyOn(Element.prototype, "innerHTML", "set");
+    mockIPC((cmd, args) => {
+      if (cmd === "document_view") {
+        expect(args).toEqual({ person: 7, id: "doc1" });
+        return ccd();
+      }
+    });
+    const panel = await documentPanel(7, "doc1", () => {});
+    document.body.appendChild(panel);
+    const frame = panel.querySelector<HTMLIFrameElement>("iframe#document-frame")!;
+    expect(frame.getAttribute("sandbox")).toBe("");
+    expect(frame.hasAttribute("src")).toBe(false);
+    expect(frame.childNodes.length).toBe(0);
+    const srcdoc = frame.srcdoc;
+    expect(srcdoc).toContain(`<meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">`);
+    expect(FRAME_CSP).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    expect(srcdoc.indexOf("Content-Security-Policy")).toBeLessThan(srcdoc.indexOf("<style>"));
+    expect(srcdoc).toContain(`<style>${FRAME_STYLE}</style>`);
+    expect(srcdoc).toContain("<h2>ALLERGIES</h2><table>");
+    // Titles are text: escaped in the frame's document.
+    expect(srcdoc).toContain("<h3>Notes &#60;img src=x onerror=&#34;window.__xss=1&#34;&#62;&#60;script&#62;");
+    expect(srcdoc).toContain(`<h2>Empty</h2><p class="empty">This section has no text.</p>`);
+    // The window's own DOM holds the title as text and no markup from the document.
+    expect(panel.querySelector("#document-title")!.textContent).toBe(`Summary ${evil}`);
+    expect(panel.querySelector("#document-about")!.textContent).toBe("2024-05-06 · by Dr. Ray · from Good Health Clinic");
+    expect(document.querySelectorAll("img, script").length).toBe(0);
+    expect((window as unknown as { __xss?: number }).__xss).toBeUndefined();
+    expect(innerHTML).not.toHaveBeenCalled();
+    expect(panel.querySelector("#document-entries")!.textContent).toContain("Penicillin");
+  });
+
+  it("allows the frame's fixed stylesheet by its hash in the window's CSP", async () => {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(FRAME_STYLE)));
+    const hash = `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+    const styleSrc = (conf.app.security.csp as string).split(";").map((d) => d.trim()).find((d) => d.startsWith("style-src"))!;
+    expect(styleSrc.split(" ")).toContain(hash);
+    expect(styleSrc).not.toContain("unsafe-inline");
+  });
+
+  it("opens the document from a DocumentReference's detail, and each entry from the document", async () => {
+    const opened: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "list_items") return { total: 1, items: [{ resource_type: "DocumentReference", id: "doc1", date: "2024-05-06", display: "Summary", detail: null, code: null, source: "Summary.xml" }] };
+      if (cmd === "resource_detail") {
+        opened.push(args);
+        const a = args as { resourceType: string; id: string };
+        return { resource_type: a.resourceType, id: a.id, display: a.id, source: "Summary.xml", source_kind: "file", imported_at: "2026-01-01T00:00:00Z", json: "{}" };
+      }
+      if (cmd === "document_view") return ccd();
+    });
+    const view = recordView(ann);
+    document.body.appendChild(view);
+    await tick();
+    view.querySelector<HTMLButtonElement>("#items .item")!.click();
+    await tick();
+    view.querySelector<HTMLButtonElement>("#view-document")!.click();
+    await tick();
+    expect(view.querySelector(".split")!.classList.contains("reading")).toBe(true);
+    expect(view.querySelector("#detail iframe[sandbox='']")).not.toBeNull();
+    const entries = view.querySelectorAll<HTMLButtonElement>("#document-entries .item");
+    expect([...entries].map((e) => e.querySelector(".label")!.textContent)).toEqual(["Penicillin", "Glucose"]);
+    entries[1].click();
+    await tick();
+    expect(opened).toEqual([
+      { person: 7, resourceType: "DocumentReference", id: "doc1" },
+      { person: 7, resourceType: "Observation", id: "o1" },
+    ]);
+    expect(view.querySelector("#detail iframe")).toBeNull();
+    expect(view.querySelector("#show-trend")).not.toBeNull();
+    expect(view.querySelector(".split")!.classList.contains("reading")).toBe(false);
+  });
+
+  it("offers a PDF to save instead of showing it", async () => {
+    let saved: unknown;
+    mockIPC((cmd, args) => {
+      if (cmd === "document_view") return ccd({ kind: "file", content_type: "application/pdf", sections: [], entries: [], title: "Visit summary" });
+      if (cmd === "save_document") {
+        saved = args;
+        return { path: "/home/ann/visit.pdf", sha256: "00", bytes: 10 };
+      }
+    });
+    const panel = await documentPanel(7, "doc1", () => {});
+    document.body.appendChild(panel);
+    expect(panel.querySelector("iframe")).toBeNull();
+    expect(panel.querySelector("#document-file")!.textContent).toContain("This document is a PDF file, which OwnRecord does not display.");
+    expect(panel.querySelector("#document-entries")!.previousElementSibling?.textContent ?? panel.textContent).toContain("No entries were made from this document.");
+    panel.querySelector<HTMLInputElement>("#document-path")!.value = "/home/ann/visit.pdf";
+    panel.querySelector<HTMLButtonElement>("#save-document")!.click();
+    await tick();
+    expect(saved).toEqual({ person: 7, id: "doc1", path: "/home/ann/visit.pdf" });
+    expect(panel.querySelector("#document-saved")!.textContent).toBe("Saved to /home/ann/visit.pdf. It is a plain file: keep it safe.");
+  });
+
+  it("shows why a document cannot be shown", async () => {
+    mockIPC(() => {
+      throw { code: "original_damaged", message: "The original of this document in the vault does not match its checksum, so it is not shown. Import it again." };
+    });
+    const panel = await documentPanel(7, "doc1", () => {});
+    expect(panel.textContent).toContain("does not match its checksum");
+    expect(panel.querySelector("iframe")).toBeNull();
+  });
+
+  it("builds one whole document for the frame", () => {
+    const html = frameDocument(ccd({ sections: [] }));
+    expect(html.startsWith("<!DOCTYPE html><html><head><meta charset=\"utf-8\">")).toBe(true);
+    expect(html).toContain(`<body><p class="empty">This document has no sections.</p></body></html>`);
+  });
+});
+
+describe("import", () => {
+  const report = {
+    file: "Summary.xml",
+    new: 40,
+    updated: 0,
+    unchanged: 0,
+    older: 0,
+    documents: [{ path: "Summary.xml", title: "Continuity of Care Document", document_reference_id: "doc1", summary: "Problems 12, Medications 14 (2 kept as text only)" }],
+  };
+
+  it("reports each document of the file in a line", () => {
+    expect(importLines(report)).toEqual([
+      "Imported Summary.xml: 40 new, 0 updated, 0 unchanged.",
+      "Continuity of Care Document: Problems 12, Medications 14 (2 kept as text only).",
+    ]);
+  });
+
+  it("imports a typed path, asking whose record it is when the import asks", async () => {
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "connections") return [];
+      if (cmd === "people") return [ann];
+      if (cmd === "import_file") {
+        const a = args as { path: string; person: unknown };
+        calls.push({ path: a.path, person: a.person });
+        if (a.person === null) throw { code: "who_is_this", message: "Whose?" };
+        return report;
+      }
+    });
+    const view = connectionsView("http://127.0.0.1/fhir");
+    document.body.appendChild(view);
+    await tick();
+    view.querySelector<HTMLInputElement>("#import-path")!.value = "/home/ann/Summary.xml";
+    view.querySelector<HTMLButtonElement>("#import-path-go")!.click();
+    await tick();
+    expect(view.querySelector("#who-question")!.textContent).toBe("Is this Ann Lee's record, or someone new?");
+    view.querySelector<HTMLButtonElement>("#who-new")!.click();
+    await tick();
+    expect(calls).toEqual([
+      { path: "/home/ann/Summary.xml", person: null },
+      { path: "/home/ann/Summary.xml", person: "new" },
+    ]);
+    expect(view.querySelector("#import-result .import-done")!.textContent).toBe("Imported Summary.xml: 40 new, 0 updated, 0 unchanged.");
+    expect(view.querySelector("#import-result .import-documents")!.textContent).toBe("Continuity of Care Document: Problems 12, Medications 14 (2 kept as text only).");
+  });
+
+  it("imports files dropped on the window through the same import", async () => {
+    const imported: string[] = [];
+    mockWindows("main");
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === "vault_status") return { exists: true, unlocked: true, dir: "/v", demo_portal: "http://127.0.0.1/fhir" };
+        if (cmd === "people") return [ann];
+        if (cmd === "list_items") return { total: 0, items: [] };
+        if (cmd === "connections") return [];
+        if (cmd === "import_file") {
+          imported.push((args as { path: string }).path);
+          return { ...report, file: (args as { path: string }).path.split("/").pop() };
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    document.body.innerHTML = `<main id="app"></main>`;
+    await import("./main");
+    await tick();
+    const { emit } = await import("@tauri-apps/api/event");
+    await emit("tauri://drag-enter", { paths: ["/d/Summary.xml"], position: { x: 10, y: 10 } });
+    expect(document.querySelector(".shell")!.classList.contains("drop-target")).toBe(true);
+    await emit("tauri://drag-drop", { paths: ["/d/Summary.xml", "/d/labs.zip"], position: { x: 10, y: 10 } });
+    await tick(10);
+    expect(document.querySelector(".shell")!.classList.contains("drop-target")).toBe(false);
+    expect(document.querySelector("#nav-connections")!.getAttribute("aria-current")).toBe("true");
+    expect(imported).toEqual(["/d/Summary.xml", "/d/labs.zip"]);
+    expect([...document.querySelectorAll("#import-result .import-done")].map((p) => p.textContent)).toEqual([
+      "Imported Summary.xml: 40 new, 0 updated, 0 unchanged.",
+      "Imported labs.zip: 40 new, 0 updated, 0 unchanged.",
+    ]);
+  });
+});
