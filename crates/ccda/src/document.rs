@@ -72,16 +72,8 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
         });
     }
     let text = decode::text(bytes)?;
-    let declared: String;
-    let doc = match roxmltree::Document::parse_with_options(&text, parse_options()) {
-        Ok(doc) => doc,
-        Err(roxmltree::Error::UnknownNamespace(..)) => {
-            declared = declare_common_prefixes(&text)?.into_owned();
-            roxmltree::Document::parse_with_options(&declared, parse_options())
-                .map_err(|e| Error::xml(e, &declared))?
-        }
-        Err(e) => return Err(Error::xml(e, &text)),
-    };
+    let mut declared = String::new();
+    let doc = parse(&text, &mut declared)?;
     let root = doc.root_element();
     if !xml::is(root, "ClinicalDocument") {
         return Err(Error::NotClinicalDocument);
@@ -131,6 +123,23 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
         resources,
         report,
     })
+}
+
+/// Parses a document's text as the converter does, declaring the common prefixes it forgot
+/// (the declared copy is kept in `declared`, which the document then borrows).
+pub(crate) fn parse<'t>(
+    text: &'t str,
+    declared: &'t mut String,
+) -> Result<roxmltree::Document<'t>, Error> {
+    match roxmltree::Document::parse_with_options(text, parse_options()) {
+        Ok(doc) => Ok(doc),
+        Err(roxmltree::Error::UnknownNamespace(..)) => {
+            *declared = declare_common_prefixes(text)?.into_owned();
+            roxmltree::Document::parse_with_options(declared, parse_options())
+                .map_err(|e| Error::xml(e, declared))
+        }
+        Err(e) => Err(Error::xml(e, text)),
+    }
 }
 
 /// DTDs (and so entities, internal or external) refused; the number of nodes capped.

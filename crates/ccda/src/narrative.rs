@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 use serde::Serialize;
 
 use crate::decode;
@@ -58,7 +58,8 @@ pub struct NarrativeSection {
 /// (so entities) refused, the number of nodes capped.
 pub fn sections(xml_bytes: &[u8]) -> Result<Vec<NarrativeSection>, Error> {
     let text = decode::text(xml_bytes)?;
-    let doc = Document::parse_with_options(&text, crate::document::parse_options())?;
+    let mut declared = String::new();
+    let doc = crate::document::parse(&text, &mut declared)?;
     let root = doc.root_element();
     if !is(root, "ClinicalDocument") {
         return Err(Error::NotClinicalDocument);
