@@ -22,7 +22,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ownrecord_ccda as ccda;
+use ownrecord_core::ccda;
 use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_core::{KeyProtection, SystemClock, Vault};
 use serde_json::Value;
@@ -31,10 +31,7 @@ const TARGET_DOCUMENTS: usize = 2_000;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var_os("OWNRECORD_CCDA_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data/ccda"));
-    let files = documents(&dir);
+    let files = ownrecord_testkit::ccda_samples();
     let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let target = std::env::var("OWNRECORD_BENCH_DOCUMENTS")
         .ok()
@@ -57,7 +54,10 @@ fn main() {
         .filter_map(|(b, f)| match ccda::convert(b) {
             Ok(_) => Some(b),
             Err(e) => {
-                println!("  ours cannot convert {}: {e}", short(f));
+                println!(
+                    "  ours cannot convert {}: {e}",
+                    ownrecord_testkit::ccda_name(f)
+                );
                 None
             }
         })
@@ -179,36 +179,6 @@ impl Rate {
     fn mb_per_second(&self) -> f64 {
         self.bytes as f64 / 1e6 / self.seconds
     }
-}
-
-/// Every document of the sample folder (one subfolder per source), sorted.
-fn documents(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for sub in std::fs::read_dir(dir).unwrap() {
-        let sub = sub.unwrap().path();
-        if sub.is_dir() {
-            for f in std::fs::read_dir(&sub).unwrap() {
-                let f = f.unwrap().path();
-                if f.is_file() {
-                    files.push(f);
-                }
-            }
-        }
-    }
-    files.sort();
-    assert!(!files.is_empty(), "no documents in {}", dir.display());
-    files
-}
-
-fn short(file: &Path) -> String {
-    let name = file.file_name().unwrap().to_string_lossy();
-    let folder = file
-        .parent()
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy();
-    format!("{folder}/{name}")
 }
 
 /// Runs a peer's `--bench N FILE...`; `None` (with the reason printed) when it cannot run.

@@ -24,20 +24,56 @@ pub fn sample_dir() -> PathBuf {
     dir.canonicalize().expect("sample dir resolves")
 }
 
-/// A public sample C-CDA document: `$OWNRECORD_CCDA_DATA/<name>`, or `shared/data/ccda/<name>`
-/// beside the repository (`README.md` and `INDEX.tsv` there name each file's source and licence).
-pub fn ccda_sample(name: &str) -> PathBuf {
+/// The public sample C-CDA documents: `$OWNRECORD_CCDA_DATA`, or `shared/data/ccda` beside the
+/// repository (`README.md` and `INDEX.tsv` there name each file's source and licence).
+pub fn ccda_dir() -> PathBuf {
     let dir = match std::env::var_os("OWNRECORD_CCDA_DATA") {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ccda"),
     };
-    let file = dir.join(name);
+    assert!(
+        dir.is_dir(),
+        "C-CDA samples not found at {} (set OWNRECORD_CCDA_DATA)",
+        dir.display()
+    );
+    dir.canonicalize()
+        .expect("the C-CDA sample folder resolves")
+}
+
+/// One sample C-CDA document, by its path in [`ccda_dir`].
+pub fn ccda_sample(name: &str) -> PathBuf {
+    let file = ccda_dir().join(name);
     assert!(
         file.is_file(),
-        "C-CDA sample not found at {} (set OWNRECORD_CCDA_DATA)",
+        "C-CDA sample not found at {}",
         file.display()
     );
     file
+}
+
+/// Every sample C-CDA document (each source's folder), sorted.
+pub fn ccda_samples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(ccda_dir())
+        .expect("the C-CDA sample folder is readable")
+        .filter_map(|sub| Some(sub.ok()?.path()))
+        .filter(|sub| sub.is_dir())
+        .flat_map(|sub| std::fs::read_dir(sub).into_iter().flatten())
+        .filter_map(|f| Some(f.ok()?.path()))
+        .filter(|f| f.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// A sample's short name: `source/file`.
+pub fn ccda_name(file: &Path) -> String {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let folder = file
+        .parent()
+        .and_then(|p| p.file_name())
+        .unwrap_or_default()
+        .to_string_lossy();
+    format!("{folder}/{name}")
 }
 
 /// Every sample file, in load order: hospital and practitioner files first, then the patients.

@@ -17,7 +17,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ownrecord_ccda as ccda;
+use ownrecord_core::ccda;
+use ownrecord_testkit::{ccda_name, ccda_samples};
 use serde_json::Value;
 
 /// The resource types compared, grouped: a medication may be a MedicationRequest in one
@@ -220,50 +221,6 @@ const REFUSED: &[(&str, &str)] = &[(
 const ORGANIZER_AS_REPORT: &str =
     "result organizer: DiagnosticReport in C-CDA on FHIR and ours, an Observation panel in medplum";
 
-fn ccda_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OWNRECORD_CCDA_DATA") {
-        return dir.into();
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ccda");
-    assert!(
-        dir.is_dir(),
-        "C-CDA samples not found at {} (set OWNRECORD_CCDA_DATA)",
-        dir.display()
-    );
-    dir.canonicalize().expect("ccda dir resolves")
-}
-
-/// Every document of the sample folder (its subfolders, README and INDEX left out), sorted.
-fn documents() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for sub in std::fs::read_dir(ccda_dir()).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&sub).unwrap() {
-            let f = f.unwrap().path();
-            if f.is_file() {
-                files.push(f);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 90, "the sample documents: {}", files.len());
-    files
-}
-
-fn short(file: &Path) -> String {
-    let name = file.file_name().unwrap().to_string_lossy();
-    let folder = file
-        .parent()
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy();
-    format!("{folder}/{name}")
-}
-
 /// One converter's view of one document: ok, resource counts, main codes per resource type.
 #[derive(Debug, Default, Clone)]
 struct Summary {
@@ -445,7 +402,7 @@ fn ours(files: &[PathBuf]) -> BTreeMap<PathBuf, (Summary, Option<ccda::Converted
 }
 
 fn allowed(file: &Path, group: &str, code: &str) -> Option<&'static str> {
-    let name = short(file);
+    let name = ccda_name(file);
     ALLOWED
         .iter()
         .find(|a| a.group == group && name.contains(a.file) && code.contains(a.code))
@@ -475,7 +432,7 @@ fn compare(
         let (mine, _) = &ours[file];
         if !theirs.ok {
             c.peer_failed
-                .push(format!("{}: {}", short(file), theirs.error));
+                .push(format!("{}: {}", ccda_name(file), theirs.error));
             continue;
         }
         if let Some((_, why)) = REFUSED
@@ -488,7 +445,7 @@ fn compare(
         if !mine.ok {
             c.missing.push(format!(
                 "{}: we fail ({}), the peer converts it",
-                short(file),
+                ccda_name(file),
                 mine.error
             ));
             continue;
@@ -524,7 +481,7 @@ fn compare(
             if !missing.is_empty() {
                 c.missing.push(format!(
                     "{} {group} (ours {} resources, peer {}): missing {}",
-                    short(file),
+                    ccda_name(file),
                     mine.group_count(group),
                     theirs.group_count(group),
                     missing.join(", ")
@@ -554,7 +511,7 @@ fn print(name: &str, c: &Comparison) {
 
 #[test]
 fn every_code_medplum_finds_we_find_too() {
-    let files = documents();
+    let files = ccda_samples();
     let mine = ours(&files);
     let theirs = medplum(&files);
     let c = compare(&theirs, &mine);
@@ -578,7 +535,7 @@ const VALIDATOR_ALLOWED: &[(&str, &str)] = &[];
 
 #[test]
 fn the_fhir_validators_accept_every_resource_we_make() {
-    let files = documents();
+    let files = ccda_samples();
     let mine = ours(&files);
     // One collection Bundle of every document's resources (no fullUrls, so ids may repeat
     // across documents), one run of each validator; entry indexes map back to documents.
@@ -589,7 +546,7 @@ fn the_fhir_validators_accept_every_resource_we_make() {
             entries.push(serde_json::json!({ "resource": r }));
             origin.push(format!(
                 "{} {}/{}",
-                short(file),
+                ccda_name(file),
                 r["resourceType"].as_str().unwrap_or("?"),
                 r["id"].as_str().unwrap_or("?")
             ));
