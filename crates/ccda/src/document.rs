@@ -285,8 +285,8 @@ impl<'a, 'i> Ctx<'a, 'i> {
 #[derive(Default)]
 pub(crate) struct Out {
     pub resources: Vec<Value>,
-    /// `Type/id` → hash of the resource's JSON.
-    seen: HashMap<String, [u8; 32]>,
+    /// `Type/id` → where that resource is in `resources`.
+    seen: HashMap<String, usize>,
 }
 
 impl Out {
@@ -299,23 +299,24 @@ impl Out {
             .unwrap_or_default()
             .to_owned();
         let id = resource["id"].as_str().unwrap_or_default().to_owned();
-        let hash: [u8; 32] = Sha256::digest(resource.to_string().as_bytes()).into();
         let key = format!("{resource_type}/{id}");
-        match self.seen.get(&key) {
-            None => {}
-            Some(earlier) if *earlier == hash => return key,
-            Some(_) => {
-                let id = content_id(&resource_type, &hash);
-                resource["id"] = json!(id);
-                let key = format!("{resource_type}/{id}");
-                if self.seen.insert(key.clone(), hash).is_none() {
-                    self.resources.push(resource);
-                }
-                return key;
-            }
+        let Some(&earlier) = self.seen.get(&key) else {
+            self.seen.insert(key.clone(), self.resources.len());
+            self.resources.push(resource);
+            return key;
+        };
+        if self.resources[earlier] == resource {
+            return key;
         }
-        self.seen.insert(key.clone(), hash);
-        self.resources.push(resource);
+        // Another entry under a taken id: its id from its content (the same each time).
+        let hash: [u8; 32] = Sha256::digest(resource.to_string().as_bytes()).into();
+        let id = content_id(&resource_type, &hash);
+        resource["id"] = json!(id);
+        let key = format!("{resource_type}/{id}");
+        if !self.seen.contains_key(&key) {
+            self.seen.insert(key.clone(), self.resources.len());
+            self.resources.push(resource);
+        }
         key
     }
 

@@ -95,7 +95,7 @@ impl Vault {
                        resource: &serde_json::Value|
              -> Result<()> {
                 let prepared =
-                    parser.prepare(&resource.to_string(), None, Place::Entry(n), n as u64)?;
+                    parser.prepare_made(resource, Place::Entry(n), n as u64)?;
                 let stored = writer.put(
                     source_id,
                     &prepared.facts,

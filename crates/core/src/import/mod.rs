@@ -571,22 +571,7 @@ impl<'a> Parser<'a> {
         });
         let value: serde_json::Value = serde_json::from_str(&resolved)
             .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
-        let mut facts = ResourceFacts::of(&value)
-            .map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
-        let entry = Entry::read(&value);
-        match &entry.subject {
-            Subject::Missing => {
-                return Err(self.fail(format!(
-                    "{place} names no patient, so whose record it is cannot be told"
-                )));
-            }
-            Subject::Several(_) => {
-                return Err(self.fail(format!(
-                    "{place} names several patients, so whose record it is cannot be told"
-                )));
-            }
-            _ => {}
-        }
+        let (mut facts, entry) = self.read(&value, place)?;
         let json = match facts.id {
             Some(_) => resolved.into_owned(),
             None => {
@@ -606,6 +591,39 @@ impl<'a> Parser<'a> {
             look_in_vault,
             done,
         })
+    }
+
+    /// A resource made here (C-CDA), its references already `Type/id` and its id set.
+    fn prepare_made(&self, value: &serde_json::Value, place: Place, done: u64) -> Result<Prepared> {
+        let json = value.to_string();
+        if json.len() as u64 > MAX_RESOURCE_BYTES {
+            return Err(self.fail(too_large(place)));
+        }
+        let (facts, entry) = self.read(value, place)?;
+        Ok(Prepared {
+            json,
+            facts,
+            entry,
+            unresolved: 0,
+            look_in_vault: false,
+            done,
+        })
+    }
+
+    /// A resource's facts and clinical entry; refused when whose it is cannot be told.
+    fn read(&self, value: &serde_json::Value, place: Place) -> Result<(ResourceFacts, Entry)> {
+        let facts = ResourceFacts::of(value)
+            .map_err(|why| self.fail(format!("{place} is not usable: {why}")))?;
+        let entry = Entry::read(value);
+        match &entry.subject {
+            Subject::Missing => Err(self.fail(format!(
+                "{place} names no patient, so whose record it is cannot be told"
+            ))),
+            Subject::Several(_) => Err(self.fail(format!(
+                "{place} names several patients, so whose record it is cannot be told"
+            ))),
+            _ => Ok((facts, entry)),
+        }
     }
 
     fn resolve_reference(&self, reference: &str) -> Option<String> {
