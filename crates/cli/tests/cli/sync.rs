@@ -166,7 +166,11 @@ fn kill_9_during_sync_and_no_secrets_in_output() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let fraction = 0.05 + 0.9 * ((seed >> 11) as f64 / (1u64 << 53) as f64);
+        // From a quarter of the way in: earlier, the kill can land while the process is still
+        // asking the Secret Service for its key, the likely cause of the one crash of
+        // gnome-keyring seen in CI (a glib trap, and every keyring test after it failed); nothing
+        // is written that early anyway.
+        let fraction = 0.25 + 0.7 * ((seed >> 11) as f64 / (1u64 << 53) as f64);
         let mut child = ownrecord(&vault)
             .arg("sync")
             .stdout(Stdio::null())
