@@ -227,7 +227,8 @@ pub fn summarize(
     Ok((record, summary))
 }
 
-fn disclosure(
+/// The disclosure row's details for files delivered to `recipient`.
+pub(crate) fn disclosure(
     what: &str,
     recipient: &str,
     purpose: &str,
