@@ -351,43 +351,13 @@ fn ensure_tauri_driver() -> Result {
 
 /// A venv under target/ with the PyPI packages the tests need; returns its python.
 fn ensure_python_venv() -> Result<PathBuf> {
-    let requirements = repo_root().join("tests/peers/requirements.txt");
-    let mut install: Vec<std::ffi::OsString> = PYTHON_PACKAGES.iter().map(Into::into).collect();
-    install.extend(["-r".into(), requirements.into()]);
-    ensure_venv(
-        "target/xtask-venv",
-        "import sqlcipher3, fhir.resources",
-        &install,
-    )
-}
-
-/// A second venv for the PyPI C-CDA converters (ccda-to-fhir, python-fhir-converter): they need
-/// pydantic 2, the fhir.resources 6.4 validator of the first venv pydantic 1. Returns its python.
-fn ensure_ccda_venv() -> Result<PathBuf> {
-    let requirements = repo_root().join("tests/peers/requirements-ccda.txt");
-    let install: Vec<std::ffi::OsString> = vec![
-        "--only-binary".into(),
-        ":all:".into(),
-        "-r".into(),
-        requirements.into(),
-    ];
-    ensure_venv(
-        "target/xtask-ccda-venv",
-        "import ccda_to_fhir, fhir_converter",
-        &install,
-    )
-}
-
-/// The venv at `dir` (under the repo), made if missing; `pip install`s `install` unless `probe`
-/// (Python) already runs in it. Returns its python.
-fn ensure_venv(dir: &str, probe: &str, install: &[std::ffi::OsString]) -> Result<PathBuf> {
-    let venv = repo_root().join(dir);
+    let venv = repo_root().join("target/xtask-venv");
     let python = venv.join("bin/python3");
     if !python.exists() {
         status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     let have = Command::new(&python)
-        .args(["-c", probe])
+        .args(["-c", "import sqlcipher3, fhir.resources"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
@@ -401,7 +371,41 @@ fn ensure_venv(dir: &str, probe: &str, install: &[std::ffi::OsString]) -> Result
                     "--quiet",
                     "--disable-pip-version-check",
                 ])
-                .args(install),
+                .args(PYTHON_PACKAGES)
+                .arg("-r")
+                .arg(repo_root().join("tests/peers/requirements.txt")),
+        )?;
+    }
+    Ok(python)
+}
+
+/// A second venv for the PyPI C-CDA converters (ccda-to-fhir, python-fhir-converter): they need
+/// pydantic 2, the fhir.resources 6.4 validator of the first venv pydantic 1. Returns its python.
+fn ensure_ccda_venv() -> Result<PathBuf> {
+    let venv = repo_root().join("target/xtask-ccda-venv");
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let have = Command::new(&python)
+        .args(["-c", "import ccda_to_fhir, fhir_converter"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        status(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--only-binary",
+                    ":all:",
+                    "-r",
+                ])
+                .arg(repo_root().join("tests/peers/requirements-ccda.txt")),
         )?;
     }
     Ok(python)

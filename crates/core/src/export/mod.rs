@@ -227,8 +227,7 @@ pub fn summarize(
     Ok((record, summary))
 }
 
-/// The disclosure row's details for files delivered to `recipient`.
-pub(crate) fn disclosure(
+fn disclosure(
     what: &str,
     recipient: &str,
     purpose: &str,

@@ -139,19 +139,21 @@ impl Vault {
             AuditKind::Export,
             &[(path.to_owned(), original.data)],
             |files| {
-                let selection = crate::export::Selection {
-                    person: Some(person),
-                    sections: Default::default(),
-                    since: None,
-                };
-                crate::export::disclosure(
-                    "original document",
-                    crate::export::TO_SELF,
-                    "export",
-                    &selection,
-                    files,
-                    None,
-                )
+                serde_json::json!({
+                    "what": "original document",
+                    "recipient": crate::export::TO_SELF,
+                    "purpose": "export",
+                    "person": person,
+                    "sections": [],
+                    "since": null,
+                    "files": files.iter().map(|f| serde_json::json!({
+                        "path": f.path.display().to_string(),
+                        "sha256": hex::encode(&f.sha256),
+                        "bytes": f.bytes,
+                    })).collect::<Vec<_>>(),
+                    "content_sha256": files.first().map(|f| hex::encode(&f.sha256)),
+                    "expires": null,
+                })
             },
         )?;
         Ok(written.remove(0))
