@@ -895,7 +895,10 @@ impl Portal {
         let mut delay = self.options.retry_base;
         let mut renewed = false;
         let mut last = String::new();
-        for attempt in 1..=self.options.max_attempts {
+        // A renewal on 401 is not an attempt: the request is sent again with the new token.
+        let mut attempt = 0;
+        while attempt < self.options.max_attempts {
+            attempt += 1;
             let token = self.tokens.lock().await.access_token.clone();
             let sent = self
                 .http
@@ -917,6 +920,7 @@ impl Portal {
                 {
                     renewed = true;
                     self.renew(&token).await?;
+                    attempt -= 1;
                     continue;
                 }
                 Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {

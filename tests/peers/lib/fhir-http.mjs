@@ -100,6 +100,11 @@ export class Faults {
     return undefined;
   }
 
+  /** Puts back a fault that a request could not carry (a body fault on an answer without a body). */
+  giveBack(kind) {
+    this[kind]++;
+  }
+
   toJSON() {
     const { status429, retryAfter, status500, drop, malformed } = this;
     return { status429, retryAfter, status500, drop, malformed };
@@ -318,16 +323,23 @@ export function createFhirHandler({ store, fhirBase, pageSize, validateAccessTok
     } catch (err) {
       r = fhirResponse(500, normalizeOperationOutcome(err));
     }
-    record(req, url, r.status, fault);
+    // A body fault only means something on a successful answer: a client reads no body of a 401
+    // (it renews its token) or a 404, so such an answer is sent as it is and the fault waits.
+    let bodyFault = fault;
+    if ((fault === 'drop' || fault === 'malformed') && (r.status < 200 || r.status > 299)) {
+      faults.giveBack(fault);
+      bodyFault = undefined;
+    }
+    record(req, url, r.status, bodyFault);
 
-    if (fault === 'drop') {
+    if (bodyFault === 'drop') {
       // Promise the whole body, send part of it, then cut the connection.
       res.writeHead(r.status, { ...r.headers, 'content-length': r.body.length });
       const part = r.body.subarray(0, Math.max(1, Math.floor(r.body.length / 2)));
       res.write(part, () => res.socket?.destroy());
       return;
     }
-    if (fault === 'malformed') {
+    if (bodyFault === 'malformed') {
       const cut = r.body.subarray(0, Math.max(1, Math.floor(r.body.length / 2)));
       return send(res, { status: 200, headers: { 'content-type': FHIR_JSON }, body: cut }, head);
     }

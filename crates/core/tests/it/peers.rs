@@ -159,7 +159,9 @@ async fn tokens_renew_at_oidc_provider_and_faults_are_survived() {
     let mut vault = keyring_vault(dir.path());
     let connection = connect(&mut vault, &peers).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let faults = serde_json::json!({"status429": 1, "retryAfter": 1, "status500": 2, "drop": 1, "malformed": 1});
+    // Retry-After equal to the token's lifetime: the token expires while the faults are being
+    // retried, so a renewal falls among them (it must not use up an attempt or hide a fault).
+    let faults = serde_json::json!({"status429": 1, "retryAfter": 2, "status500": 2, "drop": 1, "malformed": 1});
     reqwest::Client::new()
         .post(format!("{}/faults", peers.ready.control))
         .json(&faults)
