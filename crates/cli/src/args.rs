@@ -66,6 +66,38 @@ pub enum Command {
     },
     /// Check the vault's integrity (database pages, encryption, audit chain).
     Check,
+    /// Make a new recovery key (the old one stops opening the vault). Shown once: write it down.
+    RecoveryKey,
+    /// Open the vault; with --recovery-key (asked, or OWNRECORD_RECOVERY_KEY) when its keyring
+    /// entry is gone, which puts the key back in the keyring.
+    Unlock {
+        #[arg(long)]
+        recovery_key: bool,
+    },
+    /// Back up the whole vault, encrypted: `--to DIR` now, or `set DIR` for automatic backups,
+    /// `status`, `off`. With neither, backs up to the chosen folder now.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        /// Write a backup into this folder now (created if missing).
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
+    },
+    /// Restore a backup into --vault DIR (a new or empty folder), with the recovery key or the
+    /// passphrase (OWNRECORD_RECOVERY_KEY / OWNRECORD_PASSPHRASE, or asked).
+    Restore {
+        /// A backup generation folder, or a backup folder (its newest backup).
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// Roll the vault already in --vault (the same vault) back to the backup.
+        #[arg(long)]
+        replace: bool,
+        /// Restore as a new, separate vault (new id, keyring entry and recovery key), e.g. beside
+        /// the original on this computer.
+        #[arg(long, conflicts_with = "replace")]
+        as_new: bool,
+    },
     /// Add or change the vault's passphrase (new one from OWNRECORD_NEW_PASSPHRASE, or asked for).
     Passphrase,
     /// The audit & disclosure log.
@@ -166,6 +198,19 @@ pub enum Command {
         #[arg(long)]
         keep_disclosure_log: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up automatically to this folder (a USB drive, or a folder your cloud client syncs).
+    Set {
+        #[arg(value_name = "DIR")]
+        folder: PathBuf,
+    },
+    /// Where backups go, the last one, and any problem.
+    Status,
+    /// Stop automatic backups (those made stay).
+    Off,
 }
 
 #[derive(Debug, Subcommand)]

@@ -118,6 +118,14 @@ pub fn run(cli: Cli) -> Outcome {
             );
             Ok(())
         }
+        Command::RecoveryKey => crate::backup::recovery_key(&dir, &out),
+        Command::Unlock { recovery_key } => crate::backup::unlock(&dir, recovery_key, &out),
+        Command::Backup { to, command } => crate::backup::backup(&dir, to, command, &out),
+        Command::Restore {
+            from,
+            replace,
+            as_new,
+        } => crate::backup::restore(&dir, &from, replace, as_new, &out),
         Command::Passphrase => {
             let mut v = open(&dir)?;
             let new = new_passphrase()?;
@@ -252,18 +260,26 @@ fn init(dir: &Path, ask_passphrase: bool, out: &Output) -> Outcome {
         None => KeyProtection::keyring(),
     };
     let uses_keyring = protection.keyring;
-    Vault::create(dir, protection, Arc::new(SystemClock))?;
+    let mut v = Vault::create(dir, protection, Arc::new(SystemClock))?;
+    let recovery_key = v
+        .take_new_recovery_key()
+        .expect("a new vault has a recovery key");
     out.print(
-        &serde_json::json!({ "vault": dir, "keyring": uses_keyring }),
+        &serde_json::json!({
+            "vault": dir,
+            "keyring": uses_keyring,
+            "recovery_key": recovery_key.to_text().as_str(),
+        }),
         || {
             format!(
-                "Created an encrypted vault in {}. Its key is {}.\n",
+                "Created an encrypted vault in {}. Its key is {}.\n\n{}",
                 dir.display(),
                 if uses_keyring {
                     "in your system keyring"
                 } else {
                     "sealed with your passphrase"
-                }
+                },
+                crate::backup::recovery_key_text(&recovery_key)
             )
         },
     );
@@ -344,6 +360,7 @@ fn import(dir: &Path, person: Option<&str>, files: &[PathBuf], out: &Output) -> 
     if out.json {
         out.print(&reports, String::new);
     }
+    crate::backup::after_change(&v);
     Ok(())
 }
 
@@ -425,29 +442,42 @@ pub fn counts_text(c: &ownrecord_core::vault::resources::StoreCounts) -> String 
     text
 }
 
-/// Opens the vault: keyring, or the passphrase from OWNRECORD_PASSPHRASE, or asked on the terminal.
+/// Opens the vault: keyring, or the passphrase from OWNRECORD_PASSPHRASE, or the recovery key
+/// from OWNRECORD_RECOVERY_KEY, or the passphrase asked on the terminal. A vault without a
+/// recovery key is offered one.
 pub fn open(dir: &Path) -> Result<Vault, Failure> {
     let clock = Arc::new(SystemClock);
     let unlock = Unlock {
         passphrase: passphrase_from_env(),
+        recovery_key: recovery_key_from_env(),
     };
-    match Vault::open(dir, unlock, clock.clone()) {
+    let v = match Vault::open(dir, unlock, clock.clone()) {
         Err(Error::PassphraseNeeded) if std::io::stdin().is_terminal() => {
             let typed = rpassword::prompt_password("Vault passphrase: ")
                 .map_err(|_| Failure::Core(Error::PassphraseNeeded))?;
-            let unlock = Unlock {
-                passphrase: Some(Zeroizing::new(typed)),
-            };
-            Ok(Vault::open(dir, unlock, clock)?)
+            Vault::open(dir, Unlock::passphrase(Zeroizing::new(typed)), clock)?
         }
-        other => Ok(other?),
+        other => other?,
+    };
+    if !v.has_recovery_key() {
+        eprintln!(
+            "ownrecord: this vault has no recovery key yet; make one with `ownrecord recovery-key` and keep it somewhere safe."
+        );
     }
+    Ok(v)
 }
 
-fn passphrase_from_env() -> Option<Zeroizing<String>> {
+pub fn passphrase_from_env() -> Option<Zeroizing<String>> {
     std::env::var("OWNRECORD_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty())
+        .map(Zeroizing::new)
+}
+
+pub fn recovery_key_from_env() -> Option<Zeroizing<String>> {
+    std::env::var("OWNRECORD_RECOVERY_KEY")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
         .map(Zeroizing::new)
 }
 

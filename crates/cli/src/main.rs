@@ -2,6 +2,7 @@
 //! Exit code 0 on success; otherwise one clear sentence on stderr and a non-zero code.
 
 mod args;
+mod backup;
 mod commands;
 mod export;
 mod portal;

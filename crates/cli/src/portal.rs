@@ -106,6 +106,7 @@ pub fn sync(
     if out.json {
         out.print(&reports, String::new);
     }
+    crate::backup::after_change(&vault);
     Ok(())
 }
 

@@ -29,6 +29,12 @@ pub enum AuditKind {
     Delete,
     /// People: a Patient linked to a person (automatically or by choice), renamed, linked, split, removed.
     People,
+    /// A new recovery key (the old one stops working).
+    RecoveryKeySet,
+    /// The folder automatic backups go to was chosen or cleared.
+    BackupFolder,
+    /// The vault was restored from a backup.
+    Restored,
     Wipe,
 }
 
@@ -46,6 +52,9 @@ impl AuditKind {
             AuditKind::Share => "share",
             AuditKind::Delete => "delete",
             AuditKind::People => "people",
+            AuditKind::RecoveryKeySet => "recovery_key_set",
+            AuditKind::BackupFolder => "backup_folder",
+            AuditKind::Restored => "restored",
             AuditKind::Wipe => "wipe",
         }
     }
@@ -55,7 +64,11 @@ impl AuditKind {
     pub fn survives_wipe(self) -> bool {
         matches!(
             self,
-            AuditKind::VaultCreated | AuditKind::Export | AuditKind::Share | AuditKind::Wipe
+            AuditKind::VaultCreated
+                | AuditKind::Export
+                | AuditKind::Share
+                | AuditKind::Restored
+                | AuditKind::Wipe
         )
     }
 }

@@ -150,6 +150,47 @@ pub enum Error {
     OriginalMissing,
 
     #[error(
+        "That recovery key has a typo: check each group of five characters against what you wrote down. Nothing was changed."
+    )]
+    RecoveryKeyTypo,
+
+    #[error(
+        "That recovery key does not open this vault (it may be an older one, replaced since). Nothing was changed."
+    )]
+    WrongRecoveryKey,
+
+    #[error(
+        "This vault has no recovery key yet. Unlock it with your keyring or passphrase, then make one (ownrecord recovery-key)."
+    )]
+    NoRecoveryKey,
+
+    #[error("No backup was found in {0}.")]
+    NoBackup(PathBuf),
+
+    #[error("The backup folder {0} is not there (is the drive plugged in?). No backup was made.")]
+    BackupFolderMissing(PathBuf),
+
+    #[error(
+        "The backup folder {0} is full (or does not take files this large): no backup was made, and the vault is unchanged. Free some space there or choose another folder."
+    )]
+    BackupDiskFull(PathBuf),
+
+    #[error(
+        "The backup in {backup} is damaged or was changed ({why}), so nothing was restored. Try an older backup."
+    )]
+    BackupDamaged { backup: PathBuf, why: &'static str },
+
+    #[error(
+        "{0} already holds another vault, so nothing was restored there. Restore into a new, empty folder."
+    )]
+    RestoreOverOtherVault(PathBuf),
+
+    #[error(
+        "{0} already holds this vault. Add --replace to roll it back to the backup (what changed since is lost), or restore into a new folder."
+    )]
+    RestoreOverVault(PathBuf),
+
+    #[error(
         "The original of this document in the vault does not match its checksum, so it is not shown. Import it again."
     )]
     OriginalDamaged,
@@ -203,6 +244,15 @@ impl Error {
             Error::NoSuchPerson(_) => "no_such_person",
             Error::PeopleChange(_) => "people_change_refused",
             Error::OriginalMissing => "original_missing",
+            Error::RecoveryKeyTypo => "recovery_key_typo",
+            Error::WrongRecoveryKey => "wrong_recovery_key",
+            Error::NoRecoveryKey => "no_recovery_key",
+            Error::NoBackup(_) => "no_backup",
+            Error::BackupFolderMissing(_) => "backup_folder_missing",
+            Error::BackupDiskFull(_) => "backup_disk_full",
+            Error::BackupDamaged { .. } => "backup_damaged",
+            Error::RestoreOverOtherVault(_) => "restore_over_other_vault",
+            Error::RestoreOverVault(_) => "restore_over_vault",
             Error::OriginalDamaged => "original_damaged",
             Error::DocumentUnreadable => "document_unreadable",
             Error::Internal(_) => "internal",

@@ -2,12 +2,13 @@
 //!
 //! All of OwnRecord's domain logic, usable without a window or a terminal:
 //!
-//! - [`vault`]: the encrypted SQLCipher vault, its key (OS keyring or passphrase) and schema.
+//! - [`vault`]: the encrypted SQLCipher vault, its key (OS keyring, passphrase, recovery key) and schema.
 //! - [`import`]: FHIR R4 Bundles, NDJSON and single resources from files, one transaction per file.
 //! - [`audit`]: the append-only, hash-chained audit & disclosure log.
 //! - [`portal`]: connecting patient portals (SMART on FHIR, OAuth2 + PKCE, loopback redirect).
 //! - [`sync`]: downloading a connected portal's record, paged and incremental.
 //! - [`export`]: PDF summary, IPS document, encrypted share package, SMART Health Link, full export.
+//! - [`backup`]: encrypted backups in generations, and restoring them on any computer.
 //! - [`wipe`]: verified deletion of a vault.
 //! - [`fhir`]: small read views over raw FHIR JSON.
 //!
@@ -15,6 +16,7 @@
 //! (`cargo tree -p ownrecord-core -i tauri` finds nothing, checked in CI).
 
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod error;
 pub mod export;

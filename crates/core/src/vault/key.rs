@@ -3,6 +3,7 @@
 //! Passphrase mode: Argon2id derives a key-encryption key from the passphrase and a random salt;
 //! ChaCha20-Poly1305 seals the vault key with it, bound to the vault's id as associated data.
 //! A wrong passphrase fails the AEAD tag check, so it is detected without touching the database.
+//! The recovery key (see [`super::recovery`]) is sealed the same way, independently.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -31,6 +32,16 @@ impl VaultKey {
 
     pub(crate) fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(hex::encode(self.0))
+    }
+
+    /// A key for another use than the database's (e.g. the backup manifest's MAC), derived with
+    /// HKDF-SHA256 so that no two uses share key bytes.
+    pub(crate) fn derive_subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &self.0)
+            .expand(purpose.as_bytes(), out.as_mut_slice())
+            .expect("32 bytes is a valid HKDF-SHA256 length");
+        out
     }
 
     /// `PRAGMA key` statement in SQLCipher's raw-key form (no SQLCipher KDF on top of ours).
@@ -67,9 +78,14 @@ impl WrappedKey {
         if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
             return Err(Error::PassphraseTooShort(MIN_PASSPHRASE_CHARS));
         }
+        Self::seal_secret(key, passphrase.as_bytes(), vault_id)
+    }
+
+    /// Seals the vault key under any secret (a passphrase's bytes, a recovery key's bits).
+    pub(crate) fn seal_secret(key: &VaultKey, secret: &[u8], vault_id: &str) -> Result<Self> {
         let salt: [u8; 16] = random_bytes();
         let nonce: [u8; 12] = random_bytes();
-        let kek = derive(passphrase, &salt, MEMORY_KIB, ITERATIONS, PARALLELISM)?;
+        let kek = derive(secret, &salt, MEMORY_KIB, ITERATIONS, PARALLELISM)?;
         let sealed = ChaCha20Poly1305::new(Key::from_slice(kek.as_slice()))
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -91,19 +107,26 @@ impl WrappedKey {
     }
 
     pub fn open(&self, passphrase: &str, vault_id: &str) -> Result<VaultKey> {
-        let salt = hex::decode(&self.salt).map_err(|_| Error::WrongPassphrase)?;
-        let nonce = hex::decode(&self.nonce).map_err(|_| Error::WrongPassphrase)?;
-        let sealed = hex::decode(&self.sealed).map_err(|_| Error::WrongPassphrase)?;
+        self.open_secret(passphrase.as_bytes(), vault_id)
+            .ok_or(Error::WrongPassphrase)
+    }
+
+    /// The vault key, if `secret` is the one it was sealed under (for this vault).
+    pub(crate) fn open_secret(&self, secret: &[u8], vault_id: &str) -> Option<VaultKey> {
+        let salt = hex::decode(&self.salt).ok()?;
+        let nonce = hex::decode(&self.nonce).ok()?;
+        let sealed = hex::decode(&self.sealed).ok()?;
         if self.kdf != "argon2id" || nonce.len() != 12 {
-            return Err(Error::WrongPassphrase);
+            return None;
         }
         let kek = derive(
-            passphrase,
+            secret,
             &salt,
             self.memory_kib,
             self.iterations,
             self.parallelism,
-        )?;
+        )
+        .ok()?;
         let plain = Zeroizing::new(
             ChaCha20Poly1305::new(Key::from_slice(kek.as_slice()))
                 .decrypt(
@@ -113,18 +136,15 @@ impl WrappedKey {
                         aad: vault_id.as_bytes(),
                     },
                 )
-                .map_err(|_| Error::WrongPassphrase)?,
+                .ok()?,
         );
-        let bytes: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::WrongPassphrase)?;
-        Ok(VaultKey(bytes))
+        let bytes: [u8; 32] = plain.as_slice().try_into().ok()?;
+        Some(VaultKey(bytes))
     }
 }
 
 fn derive(
-    passphrase: &str,
+    secret: &[u8],
     salt: &[u8],
     memory_kib: u32,
     iterations: u32,
@@ -134,7 +154,7 @@ fn derive(
         .map_err(|_| Error::Database("the passphrase settings in vault.json are invalid".into()))?;
     let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut_slice())
+        .hash_password_into(secret, salt, out.as_mut_slice())
         .map_err(|_| Error::WrongPassphrase)?;
     Ok(out)
 }

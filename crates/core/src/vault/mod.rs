@@ -1,7 +1,8 @@
 //! The encrypted vault: one SQLCipher database per directory, plus `vault.json`.
 //!
 //! Files in a vault directory: `vault.db` (+ `-wal`, `-shm` while open) and `vault.json`.
-//! The key is 32 random bytes kept in the OS keyring and/or sealed under a passphrase.
+//! The key is 32 random bytes kept in the OS keyring and/or sealed under a passphrase, and sealed
+//! under the recovery key.
 //! Every change goes through [`Vault::write`], which records its audit row in the same transaction.
 
 pub mod browse;
@@ -11,6 +12,7 @@ pub mod key;
 pub mod keyring;
 pub mod people;
 pub mod query;
+pub mod recovery;
 pub mod resources;
 pub mod schema;
 pub mod settings;
@@ -26,6 +28,7 @@ use crate::audit::{self, AuditKind};
 use crate::clock::{Clock, rfc3339};
 use crate::error::{Error, Result};
 use key::{VaultKey, WrappedKey};
+use recovery::RecoveryKey;
 use settings::Settings;
 
 /// The database file in a vault directory.
@@ -73,6 +76,24 @@ impl KeyProtection {
 #[derive(Default)]
 pub struct Unlock {
     pub passphrase: Option<Zeroizing<String>>,
+    /// The recovery key as typed; it opens the vault without the keyring or the passphrase.
+    pub recovery_key: Option<Zeroizing<String>>,
+}
+
+impl Unlock {
+    pub fn passphrase(passphrase: Zeroizing<String>) -> Self {
+        Unlock {
+            passphrase: Some(passphrase),
+            recovery_key: None,
+        }
+    }
+
+    pub fn recovery_key(recovery_key: Zeroizing<String>) -> Self {
+        Unlock {
+            passphrase: None,
+            recovery_key: Some(recovery_key),
+        }
+    }
 }
 
 /// How the vault was unlocked (recorded in the audit log).
@@ -81,6 +102,7 @@ pub struct Unlock {
 pub enum UnlockMethod {
     Keyring,
     Passphrase,
+    RecoveryKey,
 }
 
 pub struct Vault {
@@ -89,6 +111,9 @@ pub struct Vault {
     key: VaultKey,
     conn: Connection,
     clock: Arc<dyn Clock>,
+    /// A recovery key made since this vault was opened, until it is shown (see
+    /// [`Vault::take_new_recovery_key`]).
+    new_recovery_key: Option<RecoveryKey>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -126,6 +151,12 @@ impl Vault {
             Some(p) => Some(WrappedKey::seal(&key, p, &vault_id)?),
             None => None,
         };
+        let recovery_key = RecoveryKey::generate();
+        let recovery = Some(WrappedKey::seal_secret(
+            &key,
+            recovery_key.secret(),
+            &vault_id,
+        )?);
         // The keyring first: if it is unavailable, nothing has been written anywhere.
         if protection.keyring {
             keyring::store(&vault_id, &key)?;
@@ -135,9 +166,13 @@ impl Vault {
             vault_id,
             keyring: protection.keyring,
             passphrase,
+            recovery,
         };
         let vault_id = settings.vault_id.clone();
-        let created = Self::create_files(dir, settings, key, clock, &protection);
+        let created = Self::create_files(dir, settings, key, clock, &protection).map(|mut v| {
+            v.new_recovery_key = Some(recovery_key);
+            v
+        });
         if created.is_err() {
             // Undo a half-made vault (we refused to start if any vault file was there).
             for name in [DB_FILE, "vault.db-wal", "vault.db-shm"] {
@@ -165,11 +200,13 @@ impl Vault {
             key,
             conn,
             clock,
+            new_recovery_key: None,
         };
         schema::migrate_to_latest(&mut vault.conn)?;
         let details = serde_json::json!({
             "keyring": protection.keyring,
             "passphrase": protection.passphrase.is_some(),
+            "recovery_key": true,
             "schema": schema::latest_version(),
         });
         vault.write(AuditKind::VaultCreated, |_| Ok(((), details)))?;
@@ -187,14 +224,32 @@ impl Vault {
                 dir.display()
             )));
         }
-        let (key, method) = match (&unlock.passphrase, &settings.passphrase) {
-            (Some(passphrase), Some(wrapped)) => (
-                wrapped.open(passphrase, &settings.vault_id)?,
-                UnlockMethod::Passphrase,
-            ),
-            _ if settings.keyring => (keyring::load(&settings.vault_id)?, UnlockMethod::Keyring),
-            _ => return Err(Error::PassphraseNeeded),
-        };
+        let (key, method) = unlock_key(&settings, &unlock)?;
+        // Opened with the recovery key: the key goes back into the keyring it was lost from.
+        let keyring_restored = (method == UnlockMethod::RecoveryKey && settings.keyring)
+            .then(|| keyring::store(&settings.vault_id, &key).is_ok());
+        let mut vault = Self::unlocked(dir, settings, key, clock)?;
+        let mut details = serde_json::json!({ "method": method });
+        if let Some(restored) = keyring_restored {
+            details["keyring_restored"] = restored.into();
+        }
+        match vault.write(AuditKind::VaultUnlocked, |_| Ok(((), details))) {
+            Ok(()) => Ok(vault),
+            Err(Error::Database(_)) => Err(vault
+                .damage()
+                .unwrap_or_else(|| Error::Corrupt("it could not be read".into()))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The vault in `dir` opened with `key` and migrated to the latest schema (no audit row:
+    /// the caller writes how it was unlocked).
+    pub(crate) fn unlocked(
+        dir: &Path,
+        settings: Settings,
+        key: VaultKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Vault> {
         let conn = open_database(dir, &key, false)?;
         let mut vault = Vault {
             dir: dir.to_owned(),
@@ -202,13 +257,9 @@ impl Vault {
             key,
             conn,
             clock,
+            new_recovery_key: None,
         };
-        let opened = schema::migrate_to_latest(&mut vault.conn).and_then(|()| {
-            vault.write(AuditKind::VaultUnlocked, |_| {
-                Ok(((), serde_json::json!({ "method": method })))
-            })
-        });
-        match opened {
+        match schema::migrate_to_latest(&mut vault.conn) {
             Ok(()) => Ok(vault),
             Err(Error::Database(_)) => Err(vault
                 .damage()
@@ -280,6 +331,41 @@ impl Vault {
         Ok(())
     }
 
+    /// Whether the vault key is also sealed under a recovery key.
+    pub fn has_recovery_key(&self) -> bool {
+        self.settings.recovery.is_some()
+    }
+
+    /// Makes a new recovery key; the old one stops opening the vault. The key is returned once,
+    /// to be shown to the patient; only its seal is kept.
+    pub fn new_recovery_key(&mut self) -> Result<RecoveryKey> {
+        let recovery_key = RecoveryKey::generate();
+        let mut settings = self.settings.clone();
+        settings.recovery = Some(WrappedKey::seal_secret(
+            &self.key,
+            recovery_key.secret(),
+            &settings.vault_id,
+        )?);
+        let details = serde_json::json!({ "replaced": self.settings.recovery.is_some() });
+        self.write(AuditKind::RecoveryKeySet, |_| Ok(((), details)))?;
+        settings.save(&self.dir)?;
+        self.settings = settings;
+        Ok(recovery_key)
+    }
+
+    /// The recovery key made with this vault, the first time it is asked for (then never again).
+    pub fn take_new_recovery_key(&mut self) -> Option<RecoveryKey> {
+        self.new_recovery_key.take()
+    }
+
+    pub(crate) fn set_new_recovery_key(&mut self, recovery_key: RecoveryKey) {
+        self.new_recovery_key = Some(recovery_key);
+    }
+
+    pub(crate) fn key(&self) -> &VaultKey {
+        &self.key
+    }
+
     /// After an unexpected database error: what SQLCipher's page check says is damaged, if anything.
     /// Runs on a fresh connection (after a codec error SQLite keeps the old one in an error state).
     fn damage(&self) -> Option<Error> {
@@ -322,7 +408,29 @@ impl Vault {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// The vault key from what the user offers: the passphrase, the recovery key, else the keyring.
+pub(crate) fn unlock_key(settings: &Settings, unlock: &Unlock) -> Result<(VaultKey, UnlockMethod)> {
+    if let (Some(passphrase), Some(wrapped)) = (&unlock.passphrase, &settings.passphrase) {
+        return Ok((
+            wrapped.open(passphrase, &settings.vault_id)?,
+            UnlockMethod::Passphrase,
+        ));
+    }
+    if let Some(typed) = &unlock.recovery_key {
+        let recovery_key = RecoveryKey::parse(typed)?;
+        let wrapped = settings.recovery.as_ref().ok_or(Error::NoRecoveryKey)?;
+        let key = wrapped
+            .open_secret(recovery_key.secret(), &settings.vault_id)
+            .ok_or(Error::WrongRecoveryKey)?;
+        return Ok((key, UnlockMethod::RecoveryKey));
+    }
+    if settings.keyring {
+        return Ok((keyring::load(&settings.vault_id)?, UnlockMethod::Keyring));
+    }
+    Err(Error::PassphraseNeeded)
+}
+
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -330,7 +438,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     builder.create(dir).map_err(|e| Error::io(dir, e))
 }
 
-fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection> {
+pub(crate) fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection> {
     let path = dir.join(DB_FILE);
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
@@ -355,7 +463,11 @@ fn open_database(dir: &Path, key: &VaultKey, create: bool) -> Result<Connection>
 }
 
 /// A connection to the vault file with the key set (checked only at the first read).
-fn keyed_connection(path: &Path, key: &VaultKey, flags: OpenFlags) -> rusqlite::Result<Connection> {
+pub(crate) fn keyed_connection(
+    path: &Path,
+    key: &VaultKey,
+    flags: OpenFlags,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would print its own diagnostics on stderr; errors reach the user as ours instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
@@ -365,7 +477,7 @@ fn keyed_connection(path: &Path, key: &VaultKey, flags: OpenFlags) -> rusqlite::
 }
 
 /// The lines of an integrity-check pragma other than "ok".
-fn integrity_lines(conn: &Connection, pragma: &str) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn integrity_lines(conn: &Connection, pragma: &str) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare(pragma)?;
     let lines = stmt.query_map([], |row| row.get::<_, String>(0))?;
     lines

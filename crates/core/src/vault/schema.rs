@@ -15,6 +15,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_connections.sql"),
     include_str!("../../migrations/0003_people_entries.sql"),
+    include_str!("../../migrations/0004_preferences.sql"),
 ];
 
 pub fn migrations() -> Migrations<'static> {

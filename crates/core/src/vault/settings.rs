@@ -20,6 +20,9 @@ pub struct Settings {
     pub keyring: bool,
     /// The vault key sealed under the user's passphrase, when one is set.
     pub passphrase: Option<WrappedKey>,
+    /// The vault key sealed under the recovery key (vaults made before recovery keys have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<WrappedKey>,
 }
 
 impl Settings {

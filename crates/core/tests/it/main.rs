@@ -2,6 +2,7 @@
 //! Secret Service (run under `cargo xtask test`), the Synthea sample patients.
 
 mod audit;
+mod backup;
 mod browse;
 mod ccda;
 mod ccda_peers;

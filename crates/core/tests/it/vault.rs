@@ -81,9 +81,7 @@ fn passphrase_mode_and_wrong_passphrase() {
     let before = snapshot(dir.path());
     let wrong = Vault::open(
         dir.path(),
-        Unlock {
-            passphrase: Some(passphrase("wrong horse battery")),
-        },
+        Unlock::passphrase(passphrase("wrong horse battery")),
         clock(),
     );
     assert!(matches!(wrong, Err(Error::WrongPassphrase)));
@@ -101,9 +99,7 @@ fn passphrase_mode_and_wrong_passphrase() {
 
     let vault = Vault::open(
         dir.path(),
-        Unlock {
-            passphrase: Some(passphrase("correct horse battery")),
-        },
+        Unlock::passphrase(passphrase("correct horse battery")),
         clock(),
     )
     .unwrap();
@@ -117,15 +113,7 @@ fn add_and_change_passphrase() {
     let mut vault = keyring_vault(dir.path());
     vault.set_passphrase("first passphrase").unwrap();
     vault.lock().unwrap();
-    let open_with = |p: &str| {
-        Vault::open(
-            dir.path(),
-            Unlock {
-                passphrase: Some(passphrase(p)),
-            },
-            clock(),
-        )
-    };
+    let open_with = |p: &str| Vault::open(dir.path(), Unlock::passphrase(passphrase(p)), clock());
     let mut vault = open_with("first passphrase").unwrap();
     vault.set_passphrase("second passphrase").unwrap();
     assert!(matches!(
