@@ -1,5 +1,6 @@
 //! The `ownrecord` binary as a user or script runs it: exit codes, messages, crashes, full disks.
 
+mod backup;
 mod ccda;
 mod crash;
 mod errors;
