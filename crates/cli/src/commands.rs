@@ -207,6 +207,19 @@ pub fn run(cli: Cli) -> Outcome {
                 if let Some(log) = &report.disclosure_log {
                     text += &format!("The disclosure log was kept in {}.\n", log.display());
                 }
+                if report.backups_removed > 0 {
+                    text += &format!(
+                        "{} backups in the backup folder were overwritten and deleted.\n",
+                        report.backups_removed
+                    );
+                }
+                if let Some(folder) = &report.backups_not_reached {
+                    text += &format!(
+                        "The backup folder {} was not there: delete the backups in it yourself when it is back.\n",
+                        folder.display()
+                    );
+                }
+                text += "Backups you made with `backup --to` into other folders are not deleted: delete them yourself.\n";
                 text
             });
             Ok(())

@@ -3,7 +3,10 @@
 //! Order: (optionally) export the disclosure log, close the database, remove the keyring entry,
 //! overwrite every vault file with zeros, sync, delete, then check that no vault file and no keyring
 //! entry remain. Destroying the key is what makes the data unreadable (crypto-erase); overwriting is a
-//! second line, since SSDs and copy-on-write file systems may keep old blocks.
+//! second line, since SSDs and copy-on-write file systems may keep old blocks. The vault's backups in
+//! the chosen backup folder are copies under the same key (which the recovery key and passphrase
+//! still open), so they are overwritten and deleted too; a folder that is not there (an unplugged
+//! drive) is named in the report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +31,12 @@ pub struct WipeReport {
     pub keyring_entry_removed: bool,
     /// Where the disclosure log was kept, if asked.
     pub disclosure_log: Option<PathBuf>,
+    /// This vault's backup generations deleted from the chosen backup folder.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub backups_removed: usize,
+    /// The chosen backup folder, when it was not there to delete its backups from.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub backups_not_reached: Option<PathBuf>,
 }
 
 impl Vault {
@@ -50,11 +59,18 @@ impl Vault {
         } else {
             None
         };
+        let backup_folder = self.backup_folder()?;
         let (dir, settings, conn) = self.into_parts();
         conn.close().map_err(|(_, e)| Error::from(e))?;
         let mut report = destroy(&dir, &settings)?;
         report.disclosure_log = disclosure_log;
         report.connections_revoked = connections_revoked;
+        if let Some(folder) = backup_folder {
+            match remove_backups(&folder, &settings.vault_id)? {
+                Some(removed) => report.backups_removed = removed,
+                None => report.backups_not_reached = Some(folder),
+            }
+        }
         Ok(report)
     }
 }
@@ -68,6 +84,8 @@ fn destroy(dir: &Path, settings: &Settings) -> Result<WipeReport> {
         bytes_overwritten: 0,
         keyring_entry_removed,
         disclosure_log: None,
+        backups_removed: 0,
+        backups_not_reached: None,
     };
     for name in VAULT_FILES {
         let path = dir.join(name);
@@ -83,6 +101,26 @@ fn destroy(dir: &Path, settings: &Settings) -> Result<WipeReport> {
         let _ = std::fs::remove_dir(dir);
     }
     Ok(report)
+}
+
+/// Overwrites and deletes every generation of this vault in `folder` (and what interrupted
+/// backups left). `None` when the folder is not there.
+fn remove_backups(folder: &Path, vault_id: &str) -> Result<Option<usize>> {
+    if !folder.is_dir() {
+        return Ok(None);
+    }
+    let mut removed = 0;
+    for generation in crate::backup::generations_of(folder, vault_id) {
+        for entry in std::fs::read_dir(&generation).map_err(|e| Error::io(&generation, e))? {
+            let path = entry.map_err(|e| Error::io(&generation, e))?.path();
+            overwrite_and_remove(&path)?;
+        }
+        std::fs::remove_dir(&generation).map_err(|e| Error::io(&generation, e))?;
+        removed += 1;
+    }
+    crate::backup::remove_partials(folder);
+    sync_dir(folder);
+    Ok(Some(removed))
 }
 
 /// Overwrites a file with zeros, syncs it, truncates and deletes it. `None` if it did not exist.

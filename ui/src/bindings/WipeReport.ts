@@ -8,4 +8,12 @@ connections_revoked: number, files_removed: Array<string>, bytes_overwritten: nu
 /**
  * Where the disclosure log was kept, if asked.
  */
-disclosure_log: string | null, };
+disclosure_log: string | null, 
+/**
+ * This vault's backup generations deleted from the chosen backup folder.
+ */
+backups_removed: number, 
+/**
+ * The chosen backup folder, when it was not there to delete its backups from.
+ */
+backups_not_reached: string | null, };

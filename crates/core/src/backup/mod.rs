@@ -128,15 +128,11 @@ impl Vault {
             status.problem = Some(Error::BackupFolderMissing(folder).to_string());
             return Ok(status);
         }
-        let ours: Vec<(Generation, Manifest)> = generations(&folder)
-            .into_iter()
-            .filter_map(|g| Manifest::load(&g.path).ok().map(|m| (g, m)))
-            .filter(|(_, m)| m.vault_id == self.settings().vault_id)
-            .collect();
+        let ours = generations_of(&folder, &self.settings().vault_id);
         status.generations = ours.len();
-        if let Some((g, m)) = ours.last() {
-            status.last_backup = Some(m.created.clone());
-            status.last_generation = Some(g.path.clone());
+        if let Some(newest) = ours.last() {
+            status.last_backup = Manifest::load(newest).ok().map(|m| m.created);
+            status.last_generation = Some(newest.clone());
         }
         Ok(status)
     }
@@ -297,21 +293,39 @@ pub fn thin(stamps: &[String], keep: usize) -> Vec<usize> {
     removed
 }
 
-fn thin_folder(folder: &Path, vault_id: &str, keep: usize) -> usize {
-    let ours: Vec<Generation> = generations(folder)
+/// The complete generations of one vault in `folder`, oldest first (by their manifest's vault id;
+/// another vault's backups in the same folder are left alone).
+pub fn generations_of(folder: &Path, vault_id: &str) -> Vec<PathBuf> {
+    generations(folder)
         .into_iter()
         .filter(|g| Manifest::load(&g.path).is_ok_and(|m| m.vault_id == vault_id))
+        .map(|g| g.path)
+        .collect()
+}
+
+fn thin_folder(folder: &Path, vault_id: &str, keep: usize) -> usize {
+    let ours = generations_of(folder, vault_id);
+    let stamps: Vec<String> = ours
+        .iter()
+        .filter_map(|p| {
+            p.file_name()?
+                .to_str()?
+                .strip_prefix(GENERATION_PREFIX)
+                .map(str::to_owned)
+        })
         .collect();
-    let stamps: Vec<String> = ours.iter().map(|g| g.stamp.clone()).collect();
+    if stamps.len() != ours.len() {
+        return 0;
+    }
     thin(&stamps, keep)
         .into_iter()
         .filter_map(|i| ours.get(i))
-        .filter(|g| std::fs::remove_dir_all(&g.path).is_ok())
+        .filter(|g| std::fs::remove_dir_all(g).is_ok())
         .count()
 }
 
 /// Removes what interrupted backups left (`.ownrecord-backup-*.partial`).
-fn remove_partials(folder: &Path) {
+pub(crate) fn remove_partials(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };

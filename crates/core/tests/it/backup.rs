@@ -579,3 +579,37 @@ async fn backups_taken_during_a_sync_restore_to_consistent_vaults() {
     }
     assert!(resources.windows(2).all(|w| w[0] <= w[1]), "{resources:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wipe_deletes_the_vaults_backups_and_leaves_others() {
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("backups");
+    let (mut vault, _) = vault_with_patients(&work.path().join("vault"));
+    vault.set_backup_folder(Some(&folder)).unwrap();
+    vault.backup_to(&folder).unwrap();
+    vault.backup_to(&folder).unwrap();
+    let mut other = keyring_vault(&work.path().join("other"));
+    other.set_backup_folder(Some(&folder)).unwrap();
+    let others = other.backup_to(&folder).unwrap().generation;
+    std::fs::create_dir(folder.join(".ownrecord-backup-2999-01-01T000000Z.partial")).unwrap();
+
+    let report = vault.wipe(false).await.unwrap();
+    assert_eq!(report.backups_removed, 2);
+    assert_eq!(report.backups_not_reached, None);
+    assert_eq!(backup::generations(&folder).len(), 1);
+    assert!(
+        others.join("manifest.json").exists(),
+        "another vault's backup stays"
+    );
+    assert!(
+        !folder
+            .join(".ownrecord-backup-2999-01-01T000000Z.partial")
+            .exists()
+    );
+
+    // An unplugged drive is named, and the wipe of the vault itself still completes.
+    std::fs::rename(&folder, work.path().join("unplugged")).unwrap();
+    let report = other.wipe(false).await.unwrap();
+    assert_eq!(report.backups_not_reached, Some(folder));
+    assert!(!work.path().join("other/vault.db").exists());
+}
