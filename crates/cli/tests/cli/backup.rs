@@ -358,3 +358,31 @@ fn a_chosen_folder_is_backed_up_after_each_import() {
     ));
     assert!(status["problem"].as_str().unwrap().contains("is not there"));
 }
+
+#[test]
+fn a_vault_without_a_recovery_key_is_offered_one() {
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("vault");
+    init(&vault);
+    let quiet = run_expecting(ownrecord(&vault).arg("summary"), 0);
+    assert!(
+        !stderr(&quiet).contains("recovery key"),
+        "{}",
+        stderr(&quiet)
+    );
+    // What vault.json looked like before recovery keys.
+    let path = vault.join("vault.json");
+    let mut settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    settings.as_object_mut().unwrap().remove("recovery");
+    std::fs::write(&path, serde_json::to_vec(&settings).unwrap()).unwrap();
+    let offered = run_expecting(ownrecord(&vault).arg("summary"), 0);
+    assert!(
+        stderr(&offered).contains("no recovery key yet; make one with `ownrecord recovery-key`"),
+        "{}",
+        stderr(&offered)
+    );
+    run_expecting(ownrecord(&vault).arg("recovery-key"), 0);
+    let quiet = run_expecting(ownrecord(&vault).arg("summary"), 0);
+    assert!(!stderr(&quiet).contains("recovery key"));
+}

@@ -613,3 +613,56 @@ async fn wipe_deletes_the_vaults_backups_and_leaves_others() {
     assert_eq!(report.backups_not_reached, Some(folder));
     assert!(!work.path().join("other/vault.db").exists());
 }
+
+#[test]
+fn a_passphrase_vault_restores_with_its_passphrase_and_a_wrong_key_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let mut vault = Vault::create(
+        &work.path().join("vault"),
+        ownrecord_core::KeyProtection::passphrase(Zeroizing::new("correct horse battery".into())),
+        clock(),
+    )
+    .unwrap();
+    vault
+        .import_file(&patient_files()[0], PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let generation = vault
+        .backup_to(&work.path().join("backups"))
+        .unwrap()
+        .generation;
+    let target = work.path().join("restored");
+    let attempt = |unlock: Unlock| {
+        restore(
+            RestoreRequest {
+                from: &generation,
+                to: &target,
+                unlock,
+                replace: false,
+                as_new: false,
+            },
+            clock(),
+        )
+    };
+    let e = attempt(Unlock::passphrase(Zeroizing::new(
+        "wrong horse battery".into(),
+    )))
+    .unwrap_err();
+    assert!(matches!(e, Error::WrongPassphrase), "{e}");
+    let e = attempt(Unlock::recovery_key(typed(&RecoveryKey::generate()))).unwrap_err();
+    assert!(matches!(e, Error::WrongRecoveryKey), "{e}");
+    let e = attempt(Unlock::default()).unwrap_err();
+    assert!(matches!(e, Error::PassphraseNeeded), "{e}");
+    assert!(!target.exists(), "nothing written");
+    let (restored, report) = attempt(Unlock::passphrase(Zeroizing::new(
+        "correct horse battery".into(),
+    )))
+    .unwrap();
+    assert!(
+        !report.keyring,
+        "a passphrase vault stays out of the keyring"
+    );
+    assert_eq!(
+        restored.resource_digests().unwrap(),
+        vault.resource_digests().unwrap()
+    );
+}
