@@ -6,8 +6,8 @@
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|browse|pdf|ccda|app]`: the benchmarks, in release mode (`ccda` first
-//!   installs the npm and PyPI C-CDA converters it compares with).
+//! - `bench [import|sync|browse|backup|pdf|ccda|app]`: the benchmarks, in release mode (`ccda`
+//!   first installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 //! - `fuzz ccda [--minutes N | --replay PATH]`: AFL++ on the C-CDA importer (see fuzz.rs).
 
@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         ["bench", "import"] => bench("import"),
         ["bench", "sync"] => bench("sync"),
         ["bench", "browse"] => bench("browse"),
+        ["bench", "backup"] => bench("backup"),
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
         ["bench", "ccda"] => bench_ccda(),
         ["bench", "app"] => bench_app(),
@@ -71,8 +72,8 @@ fn main() -> ExitCode {
             .and_then(|()| bench("pdf"))
             .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|pdf|ccda|app] | bundle \
-             | fuzz ccda [--minutes N | --replay PATH]"
+            "usage: cargo xtask run | test | bench [import|sync|browse|backup|pdf|ccda|app] \
+             | bundle | fuzz ccda [--minutes N | --replay PATH]"
                 .into(),
         ),
     };
