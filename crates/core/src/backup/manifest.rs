@@ -76,6 +76,17 @@ pub struct FileHash {
 
 impl FileHash {
     pub(crate) fn of(path: &Path) -> std::io::Result<Self> {
+        Self::hash(path, None)
+    }
+
+    /// Copies `from` to `to` (created), hashing the bytes as they pass; the hash is `from`'s name.
+    pub(crate) fn copy(from: &Path, to: &Path) -> std::io::Result<Self> {
+        let mut out = std::fs::File::create(to)?;
+        Self::hash(from, Some(&mut out))
+    }
+
+    fn hash(path: &Path, mut copy_to: Option<&mut std::fs::File>) -> std::io::Result<Self> {
+        use std::io::Write;
         let mut file = std::fs::File::open(path)?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 1 << 20];
@@ -85,7 +96,11 @@ impl FileHash {
             if n == 0 {
                 break;
             }
-            hasher.update(buffer.get(..n).unwrap_or_default());
+            let chunk = buffer.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            if let Some(out) = copy_to.as_deref_mut() {
+                out.write_all(chunk)?;
+            }
             bytes = bytes.saturating_add(n as u64);
         }
         Ok(FileHash {
