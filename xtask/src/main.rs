@@ -60,6 +60,8 @@ fn main() -> ExitCode {
         ["bench", "sync"] => bench("sync"),
         ["bench", "browse"] => bench("browse"),
         ["bench", "backup"] => bench("backup"),
+        ["bench", "directory"] => bench("directory"),
+        ["directory"] => directory(),
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
         ["bench", "ccda"] => bench_ccda(),
         ["bench", "app"] => bench_app(),
@@ -72,8 +74,8 @@ fn main() -> ExitCode {
             .and_then(|()| bench("pdf"))
             .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|backup|pdf|ccda|app] \
-             | bundle | fuzz ccda [--minutes N | --replay PATH]"
+            "usage: cargo xtask run | test | bench [import|sync|browse|backup|directory|pdf|ccda|app] \
+             | directory | bundle | fuzz ccda [--minutes N | --replay PATH]"
                 .into(),
         ),
     };
@@ -222,6 +224,28 @@ fn start_gnome_keyring(home: &Path) -> Result<Vec<(String, String)>> {
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect())
+}
+
+/// Regenerates `assets/portal-directory.json.gz` from the vendors' lists in `../shared/data/directory`
+/// (or `OWNRECORD_DIRECTORY_LISTS`).
+fn directory() -> Result {
+    let lists = std::env::var_os("OWNRECORD_DIRECTORY_LISTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data/directory"));
+    status(
+        cargo()
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "ownrecord-core",
+                "--example",
+                "build_directory",
+                "--",
+            ])
+            .arg(lists)
+            .arg(repo_root().join("assets/portal-directory.json.gz")),
+    )
 }
 
 /// `tauri build`: a release build and the Linux bundles under target/release/bundle/.

@@ -116,7 +116,23 @@ pub fn portals(text: &str, out: &Output) -> Result<(), Failure> {
         if found.is_empty() {
             return "No portal in the directory matches; connect yours by its URL: ownrecord connect URL\n".into();
         }
-        found.iter().map(|e| format!("{}  {}\n", e.name, e.fhir_base)).collect()
+        found
+            .iter()
+            .map(|e| {
+                let place = [e.city.as_deref(), e.state.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let place = if place.is_empty() { String::new() } else { format!(" ({place})") };
+                let version = if e.fhir_version.starts_with('4') {
+                    String::new()
+                } else {
+                    format!("  [FHIR {}: not supported yet]", e.fhir_version)
+                };
+                format!("{}{place}  {}  {}{version}\n", e.name, e.vendor, e.fhir_base)
+            })
+            .collect()
     });
     Ok(())
 }

@@ -164,6 +164,9 @@ pub enum Error {
     )]
     NoRecoveryKey,
 
+    #[error("The portal list {list} could not be read ({why}), so the directory was not changed.")]
+    DirectoryList { list: &'static str, why: String },
+
     #[error("No backup was found in {0}.")]
     NoBackup(PathBuf),
 
@@ -247,6 +250,7 @@ impl Error {
             Error::RecoveryKeyTypo => "recovery_key_typo",
             Error::WrongRecoveryKey => "wrong_recovery_key",
             Error::NoRecoveryKey => "no_recovery_key",
+            Error::DirectoryList { .. } => "directory_list",
             Error::NoBackup(_) => "no_backup",
             Error::BackupFolderMissing(_) => "backup_folder_missing",
             Error::BackupDiskFull(_) => "backup_disk_full",

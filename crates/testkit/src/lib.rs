@@ -24,6 +24,14 @@ pub fn sample_dir() -> PathBuf {
     dir.canonicalize().expect("sample dir resolves")
 }
 
+/// The vendors' published patient-access endpoint lists (`shared/data/directory` beside the
+/// repository; its README says where each vendor publishes its list).
+pub fn directory_lists_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/directory");
+    assert!(dir.is_dir(), "endpoint lists not found at {}", dir.display());
+    dir.canonicalize().expect("the endpoint list folder resolves")
+}
+
 /// The public sample C-CDA documents: `$OWNRECORD_CCDA_DATA`, or `shared/data/ccda` beside the
 /// repository (`README.md` and `INDEX.tsv` there name each file's source and licence).
 pub fn ccda_dir() -> PathBuf {

@@ -1,0 +1,136 @@
+//! The bundled portal directory against the vendors' published lists in `../shared`.
+
+use std::collections::BTreeMap;
+
+use ownrecord_core::portal::directory::brands::{ATHENA_FHIR_BASE, VendorList, build};
+use ownrecord_core::portal::directory::{Directory, EXTRA};
+use serde_json::Value;
+
+fn lists() -> BTreeMap<VendorList, Vec<u8>> {
+    let dir = ownrecord_testkit::directory_lists_dir();
+    VendorList::ALL
+        .into_iter()
+        .map(|l| (l, std::fs::read(dir.join(l.file_name())).unwrap()))
+        .collect()
+}
+
+/// 50 entries of each list, spread over it: (name, FHIR base, athena practice).
+fn sample(list: VendorList, text: &[u8]) -> Vec<(String, String, Option<String>)> {
+    let all: Vec<(String, String, Option<String>)> = match list {
+        VendorList::Athena => {
+            let practices: BTreeMap<String, String> = serde_json::from_slice(text).unwrap();
+            practices
+                .into_iter()
+                .map(|(id, name)| (name, ATHENA_FHIR_BASE.to_owned(), Some(id)))
+                .collect()
+        }
+        VendorList::OracleBundle => {
+            let bundle: Value = serde_json::from_slice(text).unwrap();
+            let resources: Vec<&Value> = bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| &e["resource"])
+                .collect();
+            resources
+                .iter()
+                .filter(|r| r["resourceType"] == "Organization")
+                .map(|org| {
+                    let id = org["endpoint"][0]["reference"].as_str().unwrap();
+                    let id = id.strip_prefix("Endpoint/").unwrap();
+                    let endpoint = resources
+                        .iter()
+                        .find(|r| r["resourceType"] == "Endpoint" && r["id"] == id)
+                        .unwrap();
+                    (
+                        org["name"].as_str().unwrap().to_owned(),
+                        endpoint["address"].as_str().unwrap().to_owned(),
+                        None,
+                    )
+                })
+                .collect()
+        }
+        _ => {
+            let entries: Vec<Value> = serde_json::from_slice(text).unwrap();
+            entries
+                .iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap().to_owned(),
+                        e["url"].as_str().unwrap().to_owned(),
+                        None,
+                    )
+                })
+                .collect()
+        }
+    };
+    let step = (all.len() / 50).max(1);
+    all.into_iter().step_by(step).take(50).collect()
+}
+
+#[test]
+fn every_list_is_in_the_directory_and_found_by_name() {
+    let directory = Directory::bundled();
+    for (list, text) in lists() {
+        let picked = sample(list, &text);
+        assert_eq!(picked.len(), 50, "{list:?}");
+        for (name, base, practice) in picked {
+            let found = directory.search_limit(&name, 5000);
+            // A brand seen in both of Oracle's lists keeps one name and the other as an alias.
+            let hit = found.iter().find(|e| {
+                (e.name.trim() == name.trim() || e.aliases.iter().any(|a| a == name.trim()))
+                    && e.fhir_base == base
+                    && e.practice == practice
+            });
+            let hit = hit.unwrap_or_else(|| panic!("{list:?}: {name} at {base} not found"));
+            assert_eq!(hit.vendor, list.vendor());
+        }
+    }
+}
+
+/// The bundled file is what the generator makes of the lists today (regenerate with
+/// `cargo xtask directory`).
+#[test]
+fn the_bundled_directory_is_up_to_date_with_the_lists() {
+    let extra: Value = serde_json::from_str(EXTRA).unwrap();
+    let (bundle, counts) = build(&lists(), &extra, "2026-12-01T00:00:00Z").unwrap();
+    assert_eq!(counts[&VendorList::Athena], 21_757);
+    assert_eq!(counts[&VendorList::Healow], 6_919);
+    let rebuilt = Directory::from_brands(&bundle);
+    let bundled = Directory::bundled();
+    assert_eq!(rebuilt.len(), bundled.len());
+    assert_eq!(
+        rebuilt.search_limit("", usize::MAX),
+        bundled.search_limit("", usize::MAX),
+        "run `cargo xtask directory`"
+    );
+}
+
+#[test]
+fn typos_and_places_find_a_provider() {
+    let directory = Directory::bundled();
+    let top = |q: &str| directory.search(q).first().cloned().unwrap();
+    assert_eq!(
+        top("Alaska Native Medical Center").city.as_deref(),
+        Some("Anchorage")
+    );
+    assert_eq!(
+        top("alaska nativ medcal center").name,
+        "ALASKA NATIVE MEDICAL CENTER"
+    );
+    assert!(
+        directory
+            .search("anchorage ak")
+            .iter()
+            .any(|e| e.name == "ALASKA NATIVE MEDICAL CENTER")
+    );
+    // Epic's list names the health system running an endpoint: found as an alias.
+    assert!(
+        directory
+            .search("parkview health")
+            .iter()
+            .any(|e| e.vendor == "epic" && e.aliases.iter().any(|a| a == "Parkview Health"))
+    );
+    assert_eq!(top("veterans affairs").vendor, "va");
+    assert_eq!(top("medicare").vendor, "bluebutton");
+}
