@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ownrecord_core::portal::ConnectRequest;
-use ownrecord_core::sync::{SyncOptions, US_CORE_TYPES};
+use ownrecord_core::sync::SyncOptions;
 use ownrecord_core::{KeyProtection, SystemClock, Vault};
 use ownrecord_demo_portal::{DemoPortal, Options};
 use ownrecord_testkit::browser::{self, Login};
@@ -56,12 +56,14 @@ async fn run() {
         .iter()
         .filter_map(|r| r["type"].as_str().map(str::to_owned))
         .collect();
+    // The types the sync fetches: every Patient-compartment type the portal lists (it searches
+    // each by patient).
     let types: Vec<String> = std::iter::once("Patient".to_owned())
         .chain(
-            US_CORE_TYPES
+            supported
                 .iter()
-                .filter(|t| supported.iter().any(|s| s == *t))
-                .map(|t| (*t).to_owned()),
+                .filter(|t| *t != "Patient" && ownrecord_core::fhir::in_patient_compartment(t))
+                .cloned(),
         )
         .collect();
 

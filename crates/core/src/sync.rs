@@ -28,7 +28,9 @@ use crate::vault::Vault;
 use crate::vault::people::{self, PersonChoice};
 use crate::vault::resources::{self, ResourceWriter, SourceKind, StoreCounts};
 
-/// The US Core resource types fetched by patient (besides the Patient itself).
+/// The US Core resource types, fetched by patient (besides the Patient itself) when a server's
+/// CapabilityStatement cannot be read; otherwise every Patient-compartment type it can search by
+/// patient is fetched.
 pub const US_CORE_TYPES: &[&str] = &[
     "AllergyIntolerance",
     "CarePlan",
@@ -166,8 +168,24 @@ struct Link {
 
 struct Capabilities {
     types: BTreeSet<String>,
+    /// Types the server says it searches by `patient`.
+    by_patient: BTreeSet<String>,
     /// The server offers `Patient/$everything`.
     everything: bool,
+}
+
+impl Capabilities {
+    /// The types to fetch by patient: every type of the R4 Patient compartment the server can
+    /// search by `patient` (claims, imaging studies... as well as US Core), and the US Core types
+    /// it lists without naming its search parameters.
+    fn patient_types(&self) -> Vec<String> {
+        self.types
+            .iter()
+            .filter(|t| *t != "Patient" && crate::fhir::in_patient_compartment(t))
+            .filter(|t| self.by_patient.contains(*t) || US_CORE_TYPES.contains(&t.as_str()))
+            .cloned()
+            .collect()
+    }
 }
 
 /// Access to the portal shared by the workers; renews tokens once for everyone.
@@ -222,13 +240,12 @@ impl Vault {
         let capabilities = portal.capabilities().await;
         let types: Vec<String> = match &capabilities {
             Some(c) if c.everything => vec![EVERYTHING.to_owned()],
-            _ => std::iter::once("Patient".to_owned())
-                .chain(
-                    US_CORE_TYPES
-                        .iter()
-                        .filter(|t| capabilities.as_ref().is_none_or(|c| c.types.contains(**t)))
-                        .map(|t| (*t).to_owned()),
-                )
+            Some(c) => std::iter::once("Patient".to_owned())
+                .chain(c.patient_types())
+                .collect(),
+            None => std::iter::once("Patient")
+                .chain(US_CORE_TYPES.iter().copied())
+                .map(str::to_owned)
                 .collect(),
         };
         let now_text = self.now();
@@ -737,6 +754,17 @@ impl Portal {
             .iter()
             .filter_map(|r| r["type"].as_str().map(str::to_owned))
             .collect();
+        let by_patient: BTreeSet<String> = resources
+            .iter()
+            .filter(|r| {
+                r["searchParam"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["name"] == "patient")
+            })
+            .filter_map(|r| r["type"].as_str().map(str::to_owned))
+            .collect();
         let everything = resources
             .iter()
             .filter(|r| r["type"] == "Patient")
@@ -747,7 +775,11 @@ impl Portal {
                     .flatten()
                     .any(|o| o["name"] == "everything" || o["name"] == "$everything")
             });
-        (!types.is_empty()).then_some(Capabilities { types, everything })
+        (!types.is_empty()).then_some(Capabilities {
+            types,
+            by_patient,
+            everything,
+        })
     }
 
     /// Fetches every page of one type for the patient and hands each to the vault task. Servers that

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ownrecord_core::portal::{ConnectRequest, ConnectionStatus};
-use ownrecord_core::sync::{SyncOptions, US_CORE_TYPES};
+use ownrecord_core::sync::SyncOptions;
 use ownrecord_core::{Error, Vault};
 use ownrecord_testkit::browser::{self, Login};
 use serde::Deserialize;
@@ -95,7 +95,7 @@ async fn ground_truth(peers: &Peers) -> BTreeSet<(String, String)> {
                 r["id"].as_str().unwrap().to_owned(),
             )
         })
-        .filter(|(t, _)| t == "Patient" || US_CORE_TYPES.contains(&t.as_str()))
+        .filter(|(t, _)| ownrecord_core::fhir::in_patient_compartment(t))
         .collect()
 }
 
@@ -127,7 +127,7 @@ async fn sync_stores_exactly_what_the_fhir_server_holds() {
     let got = stored(dir.path());
     let in_scope: BTreeSet<_> = got
         .iter()
-        .filter(|(t, _)| t == "Patient" || US_CORE_TYPES.contains(&t.as_str()))
+        .filter(|(t, _)| ownrecord_core::fhir::in_patient_compartment(t))
         .cloned()
         .collect();
     assert_eq!(in_scope, truth, "exactly the patient's resources");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ownrecord_core::portal::{ConnectRequest, Connection, ConnectionStatus};
-use ownrecord_core::sync::{SyncOptions, US_CORE_TYPES};
+use ownrecord_core::sync::SyncOptions;
 use ownrecord_core::{Error, Vault};
 use ownrecord_demo_portal::{DemoPortal, Fault, Options};
 use ownrecord_testkit::browser::{self, Login};
@@ -114,7 +114,7 @@ fn expected(portal: &DemoPortal, patient: &str) -> BTreeSet<(String, String)> {
     portal
         .patient_resources(patient)
         .into_iter()
-        .filter(|(t, _)| t == "Patient" || US_CORE_TYPES.contains(&t.as_str()))
+        .filter(|(t, _)| ownrecord_core::fhir::in_patient_compartment(t))
         .collect()
 }
 
@@ -165,6 +165,10 @@ async fn connect_sync_and_resync_the_demo_portal() {
             .all(|(t, _)| t == "Organization" || t == "Practitioner"),
         "only referenced resources besides the compartment: {extra:?}"
     );
+    // Not only US Core: every compartment type the portal searches by patient, claims included.
+    for t in ["Claim", "ExplanationOfBenefit"] {
+        assert!(got.iter().any(|(g, _)| g == t), "{t} synced");
+    }
     assert!(report.referenced > 0);
     // Pages of at most 5: the whole record only arrives by following `next` links.
     assert!(
