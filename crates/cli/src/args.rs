@@ -110,9 +110,10 @@ pub enum Command {
         /// The portal's FHIR base URL (https://..., or http:// on this computer).
         #[arg(value_name = "URL")]
         url: String,
-        /// The app's client id registered at this portal.
-        #[arg(long, default_value = "ownrecord")]
-        client_id: String,
+        /// The app's client id registered at this portal (default: OwnRecord's for the portal's
+        /// vendor, or yours set with `portals client`).
+        #[arg(long)]
+        client_id: Option<String>,
         /// A client secret, for portals that register OwnRecord as a confidential client.
         #[arg(long, env = "OWNRECORD_CLIENT_SECRET", hide_env_values = true)]
         client_secret: Option<String>,
@@ -120,10 +121,17 @@ pub enum Command {
         #[arg(long)]
         no_browser: bool,
     },
-    /// Search the portal directory by name (connect a portal by its URL if it is not listed).
+    /// Search the portal directory by name, alias, city or state (connect a portal by its URL if
+    /// it is not listed); `portals client VENDOR ID` sets your own client id for a vendor.
+    #[command(args_conflicts_with_subcommands = true)]
     Portals {
+        #[command(subcommand)]
+        command: Option<PortalsCommand>,
         #[arg(value_name = "TEXT")]
         text: Vec<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
     /// Download what is new from connected portals (all of them, or one by id, URL or name).
     Sync {
@@ -197,6 +205,18 @@ pub enum Command {
         /// Keep the audit & disclosure log (no clinical content) as disclosure-log.json.
         #[arg(long)]
         keep_disclosure_log: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortalsCommand {
+    /// Your own client id for a vendor (epic, oracle, athena, healow, veradigm, va, bluebutton),
+    /// when OwnRecord was registered with it for you; without ID, the one in use; --clear forgets it.
+    Client {
+        vendor: String,
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        clear: bool,
     },
 }
 

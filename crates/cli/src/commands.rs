@@ -12,7 +12,7 @@ use ownrecord_core::{Error, SystemClock};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::args::{AuditCommand, Cli, Command, PeopleCommand};
+use crate::args::{AuditCommand, Cli, Command, PeopleCommand, PortalsCommand};
 use crate::progress::ProgressView;
 
 pub enum Failure {
@@ -141,12 +141,25 @@ pub fn run(cli: Cli) -> Outcome {
             client_id,
             client_secret,
             no_browser,
-        } => crate::portal::connect(&dir, &url, &client_id, client_secret, no_browser, &out),
+        } => crate::portal::connect(
+            &dir,
+            &url,
+            client_id.as_deref().unwrap_or(""),
+            client_secret,
+            no_browser,
+            &out,
+        ),
         Command::Sync { connection, person } => {
             crate::portal::sync(&dir, connection.as_deref(), person.as_deref(), &out)
         }
         Command::Connections => crate::portal::connections(&dir, &out),
-        Command::Portals { text } => crate::portal::portals(&text.join(" "), &out),
+        Command::Portals {
+            command: Some(PortalsCommand::Client { vendor, id, clear }),
+            ..
+        } => crate::portal::client_id(&dir, &vendor, id.as_deref(), clear, &out),
+        Command::Portals { text, limit, .. } => {
+            crate::portal::portals(&text.join(" "), limit, &out)
+        }
         Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
         Command::DemoPortal {
             port,

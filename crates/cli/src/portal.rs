@@ -110,8 +110,8 @@ pub fn sync(
     Ok(())
 }
 
-pub fn portals(text: &str, out: &Output) -> Result<(), Failure> {
-    let found = ownrecord_core::portal::directory::Directory::bundled().search(text);
+pub fn portals(text: &str, limit: usize, out: &Output) -> Result<(), Failure> {
+    let found = ownrecord_core::portal::directory::Directory::bundled().search_limit(text, limit);
     out.print(&found, || {
         if found.is_empty() {
             return "No portal in the directory matches; connect yours by its URL: ownrecord connect URL\n".into();
@@ -134,6 +134,34 @@ pub fn portals(text: &str, out: &Output) -> Result<(), Failure> {
             })
             .collect()
     });
+    Ok(())
+}
+
+pub fn client_id(
+    dir: &Path,
+    vendor: &str,
+    id: Option<&str>,
+    clear: bool,
+    out: &Output,
+) -> Result<(), Failure> {
+    let mut vault = open(dir)?;
+    if id.is_some() || clear {
+        vault.set_client_id(vendor, id)?;
+    }
+    let known = ownrecord_core::portal::client_ids::vendors();
+    let name = known
+        .iter()
+        .find(|(code, _)| *code == vendor)
+        .map(|(_, name)| *name)
+        .ok_or_else(|| Failure::Core(Error::UnknownVendor(vendor.to_owned())))?;
+    let current = vault.vendor_client_id(vendor)?;
+    out.print(
+        &serde_json::json!({ "vendor": vendor, "client_id": current }),
+        || match &current {
+            Some(id) => format!("OwnRecord signs in at {name} with client id {id}.\n"),
+            None => format!("OwnRecord has no client id for {name}: set yours with `ownrecord portals client {vendor} ID`.\n"),
+        },
+    );
     Ok(())
 }
 

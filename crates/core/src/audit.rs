@@ -35,6 +35,8 @@ pub enum AuditKind {
     BackupFolder,
     /// The vault was restored from a backup.
     Restored,
+    /// The patient's own client id for a vendor was set or cleared.
+    ClientId,
     Wipe,
 }
 
@@ -55,6 +57,7 @@ impl AuditKind {
             AuditKind::RecoveryKeySet => "recovery_key_set",
             AuditKind::BackupFolder => "backup_folder",
             AuditKind::Restored => "restored",
+            AuditKind::ClientId => "client_id",
             AuditKind::Wipe => "wipe",
         }
     }

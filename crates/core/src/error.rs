@@ -167,6 +167,16 @@ pub enum Error {
     #[error("The portal list {list} could not be read ({why}), so the directory was not changed.")]
     DirectoryList { list: &'static str, why: String },
 
+    #[error(
+        "OwnRecord has no registration (client id) with {name} yet, so it cannot sign you in there. If OwnRecord was registered with {name} for you, set its client id: ownrecord portals client {vendor} ID."
+    )]
+    NoClientId { vendor: String, name: String },
+
+    #[error(
+        "There is no vendor \"{0}\". Choose from: epic, oracle, athena, healow, veradigm, va, bluebutton."
+    )]
+    UnknownVendor(String),
+
     #[error("No backup was found in {0}.")]
     NoBackup(PathBuf),
 
@@ -251,6 +261,8 @@ impl Error {
             Error::WrongRecoveryKey => "wrong_recovery_key",
             Error::NoRecoveryKey => "no_recovery_key",
             Error::DirectoryList { .. } => "directory_list",
+            Error::NoClientId { .. } => "no_client_id",
+            Error::UnknownVendor(_) => "unknown_vendor",
             Error::NoBackup(_) => "no_backup",
             Error::BackupFolderMissing(_) => "backup_folder_missing",
             Error::BackupDiskFull(_) => "backup_disk_full",

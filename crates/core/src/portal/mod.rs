@@ -4,6 +4,7 @@
 //! The core never opens a browser itself: [`Vault::connect`] hands the sign-in URL to a callback
 //! (the CLI prints it or calls `opener`; the desktop shell uses tauri-plugin-opener).
 
+pub mod client_ids;
 pub mod directory;
 pub mod discovery;
 pub mod http;
@@ -27,6 +28,7 @@ pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Clone)]
 pub struct ConnectRequest {
     pub fhir_base: String,
+    /// Empty: the id for the portal's vendor (see [`client_ids`]).
     pub client_id: String,
     pub client_secret: Option<String>,
     /// Scopes to ask for; the SMART default when `None`.
@@ -88,10 +90,15 @@ impl Vault {
     ) -> Result<Connection> {
         let base = http::check_portal_url(&request.fhir_base)?;
         let base_text = base.as_str().trim_end_matches('/').to_owned();
+        // No id given: the vendor's, decided before anything is sent.
+        let client_id = match request.client_id.as_str() {
+            "" => self.client_id_for(&request.fhir_base)?,
+            given => given.to_owned(),
+        };
         let client = http::client();
         let config = discovery::discover(&client, &base).await?;
         let endpoints = Endpoints {
-            client_id: request.client_id.clone(),
+            client_id,
             client_secret: request.client_secret.clone(),
             authorization_endpoint: config.authorization_endpoint.clone(),
             token_endpoint: config.token_endpoint.clone(),

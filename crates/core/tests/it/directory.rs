@@ -134,3 +134,46 @@ fn typos_and_places_find_a_provider() {
     assert_eq!(top("veterans affairs").vendor, "va");
     assert_eq!(top("medicare").vendor, "bluebutton");
 }
+
+/// The client id comes from the vendor: the patient's own, else the shipped table's; a vendor
+/// with neither is one sentence before anything is sent (the Epic base below is never contacted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_id_is_the_vendors_or_the_patients_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = crate::keyring_vault(dir.path());
+    let epic = "https://epicprod-mobile.parkview.com/FHIR/api/FHIR/R4/";
+    let e = vault.client_id_for(epic).unwrap_err();
+    assert!(matches!(e, ownrecord_core::Error::NoClientId { .. }), "{e}");
+    assert!(
+        e.to_string().contains("ownrecord portals client epic ID"),
+        "{e}"
+    );
+    let refused = vault
+        .connect(
+            ownrecord_core::portal::ConnectRequest::new(epic, ""),
+            |_| panic!("no sign-in is started"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ownrecord_core::Error::NoClientId { .. }));
+    // Without the trailing slash, too.
+    vault.set_client_id("epic", Some("my-epic-app")).unwrap();
+    assert_eq!(
+        vault.client_id_for(epic.trim_end_matches('/')).unwrap(),
+        "my-epic-app"
+    );
+    vault.set_client_id("epic", None).unwrap();
+    assert!(vault.client_id_for(epic).is_err());
+    assert!(vault.set_client_id("nosuchvendor", Some("x")).is_err());
+    // The demo portal's id ships; a portal the directory does not list gets the default.
+    assert_eq!(
+        vault.client_id_for("http://127.0.0.1:8765/fhir").unwrap(),
+        "ownrecord"
+    );
+    assert_eq!(
+        vault.client_id_for("https://fhir.example.org/r4").unwrap(),
+        "ownrecord"
+    );
+    let audit = vault.audit_entries(&Default::default()).unwrap();
+    assert_eq!(audit.iter().filter(|e| e.kind == "client_id").count(), 2);
+}

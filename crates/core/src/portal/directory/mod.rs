@@ -136,6 +136,16 @@ impl Directory {
         Directory { entries, index }
     }
 
+    /// The vendor running the endpoint at `fhir_base`, if the directory lists it (a trailing
+    /// slash and the case of the host do not matter).
+    pub fn vendor_of(&self, fhir_base: &str) -> Option<String> {
+        let wanted = normalized_base(fhir_base);
+        self.entries
+            .iter()
+            .find(|e| normalized_base(&e.fhir_base) == wanted)
+            .map(|e| e.vendor.clone())
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -161,6 +171,12 @@ impl Directory {
             .filter_map(|i| self.entries.get(i).cloned())
             .collect()
     }
+}
+
+fn normalized_base(base: &str) -> String {
+    url::Url::parse(base.trim())
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|_| base.trim().trim_end_matches('/').to_owned())
 }
 
 #[derive(Debug, Default, Deserialize)]

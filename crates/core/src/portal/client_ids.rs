@@ -1,0 +1,127 @@
+//! Which OAuth client id OwnRecord signs in with at a portal: the patient's own for its vendor (set
+//! with `ownrecord portals client VENDOR ID`, kept in the vault), else the one shipped in
+//! `assets/client-ids.json` for that vendor. A portal not in the directory uses OwnRecord's default
+//! id. A vendor with neither is one sentence, before anything is sent anywhere.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use rusqlite::OptionalExtension;
+use serde::Deserialize;
+
+use crate::audit::AuditKind;
+use crate::error::{Error, Result};
+use crate::portal::directory::Directory;
+use crate::vault::Vault;
+
+const TABLE: &str = include_str!("../../../../assets/client-ids.json");
+/// The id used at portals the directory does not list (e.g. a practice's own test server).
+pub const DEFAULT_CLIENT_ID: &str = "ownrecord";
+
+#[derive(Debug, Deserialize)]
+struct Table {
+    vendors: BTreeMap<String, VendorIds>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VendorIds {
+    name: String,
+    production: String,
+}
+
+fn table() -> &'static Table {
+    static PARSED: OnceLock<Table> = OnceLock::new();
+    PARSED.get_or_init(|| serde_json::from_str(TABLE).expect("assets/client-ids.json is valid"))
+}
+
+/// The vendors the table knows, as (code, name).
+pub fn vendors() -> Vec<(&'static str, &'static str)> {
+    table()
+        .vendors
+        .iter()
+        .map(|(code, v)| (code.as_str(), v.name.as_str()))
+        .collect()
+}
+
+fn preference(vendor: &str) -> String {
+    format!("client_id:{vendor}")
+}
+
+impl Vault {
+    /// The client id for signing in at `fhir_base` (see the module doc).
+    pub fn client_id_for(&self, fhir_base: &str) -> Result<String> {
+        let Some(vendor) = Directory::bundled().vendor_of(fhir_base) else {
+            return Ok(DEFAULT_CLIENT_ID.to_owned());
+        };
+        if let Some(id) = self.vendor_client_id(&vendor)? {
+            return Ok(id);
+        }
+        match table().vendors.get(&vendor) {
+            Some(ids) => Err(Error::NoClientId {
+                vendor: vendor.clone(),
+                name: ids.name.clone(),
+            }),
+            None => Ok(DEFAULT_CLIENT_ID.to_owned()),
+        }
+    }
+
+    /// The client id in use for a vendor (the patient's own, else the shipped one), if any.
+    pub fn vendor_client_id(&self, vendor: &str) -> Result<Option<String>> {
+        let own = self
+            .db()
+            .query_row(
+                "SELECT value FROM preferences WHERE name = ?1",
+                [preference(vendor)],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?;
+        Ok(own.or_else(|| {
+            table()
+                .vendors
+                .get(vendor)
+                .map(|v| v.production.clone())
+                .filter(|id| !id.is_empty())
+        }))
+    }
+
+    /// Sets (or, with `None`, forgets) the patient's own client id for a vendor.
+    pub fn set_client_id(&mut self, vendor: &str, client_id: Option<&str>) -> Result<()> {
+        if !table().vendors.contains_key(vendor) {
+            return Err(Error::UnknownVendor(vendor.to_owned()));
+        }
+        let name = preference(vendor);
+        let details = serde_json::json!({ "vendor": vendor, "set": client_id.is_some() });
+        self.write(AuditKind::ClientId, |tx| {
+            match client_id {
+                Some(id) => tx.execute(
+                    "INSERT INTO preferences (name, value) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    [name.as_str(), id.trim()],
+                )?,
+                None => tx.execute("DELETE FROM preferences WHERE name = ?1", [name.as_str()])?,
+            };
+            Ok(((), details))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_names_every_vendor_the_directory_has() {
+        let codes: Vec<&str> = super::vendors().into_iter().map(|(c, _)| c).collect();
+        for vendor in [
+            "epic",
+            "oracle",
+            "athena",
+            "healow",
+            "veradigm",
+            "va",
+            "bluebutton",
+            "ownrecord",
+            "smart",
+        ] {
+            assert!(codes.contains(&vendor), "{vendor}");
+        }
+    }
+}
