@@ -94,6 +94,10 @@ pub enum Error {
     #[error("The portal {portal} did not answer as expected: {why}.")]
     Portal { portal: String, why: String },
 
+    /// An HTTP status the request cannot go on from (kept as a number, so callers decide by it).
+    #[error("The portal {portal} did not answer as expected: it answered {status}.")]
+    PortalAnswered { portal: String, status: u16 },
+
     #[error("There is no connection {0}. See `ownrecord connections`.")]
     NoSuchConnection(String),
 
@@ -241,7 +245,7 @@ impl Error {
             Error::SignInRefused(_) => "sign_in_refused",
             Error::SignInFailed(_) => "sign_in_failed",
             Error::NeedsSignIn(_) => "needs_sign_in",
-            Error::Portal { .. } => "portal",
+            Error::Portal { .. } | Error::PortalAnswered { .. } => "portal",
             Error::NoSuchConnection(_) => "no_such_connection",
             Error::UnknownSection(_) => "unknown_section",
             Error::BadDate(_) => "bad_date",

@@ -390,7 +390,7 @@ impl Vault {
                         .map_err(|_| portal.malformed(resource_type))?,
                 ),
                 // Gone at the portal: nothing to fetch.
-                Err(Error::Portal { why, .. }) if why.contains("404") => {}
+                Err(Error::PortalAnswered { status: 404, .. }) => {}
                 Err(e) => return self.sync_failed(id, e),
             }
         }
@@ -601,7 +601,7 @@ impl Vault {
         for (url, result) in pending.iter().zip(fetched) {
             let body = match result {
                 Ok(body) => Some(body),
-                Err(Error::Portal { why, .. }) if why.contains("404") => None,
+                Err(Error::PortalAnswered { status: 404, .. }) => None,
                 Err(e) => return Err(e),
             };
             let content = body.map(|b| binary_content(&b));
@@ -797,14 +797,16 @@ impl Portal {
             .await
         {
             // Advertised but refused: one search per type instead.
-            Err(Error::Portal { why, .. }) if resource_type == EVERYTHING && why.contains(" 4") => {
+            Err(Error::PortalAnswered { status, .. })
+                if resource_type == EVERYTHING && (400..500).contains(&status) =>
+            {
                 for t in std::iter::once("Patient").chain(US_CORE_TYPES.iter().copied()) {
                     Box::pin(self.fetch_type(t, patient, None, sender)).await?;
                 }
                 Ok(())
             }
-            Err(Error::Portal { why, .. })
-                if why.contains("400") && !categories(resource_type).is_empty() =>
+            Err(Error::PortalAnswered { status: 400, .. })
+                if !categories(resource_type).is_empty() =>
             {
                 for category in categories(resource_type) {
                     self.fetch_search(resource_type, patient, since, Some(category), sender)
@@ -971,9 +973,9 @@ impl Portal {
                     delay
                 }
                 Ok(response) => {
-                    return Err(Error::Portal {
+                    return Err(Error::PortalAnswered {
                         portal: self.name.clone(),
-                        why: format!("it answered {}", response.status()),
+                        status: response.status().as_u16(),
                     });
                 }
                 Err(e) => {

@@ -48,9 +48,9 @@ pub async fn get_json<T: DeserializeOwned>(
         why: describe(&e),
     })?;
     if !response.status().is_success() {
-        return Err(Error::Portal {
+        return Err(Error::PortalAnswered {
             portal: portal(),
-            why: format!("it answered {}", response.status()),
+            status: response.status().as_u16(),
         });
     }
     let bytes = response.bytes().await.map_err(|e| Error::Portal {

@@ -191,7 +191,10 @@ pub async fn revoke(
 fn tokens(response: &SmartTokenResponse, now: i64, old_refresh: Option<&str>) -> Tokens {
     Tokens {
         access_token: response.access_token().secret().clone(),
-        expires_at: response.expires_in().map(|d| now + d.as_secs() as i64),
+        // A hostile `expires_in` saturates instead of overflowing.
+        expires_at: response
+            .expires_in()
+            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
         refresh_token: response
             .refresh_token()
             .map(|t| t.secret().clone())
@@ -221,6 +224,26 @@ fn token_error<RE: std::error::Error + 'static>(
         )),
         RequestTokenError::Other(_) => {
             Error::SignInFailed(format!("something went wrong while {doing}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_token_lifetime_saturates() {
+        for (expires_in, expected) in [
+            ("3600", Some(1_700_003_600)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("18446744073709551615", Some(i64::MAX)),
+        ] {
+            let response: SmartTokenResponse = serde_json::from_str(&format!(
+                r#"{{"access_token": "a", "token_type": "bearer", "expires_in": {expires_in}}}"#
+            ))
+            .unwrap();
+            assert_eq!(tokens(&response, 1_700_000_000, None).expires_at, expected);
         }
     }
 }
