@@ -89,7 +89,7 @@ impl DemoData {
     fn add_visit_notes(&mut self) {
         use base64::Engine;
         for patient in self.patients.clone() {
-            let id = format!("note-{}", &patient.id[..patient.id.len().min(50)]);
+            let id = format!("note-{}", patient.id.chars().take(50).collect::<String>());
             let text = format!(
                 "Visit note for {}.\nSynthetic demo document: no real person.\n",
                 patient.name

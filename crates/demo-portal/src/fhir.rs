@@ -121,11 +121,11 @@ fn faulty_response(fault: Fault, body: &Value) -> Response {
         ),
         Fault::MalformedBody => {
             let text = body.to_string();
-            fhir_response_text(StatusCode::OK, text[..text.len() / 2].to_owned())
+            fhir_response_text(StatusCode::OK, first_half(&text))
         }
         Fault::DropConnection => {
             let text = body.to_string();
-            let half = text[..text.len() / 2].to_owned();
+            let half = first_half(&text);
             let chunks: Vec<Result<String, std::io::Error>> = vec![
                 Ok(half),
                 Err(std::io::Error::new(
@@ -338,4 +338,22 @@ fn query_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The first half of a body, cut at a character boundary (a name with "é" at the middle of the
+/// text must not panic the portal).
+fn first_half(text: &str) -> String {
+    text.get(..text.floor_char_boundary(text.len() / 2))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod half_tests {
+    #[test]
+    fn a_body_is_cut_between_characters() {
+        assert_eq!(super::first_half("ééé"), "é");
+        assert_eq!(super::first_half("abcd"), "ab");
+        assert_eq!(super::first_half(""), "");
+    }
 }
