@@ -28,8 +28,13 @@ pub fn sample_dir() -> PathBuf {
 /// repository; its README says where each vendor publishes its list).
 pub fn directory_lists_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/directory");
-    assert!(dir.is_dir(), "endpoint lists not found at {}", dir.display());
-    dir.canonicalize().expect("the endpoint list folder resolves")
+    assert!(
+        dir.is_dir(),
+        "endpoint lists not found at {}",
+        dir.display()
+    );
+    dir.canonicalize()
+        .expect("the endpoint list folder resolves")
 }
 
 /// The public sample C-CDA documents: `$OWNRECORD_CCDA_DATA`, or `shared/data/ccda` beside the
@@ -242,6 +247,22 @@ pub fn keyring_secret(vault_id: &str) -> Option<String> {
         .expect("secret-tool (libsecret-tools) is installed");
     let text = String::from_utf8(out.stdout).expect("utf-8");
     (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
+}
+
+/// Deletes a vault's key from the Secret Service with `secret-tool` (a lost keyring entry).
+pub fn clear_keyring_secret(vault_id: &str) {
+    let status = Command::new("secret-tool")
+        .args([
+            "clear",
+            "service",
+            "ownrecord",
+            "username",
+            &format!("vault-{vault_id}"),
+        ])
+        .status()
+        .expect("secret-tool (libsecret-tools) is installed");
+    assert!(status.success(), "secret-tool clear failed");
+    assert!(keyring_secret(vault_id).is_none(), "the entry is gone");
 }
 
 /// The vault id recorded in a vault directory's vault.json.

@@ -131,17 +131,7 @@ fn a_lost_keyring_entry_is_recovered_with_the_recovery_key() {
     let key = init_with_key(&vault);
     import_patients(&vault, 1);
     let vault_id = ownrecord_testkit::vault_id(&vault);
-    let status = Command::new("secret-tool")
-        .args([
-            "clear",
-            "service",
-            "ownrecord",
-            "username",
-            &format!("vault-{vault_id}"),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ownrecord_testkit::clear_keyring_secret(&vault_id);
     let lost = run_expecting(ownrecord(&vault).arg("summary"), 1);
     assert!(
         stderr(&lost).contains("not in the system keyring"),
@@ -217,18 +207,11 @@ fn kill_9_during_a_backup_never_damages_the_previous_one() {
     run_expecting(ownrecord(&vault).args(["backup", "--to"]).arg(&backups), 0);
     let full = started.elapsed();
 
-    let mut seed = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64)
-        | 1;
-    eprintln!("backup crash seed {seed}, full backup {full:?}");
+    let mut rng = crate::Rng::from_clock();
+    eprintln!("backup crash seed {}, full backup {full:?}", rng.seed());
     let mut interrupted = 0;
     for round in 0..20 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let fraction = 0.1 + 0.9 * ((seed >> 11) as f64 / (1u64 << 53) as f64);
+        let fraction = 0.1 + 0.9 * rng.next_f64();
         let mut child = ownrecord(&vault)
             .args(["backup", "--to"])
             .arg(&backups)

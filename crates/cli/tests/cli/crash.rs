@@ -7,17 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::{init, json, ownrecord, run_expecting, write_ndjson};
 
-/// A small deterministic generator (xorshift), seeded per run and printed for reproduction.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[test]
 fn kill_9_during_import_never_leaves_half_a_file() {
     let work = tempfile::tempdir().unwrap();
@@ -43,13 +32,8 @@ fn kill_9_during_import_never_leaves_half_a_file() {
     );
     let full = started.elapsed();
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("crash test seed {seed}, full import {full:?}");
-    let mut rng = Rng(seed);
+    let mut rng = crate::Rng::from_clock();
+    eprintln!("crash test seed {}, full import {full:?}", rng.seed());
     let mut completed_runs = 0;
     let mut vault = PathBuf::new();
     for round in 0..20 {

@@ -13,6 +13,32 @@ mod sync;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// A small deterministic generator (xorshift) for the crash tests' kill points, seeded from the
+/// clock; the seed is printed for reproduction.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_clock() -> Rng {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        Rng(nanos | 1)
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.0
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 pub fn ownrecord(vault: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ownrecord"));
     cmd.arg("--vault")

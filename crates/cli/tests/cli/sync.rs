@@ -153,24 +153,17 @@ fn kill_9_during_sync_and_no_secrets_in_output() {
     }
 
     // kill -9 at random points of a sync, in a fresh vault each round.
-    let mut seed = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64)
-        | 1;
-    eprintln!("sync crash seed {seed}, full sync {full:?}");
+    let mut rng = crate::Rng::from_clock();
+    eprintln!("sync crash seed {}, full sync {full:?}", rng.seed());
     for round in 0..10 {
         let vault = work.path().join(format!("v{round}"));
         init(&vault);
         connect(&vault, &portal);
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
         // From a quarter of the way in: earlier, the kill can land while the process is still
         // asking the Secret Service for its key, the likely cause of the one crash of
         // gnome-keyring seen in CI (a glib trap, and every keyring test after it failed); nothing
         // is written that early anyway.
-        let fraction = 0.25 + 0.7 * ((seed >> 11) as f64 / (1u64 << 53) as f64);
+        let fraction = 0.25 + 0.7 * rng.next_f64();
         let mut child = ownrecord(&vault)
             .arg("sync")
             .stdout(Stdio::null())

@@ -31,21 +31,6 @@ fn vault_with_patients(dir: &Path) -> (Vault, RecoveryKey) {
     (vault, key)
 }
 
-fn clear_keyring_entry(vault_id: &str) {
-    let status = Command::new("secret-tool")
-        .args([
-            "clear",
-            "service",
-            "ownrecord",
-            "username",
-            &format!("vault-{vault_id}"),
-        ])
-        .status()
-        .expect("secret-tool runs");
-    assert!(status.success());
-    assert!(keyring_secret(vault_id).is_none(), "the entry is gone");
-}
-
 /// Every file under `dir` with its bytes, to prove nothing changed.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -86,7 +71,7 @@ fn the_recovery_key_opens_a_vault_whose_keyring_entry_is_gone() {
     let vault_id = vault.settings().vault_id.clone();
     vault.lock().unwrap();
 
-    clear_keyring_entry(&vault_id);
+    ownrecord_testkit::clear_keyring_secret(&vault_id);
     assert!(matches!(
         Vault::open(dir.path(), Unlock::default(), clock()),
         Err(Error::KeyMissing)
