@@ -2,10 +2,12 @@
 //! so the vault's work runs on the async runtime, never on the window's main thread; progress
 //! streams to the UI over `ipc::Channel`s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditEntry, AuditKind, Filter, Verified};
+use ownrecord_core::backup::restore::{RestoreReport, RestoreRequest, restore};
+use ownrecord_core::backup::{BackupReport, BackupStatus};
 use ownrecord_core::export::{self, LinkRequest, Section, Selection, ShareRequest, WrittenFile};
 use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
 use ownrecord_core::portal::{ConnectRequest, Connection};
@@ -23,6 +25,7 @@ use tauri::ipc::Channel;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
+use crate::backups::{self, BackupAttempt, Backups};
 use crate::error::CommandError;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -30,7 +33,9 @@ type Result<T> = std::result::Result<T, CommandError>;
 pub struct AppState {
     pub vault_dir: PathBuf,
     /// The open vault, while unlocked.
-    pub vault: Mutex<Option<Vault>>,
+    pub vault: Arc<Mutex<Option<Vault>>>,
+    /// Automatic backups: told of each change, run by [`backups::schedule`].
+    pub backups: Arc<Backups>,
     /// The demo portal `cargo xtask run` starts.
     pub demo_portal: String,
 }
@@ -39,7 +44,8 @@ impl AppState {
     pub fn new(vault_dir: PathBuf) -> Self {
         AppState {
             vault_dir,
-            vault: Mutex::new(None),
+            vault: Arc::new(Mutex::new(None)),
+            backups: Arc::new(Backups::new()),
             demo_portal: std::env::var("OWNRECORD_DEMO_PORTAL")
                 .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
         }
@@ -52,7 +58,25 @@ async fn with_vault<T: Send + 'static>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
 ) -> Result<T> {
-    let mut guard = state.vault.lock().await;
+    on_vault(&state.vault, f).await
+}
+
+/// [`with_vault`] for a command that changes the vault: a backup follows once it is quiet.
+async fn changing<T: Send + 'static>(
+    state: &State<'_, AppState>,
+    f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
+) -> Result<T> {
+    let result = with_vault(state, f).await;
+    state.backups.changed();
+    result
+}
+
+/// [`with_vault`] on the vault's mutex itself.
+pub(crate) async fn on_vault<T: Send + 'static>(
+    vault: &Mutex<Option<Vault>>,
+    f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
+) -> Result<T> {
+    let mut guard = vault.lock().await;
     let mut vault = guard.take().ok_or(CommandError::Locked)?;
     let joined = tokio::task::spawn_blocking(move || {
         let result = f(&mut vault);
@@ -71,6 +95,20 @@ async fn with_vault<T: Send + 'static>(
     }
 }
 
+/// Runs `f` on a blocking thread (unlocking derives a key with Argon2id, which takes a while).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ownrecord_core::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| {
+            CommandError::Core(ownrecord_core::Error::Internal(
+                "the operation stopped unexpectedly".into(),
+            ))
+        })?
+        .map_err(CommandError::from)
+}
+
 /// Runs a core future to its end on the current (blocking) thread.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(future)
@@ -83,19 +121,38 @@ pub struct VaultStatus {
     /// Where the vault lives, to tell the patient in one sentence.
     pub dir: String,
     pub demo_portal: String,
+    /// Whether the open vault has a recovery key (none while locked): without one, the window
+    /// offers to make it.
+    pub has_recovery_key: Option<bool>,
 }
 
 async fn status(state: &State<'_, AppState>) -> VaultStatus {
+    let has_recovery_key = state
+        .vault
+        .lock()
+        .await
+        .as_ref()
+        .map(Vault::has_recovery_key);
     VaultStatus {
         exists: ownrecord_core::vault::exists(&state.vault_dir),
-        unlocked: state.vault.lock().await.is_some(),
+        unlocked: has_recovery_key.is_some(),
         dir: state.vault_dir.display().to_string(),
         demo_portal: state.demo_portal.clone(),
+        has_recovery_key,
     }
 }
 
-fn passphrase(p: Option<String>) -> Option<Zeroizing<String>> {
-    p.filter(|p| !p.is_empty()).map(Zeroizing::new)
+/// A passphrase or recovery key as typed (empty: none).
+fn secret(p: Option<String>) -> Option<Zeroizing<String>> {
+    p.filter(|p| !p.trim().is_empty()).map(Zeroizing::new)
+}
+
+/// A new vault, and its recovery key to show once.
+#[derive(Serialize, ts_rs::TS)]
+pub struct CreatedVault {
+    pub status: VaultStatus,
+    /// Eight groups of five characters; never stored, shown only now.
+    pub recovery_key: Option<String>,
 }
 
 #[tauri::command]
@@ -107,25 +164,41 @@ pub async fn vault_status(state: State<'_, AppState>) -> Result<VaultStatus> {
 pub async fn create_vault(
     state: State<'_, AppState>,
     passphrase: Option<String>,
-) -> Result<VaultStatus> {
-    let protection = match self::passphrase(passphrase) {
+) -> Result<CreatedVault> {
+    let protection = match secret(passphrase) {
         Some(p) => KeyProtection {
             keyring: true,
             ..KeyProtection::passphrase(p)
         },
         None => KeyProtection::keyring(),
     };
-    let vault = Vault::create(&state.vault_dir, protection, Arc::new(SystemClock))?;
+    let dir = state.vault_dir.clone();
+    let mut vault =
+        blocking(move || Vault::create(&dir, protection, Arc::new(SystemClock))).await?;
+    let recovery_key = vault
+        .take_new_recovery_key()
+        .map(|k| k.to_text().as_str().to_owned());
     *state.vault.lock().await = Some(vault);
-    Ok(status(&state).await)
+    Ok(CreatedVault {
+        status: status(&state).await,
+        recovery_key,
+    })
 }
 
+/// Unlocks with the keyring, or the passphrase, or the recovery key (which also puts the key
+/// back into the keyring).
 #[tauri::command]
-pub async fn unlock(state: State<'_, AppState>, passphrase: Option<String>) -> Result<VaultStatus> {
+pub async fn unlock(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+    recovery_key: Option<String>,
+) -> Result<VaultStatus> {
     let unlock = Unlock {
-        passphrase: self::passphrase(passphrase),
+        passphrase: secret(passphrase),
+        recovery_key: secret(recovery_key),
     };
-    let vault = Vault::open(&state.vault_dir, unlock, Arc::new(SystemClock))?;
+    let dir = state.vault_dir.clone();
+    let vault = blocking(move || Vault::open(&dir, unlock, Arc::new(SystemClock))).await?;
     *state.vault.lock().await = Some(vault);
     Ok(status(&state).await)
 }
@@ -133,9 +206,124 @@ pub async fn unlock(state: State<'_, AppState>, passphrase: Option<String>) -> R
 #[tauri::command]
 pub async fn lock(state: State<'_, AppState>) -> Result<VaultStatus> {
     if let Some(vault) = state.vault.lock().await.take() {
+        // A change not yet backed up is backed up now; the job keeps its own copy of the key
+        // only until it is done.
+        let pending = match state.backups.take_pending() {
+            true => backups::take(&vault).ok().flatten(),
+            false => None,
+        };
         vault.lock()?;
+        if let Some((job, folder)) = pending {
+            let backups = state.backups.clone();
+            tauri::async_runtime::spawn(async move { backups.run(job, folder, true).await });
+        }
     }
     Ok(status(&state).await)
+}
+
+/// Restores the newest backup in `from` (a backup folder, or one generation in it) into the
+/// app's vault folder, which must hold no vault; the restored vault is left open.
+#[tauri::command]
+pub async fn restore_backup(
+    state: State<'_, AppState>,
+    from: String,
+    recovery_key: Option<String>,
+    passphrase: Option<String>,
+) -> Result<RestoreReport> {
+    let unlock = Unlock {
+        passphrase: secret(passphrase),
+        recovery_key: secret(recovery_key),
+    };
+    let to = state.vault_dir.clone();
+    let mut guard = state.vault.lock().await;
+    let (vault, report) = blocking(move || {
+        let request = RestoreRequest {
+            from: Path::new(&from),
+            to: &to,
+            unlock,
+            replace: false,
+            as_new: false,
+        };
+        restore(request, Arc::new(SystemClock))
+    })
+    .await?;
+    *guard = Some(vault);
+    Ok(report)
+}
+
+/// A new recovery key, to show once; the old one no longer opens the vault.
+#[tauri::command]
+pub async fn new_recovery_key(state: State<'_, AppState>) -> Result<String> {
+    changing(&state, move |v| {
+        Ok(v.new_recovery_key()?.to_text().as_str().to_owned())
+    })
+    .await
+}
+
+/// What the Backups view shows: the folder and its newest backup (read from the folder), and
+/// the last backup this app made or tried.
+#[derive(Serialize, ts_rs::TS)]
+pub struct BackupsView {
+    pub status: BackupStatus,
+    pub last_attempt: Option<BackupAttempt>,
+}
+
+#[tauri::command]
+pub async fn backup_status(state: State<'_, AppState>) -> Result<BackupsView> {
+    let status = with_vault(&state, move |v| v.backup_status()).await?;
+    Ok(BackupsView {
+        status,
+        last_attempt: state.backups.last(),
+    })
+}
+
+/// Chooses the folder automatic backups go to (made if missing), or with none stops them.
+#[tauri::command]
+pub async fn set_backup_folder(
+    state: State<'_, AppState>,
+    folder: Option<String>,
+) -> Result<BackupsView> {
+    let folder = folder.filter(|f| !f.trim().is_empty()).map(PathBuf::from);
+    let status = changing(&state, move |v| {
+        let folder = match folder {
+            Some(f) => {
+                std::fs::create_dir_all(&f)
+                    .map_err(|_| ownrecord_core::Error::BackupFolderMissing(f.clone()))?;
+                Some(std::fs::canonicalize(&f).unwrap_or(f))
+            }
+            None => None,
+        };
+        v.set_backup_folder(folder.as_deref())?;
+        v.backup_status()
+    })
+    .await?;
+    Ok(BackupsView {
+        status,
+        last_attempt: state.backups.last(),
+    })
+}
+
+/// Backs up into the chosen folder now, off the vault's lock.
+#[tauri::command]
+pub async fn back_up_now(state: State<'_, AppState>) -> Result<BackupReport> {
+    let (job, folder) = with_vault(&state, move |v| backups::take(v))
+        .await?
+        .ok_or(CommandError::NoBackupFolder)?;
+    Ok(state.backups.run(job, folder, false).await?)
+}
+
+/// The system's folder dialog, for the backup folder or a backup to restore. `None` when
+/// cancelled.
+#[tauri::command]
+pub async fn choose_backup_folder<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (sender, chosen) = tokio::sync::oneshot::channel();
+    app.dialog().file().pick_folder(move |path| {
+        let _ = sender.send(path);
+    });
+    Ok(chosen_path(chosen).await)
 }
 
 #[tauri::command]
@@ -145,19 +333,19 @@ pub async fn people(state: State<'_, AppState>) -> Result<Vec<Person>> {
 
 #[tauri::command]
 pub async fn rename_person(state: State<'_, AppState>, person: i64, name: String) -> Result<()> {
-    with_vault(&state, move |v| v.rename_person(person, &name)).await
+    changing(&state, move |v| v.rename_person(person, &name)).await
 }
 
 /// `other` is the same human as `keep`: `other`'s record moves into `keep`'s.
 #[tauri::command]
 pub async fn link_people(state: State<'_, AppState>, keep: i64, other: i64) -> Result<()> {
-    with_vault(&state, move |v| v.link_people(keep, other)).await
+    changing(&state, move |v| v.link_people(keep, other)).await
 }
 
 /// Splits one source off a person into a new person; returns the new person's id.
 #[tauri::command]
 pub async fn unlink_source(state: State<'_, AppState>, person: i64, source: i64) -> Result<i64> {
-    with_vault(&state, move |v| v.unlink_source(person, source)).await
+    changing(&state, move |v| v.unlink_source(person, source)).await
 }
 
 /// Deletes a person and their resources. The patient types DELETE to confirm, as for a wipe.
@@ -170,7 +358,7 @@ pub async fn remove_person(
     if confirmation != "DELETE" {
         return Err(CommandError::NotConfirmed);
     }
-    with_vault(&state, move |v| v.remove_person(person)).await
+    changing(&state, move |v| v.remove_person(person)).await
 }
 
 #[tauri::command]
@@ -220,7 +408,7 @@ pub async fn save_document(
     id: String,
     path: String,
 ) -> Result<WrittenFile> {
-    with_vault(&state, move |v| {
+    changing(&state, move |v| {
         v.save_document(person, &id, &PathBuf::from(&path))
     })
     .await
@@ -259,7 +447,7 @@ pub async fn connect_portal(
     on_sign_in: Channel<String>,
 ) -> Result<Connection> {
     let request = ConnectRequest::new(&url, "ownrecord");
-    with_vault(&state, move |v| {
+    changing(&state, move |v| {
         block_on(v.connect(request, move |sign_in| {
             let _ = on_sign_in.send(sign_in.to_owned());
             // No browser (e.g. a test machine) is not an error: the window shows the link.
@@ -282,7 +470,7 @@ pub async fn sync_portal(
         person: person.unwrap_or_default(),
         ..SyncOptions::default()
     };
-    with_vault(&state, move |v| {
+    changing(&state, move |v| {
         block_on(v.sync(id, options, &mut |p| {
             let _ = on_progress.send(p);
         }))
@@ -349,7 +537,7 @@ pub async fn import_file(
     person: Option<PersonChoice>,
     on_progress: Channel<ImportProgress>,
 ) -> Result<ImportReport> {
-    let report = with_vault(&state, move |v| {
+    let report = changing(&state, move |v| {
         v.import_file(
             &PathBuf::from(&path),
             person.unwrap_or_default(),
@@ -381,7 +569,7 @@ pub async fn import_file(
 
 #[tauri::command]
 pub async fn disconnect_portal(state: State<'_, AppState>, id: i64) -> Result<bool> {
-    with_vault(&state, move |v| block_on(v.disconnect(id))).await
+    changing(&state, move |v| block_on(v.disconnect(id))).await
 }
 
 fn selection(person: i64, sections: Vec<Section>, since: Option<String>) -> Result<Selection> {
@@ -440,7 +628,7 @@ async fn export_to(
     since: Option<String>,
 ) -> Result<WrittenFile> {
     let selection = selection(person, sections, since)?;
-    with_vault(&state, move |v| {
+    changing(&state, move |v| {
         export(v, &selection, &PathBuf::from(&path))
     })
     .await
@@ -511,7 +699,7 @@ pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> 
             }),
     };
     let path = PathBuf::from(&form.path);
-    let shared = with_vault(&state, move |v| block_on(export::share(v, &request, &path))).await?;
+    let shared = changing(&state, move |v| block_on(export::share(v, &request, &path))).await?;
     let qr = shared.link.as_ref().map(|link| {
         format!(
             "data:image/png;base64,{}",
@@ -558,6 +746,7 @@ pub async fn wipe(state: State<'_, AppState>, confirmation: String) -> Result<Wi
     if confirmation != "DELETE" {
         return Err(CommandError::NotConfirmed);
     }
+    let _no_backup = state.backups.hold().await;
     let vault = state
         .vault
         .lock()

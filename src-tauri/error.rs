@@ -10,6 +10,8 @@ pub enum CommandError {
     Locked,
     #[error("Type DELETE (in capitals) to confirm. Nothing was deleted.")]
     NotConfirmed,
+    #[error("Choose a folder for your backups first. No backup was made.")]
+    NoBackupFolder,
 }
 
 impl CommandError {
@@ -18,6 +20,7 @@ impl CommandError {
             CommandError::Core(e) => e.code(),
             CommandError::Locked => "locked",
             CommandError::NotConfirmed => "not_confirmed",
+            CommandError::NoBackupFolder => "no_backup_folder",
         }
     }
 }

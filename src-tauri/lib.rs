@@ -1,5 +1,6 @@
 //! The desktop shell: maps Tauri commands to ownrecord-core. No SQL, no FHIR here.
 
+mod backups;
 pub mod commands;
 mod error;
 
@@ -14,6 +15,12 @@ macro_rules! handlers {
             $crate::commands::create_vault,
             $crate::commands::unlock,
             $crate::commands::lock,
+            $crate::commands::restore_backup,
+            $crate::commands::new_recovery_key,
+            $crate::commands::backup_status,
+            $crate::commands::set_backup_folder,
+            $crate::commands::back_up_now,
+            $crate::commands::choose_backup_folder,
             $crate::commands::people,
             $crate::commands::rename_person,
             $crate::commands::link_people,
@@ -55,11 +62,17 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
     let vault_dir = std::env::var_os("OWNRECORD_VAULT")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(ownrecord_core::vault::default_dir);
+    let state = commands::AppState::new(vault_dir);
+    let (vault, backups) = (state.vault.clone(), state.backups.clone());
     builder
-        // The save dialog, called from `choose_save_path` only: the window is granted none of
-        // the plugin's own commands.
+        // The file and folder dialogs, called from the `choose_*` commands only: the window is
+        // granted none of the plugin's own commands.
         .plugin(tauri_plugin_dialog::init())
-        .manage(commands::AppState::new(vault_dir))
+        .manage(state)
+        .setup(move |_| {
+            tauri::async_runtime::spawn(backups::schedule(vault, backups));
+            Ok(())
+        })
         .invoke_handler(handlers!())
         .run(tauri::generate_context!())
         .expect("the OwnRecord window could not start");
@@ -69,9 +82,13 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
 /// type, as ts-rs names them). The UI imports them from `ui/src/bindings`; a test checks that
 /// the committed files are what this writes.
 pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
-    use ownrecord_core::{audit, export, portal, sync, vault, wipe};
+    use ownrecord_core::{audit, backup, export, portal, sync, vault, wipe};
     use ts_rs::TS;
     commands::VaultStatus::export_all_to(dir)?;
+    commands::CreatedVault::export_all_to(dir)?;
+    commands::BackupsView::export_all_to(dir)?;
+    backup::BackupReport::export_all_to(dir)?;
+    backup::restore::RestoreReport::export_all_to(dir)?;
     commands::ShareView::export_all_to(dir)?;
     commands::ShareForm::export_all_to(dir)?;
     commands::ImportReport::export_all_to(dir)?;

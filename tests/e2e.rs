@@ -61,6 +61,26 @@ fn demo_patients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-patients")
 }
 
+/// The backup generations in `folder` (complete ones: partial ones start with a dot).
+fn generations(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("ownrecord-backup-"))
+    });
+    found.sort();
+    found
+}
+
+/// The audit entries a generation holds, from its manifest.
+fn audit_entries_in(generation: &Path) -> i64 {
+    let manifest = ownrecord_testkit::read_json(&generation.join("manifest.json"));
+    manifest["counts"]["audit_entries"].as_i64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_in_the_real_app() {
     ownrecord_testkit::require_secret_service();
@@ -77,9 +97,12 @@ async fn the_whole_flow_in_the_real_app() {
     let work = tempfile::tempdir().unwrap();
     let vault = work.path().join("vault");
     let fhir_base = portal.fhir_base();
+    let backups = work.path().join("backups");
     let driver = Driver::start(&[
         ("OWNRECORD_VAULT", vault.to_str().unwrap()),
         ("OWNRECORD_DEMO_PORTAL", &fhir_base),
+        // Automatic backups two seconds after the last change (a minute in use).
+        ("OWNRECORD_BACKUP_DELAY_SECS", "2"),
     ]);
     let c = driver.session(&app()).await;
 
@@ -88,8 +111,34 @@ async fn the_whole_flow_in_the_real_app() {
     assert!(welcome.contains(vault.to_str().unwrap()), "{welcome}");
     shot(&c, "01-first-run").await;
     click(&c, "#create-vault").await;
+
+    // Its recovery key, shown once on its own screen; the record opens once it is written down.
+    let recovery_key: String = text(&c, "#recovery-key")
+        .await
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let groups: Vec<&str> = recovery_key.split('-').collect();
+    assert!(
+        groups.len() == 8 && groups.iter().all(|g| g.len() == 5),
+        "{recovery_key}"
+    );
+    assert!(
+        !wait_for(&c, "#recovery-continue")
+            .await
+            .is_enabled()
+            .await
+            .unwrap()
+    );
+    shot(&c, "01b-recovery-key").await;
+    click(&c, "#recovery-key-written").await;
+    click(&c, "#recovery-continue").await;
     wait_for(&c, "#nav-connections").await;
     assert!(vault.join("vault.db").exists());
+    assert!(
+        !c.source().await.unwrap().contains(&recovery_key),
+        "the key is gone from the page"
+    );
 
     // Connect the demo portal: the sign-in page is completed over HTTP, as a browser would.
     click(&c, "#nav-connections").await;
@@ -118,6 +167,43 @@ async fn the_whole_flow_in_the_real_app() {
     wait_for(&c, ".status.done").await;
     assert!(text(&c, ".status.done").await.contains("new"));
     shot(&c, "05-synced").await;
+
+    // Backups: a folder typed in, "Back up now", and the backup shown.
+    click(&c, "#nav-backups").await;
+    wait_for(&c, "#backup-path")
+        .await
+        .send_keys(backups.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#backup-use-path").await;
+    wait_until(
+        &c,
+        "document.querySelector('#backup-folder')?.textContent.startsWith('Backups go to')",
+    )
+    .await;
+    click(&c, "#backup-now").await;
+    wait_until(
+        &c,
+        "document.querySelector('#backup-done, #backup-result .error')",
+    )
+    .await;
+    let done = text(&c, "#backup-result").await;
+    assert!(done.starts_with("Backed up"), "{done}");
+    wait_until(
+        &c,
+        "document.querySelector('#backup-last')?.textContent.startsWith('Last backup:')",
+    )
+    .await;
+    assert!(
+        !wait_for(&c, "#backup-problem")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    shot(&c, "05c-backups").await;
+    assert!(!generations(&backups).is_empty());
+    click(&c, "#nav-connections").await;
 
     // The first sync made the vault's first person: the header names them.
     let first = &portal.patients()[0];
@@ -225,8 +311,27 @@ async fn the_whole_flow_in_the_real_app() {
         "document.querySelector('#audit-rows')?.textContent.includes('PDF summary')",
     )
     .await;
-    assert!(text(&c, "#audit-status").await.contains("intact"));
+    let intact = text(&c, "#audit-status").await;
+    assert!(intact.contains("intact"));
     shot(&c, "08-audit-log").await;
+
+    // An automatic backup follows the export: a generation holding its disclosure row.
+    let entries: i64 = intact
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap();
+    let mut backed_up = false;
+    for _ in 0..300 {
+        if generations(&backups)
+            .iter()
+            .any(|g| audit_entries_in(g) >= entries)
+        {
+            backed_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(backed_up, "no automatic backup after the export");
 
     // The switcher shows the second person's record; the People view lists both.
     c.execute(
@@ -254,6 +359,23 @@ async fn the_whole_flow_in_the_real_app() {
     .await;
     shot(&c, "08b-people").await;
 
+    // The keyring entry lost (a reinstalled system): the recovery key opens the vault, and puts
+    // its key back into the keyring.
+    click(&c, "#lock").await;
+    wait_for(&c, "#unlock-screen").await;
+    let vault_id = ownrecord_testkit::vault_id(&vault);
+    assert!(ownrecord_core::vault::keyring::delete(&vault_id).unwrap());
+    click(&c, "#use-recovery-key").await;
+    wait_for(&c, "#recovery-key-input")
+        .await
+        .send_keys(&recovery_key.to_lowercase())
+        .await
+        .unwrap();
+    shot(&c, "08c-unlock-with-recovery-key").await;
+    click(&c, "#unlock").await;
+    wait_for(&c, "#nav-record").await;
+    assert!(ownrecord_testkit::keyring_secret(&vault_id).is_some());
+
     // Wipe, and the first-run screen again.
     click(&c, "#nav-wipe").await;
     wait_for(&c, "#wipe-confirm")
@@ -265,6 +387,13 @@ async fn the_whole_flow_in_the_real_app() {
     wait_for(&c, "#first-run").await;
     shot(&c, "09-wiped").await;
     assert!(!vault.join("vault.db").exists());
+
+    // The wipe deleted the vault's backups too (copies under the same key).
+    assert!(
+        generations(&backups).is_empty(),
+        "{:?}",
+        generations(&backups)
+    );
     c.close().await.unwrap();
 }
 
@@ -443,6 +572,76 @@ async fn a_ccda_document_is_read_in_a_sandboxed_frame_beside_its_entries() {
         &format!("document.querySelector('#detail-title')?.textContent === {first:?}"),
     )
     .await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_restored_on_a_new_computer_with_the_recovery_key() {
+    use std::sync::Arc;
+    ownrecord_testkit::require_secret_service();
+    let work = tempfile::tempdir().unwrap();
+    let old = work.path().join("old-computer");
+    let usb = work.path().join("usb");
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"given": ["Rosa"], "family": "Okafor"}], "birthDate": "1961-07-30"}},
+        {"resource": {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"},
+            "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2019-04-02"}}]});
+    let file = work.path().join("record.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let recovery_key = {
+        let mut vault = ownrecord_core::Vault::create(
+            &old,
+            ownrecord_core::KeyProtection::keyring(),
+            Arc::new(ownrecord_core::SystemClock),
+        )
+        .unwrap();
+        let key = vault.take_new_recovery_key().unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut |_| {})
+            .unwrap();
+        vault.backup_to(&usb).unwrap();
+        key.to_text().as_str().to_owned()
+    };
+    // The old computer is gone, its keyring with it; the backup drive is left.
+    let vault_id = ownrecord_testkit::vault_id(&old);
+    assert!(ownrecord_core::vault::keyring::delete(&vault_id).unwrap());
+    std::fs::remove_dir_all(&old).unwrap();
+
+    let dir = work.path().join("new-computer");
+    let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
+    let c = driver.session(&app()).await;
+    click(&c, "#restore-start").await;
+    wait_for(&c, "#restore-from")
+        .await
+        .send_keys(usb.to_str().unwrap())
+        .await
+        .unwrap();
+    // A typo first: the core's sentence, and nothing restored.
+    let secret = wait_for(&c, "#restore-secret").await;
+    secret.send_keys(&recovery_key[6..]).await.unwrap();
+    click(&c, "#restore-go").await;
+    let refused = text(&c, "#restore-form .error").await;
+    assert!(refused.contains("typo"), "{refused}");
+    assert!(!dir.join("vault.db").exists());
+    secret.clear().await.unwrap();
+    secret.send_keys(&recovery_key).await.unwrap();
+    shot(&c, "13-restore").await;
+    click(&c, "#restore-go").await;
+    wait_until(
+        &c,
+        "!document.querySelector('#restore-form .error')?.textContent.includes('typo')",
+    )
+    .await;
+    let shown = text(&c, "#person-banner, #recovery-offer, #restore-form .error").await;
+    assert!(shown.contains("Rosa Okafor"), "{shown}");
+    wait_until(
+        &c,
+        "document.querySelector('#items')?.textContent.includes('Asthma')",
+    )
+    .await;
+    shot(&c, "14-restored").await;
+    // The restored vault is this computer's now: its key is in the keyring.
+    assert!(ownrecord_testkit::keyring_secret(&vault_id).is_some());
     c.close().await.unwrap();
 }
 

@@ -4,5 +4,6 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "./",
   build: { outDir: "dist", emptyOutDir: true, target: "safari15", sourcemap: false },
-  test: { environment: "jsdom", include: ["src/**/*.test.ts"] },
+  // The stylesheet is read as text by the tests of its print rules.
+  test: { environment: "jsdom", include: ["src/**/*.test.ts"], css: { include: [/style\.css/] } },
 });

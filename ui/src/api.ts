@@ -1,8 +1,11 @@
 // The app's IPC: one typed function per shell command. Types come from Rust (ui/src/bindings).
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { AuditEntry } from "./bindings/AuditEntry";
+import type { BackupReport } from "./bindings/BackupReport";
+import type { BackupsView } from "./bindings/BackupsView";
 import type { Category } from "./bindings/Category";
 import type { Connection } from "./bindings/Connection";
+import type { CreatedVault } from "./bindings/CreatedVault";
 import type { DirectoryEntry } from "./bindings/DirectoryEntry";
 import type { DocumentView } from "./bindings/DocumentView";
 import type { ImportProgress } from "./bindings/ImportProgress";
@@ -12,6 +15,7 @@ import type { ListPage } from "./bindings/ListPage";
 import type { Person } from "./bindings/Person";
 import type { PersonChoice } from "./bindings/PersonChoice";
 import type { ResourceDetail } from "./bindings/ResourceDetail";
+import type { RestoreReport } from "./bindings/RestoreReport";
 import type { SearchHit } from "./bindings/SearchHit";
 import type { Section } from "./bindings/Section";
 import type { ShareForm } from "./bindings/ShareForm";
@@ -47,9 +51,20 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const api = {
   vaultStatus: () => call<VaultStatus>("vault_status"),
-  createVault: (passphrase: string | null) => call<VaultStatus>("create_vault", { passphrase }),
-  unlock: (passphrase: string | null) => call<VaultStatus>("unlock", { passphrase }),
+  /** The new vault's recovery key comes back once, to be shown and never kept. */
+  createVault: (passphrase: string | null) => call<CreatedVault>("create_vault", { passphrase }),
+  unlock: (passphrase: string | null, recoveryKey: string | null = null) => call<VaultStatus>("unlock", { passphrase, recoveryKey }),
   lock: () => call<VaultStatus>("lock"),
+  /** Restores the newest backup in `from` into the app's (empty) vault folder and opens it. */
+  restoreBackup: (from: string, recoveryKey: string | null, passphrase: string | null) =>
+    call<RestoreReport>("restore_backup", { from, recoveryKey, passphrase }),
+  /** A new recovery key, shown once; the old one stops opening the vault. */
+  newRecoveryKey: () => call<string>("new_recovery_key"),
+  backupStatus: () => call<BackupsView>("backup_status"),
+  /** `null` stops automatic backups. */
+  setBackupFolder: (folder: string | null) => call<BackupsView>("set_backup_folder", { folder }),
+  backUpNow: () => call<BackupReport>("back_up_now"),
+  chooseBackupFolder: () => call<string | null>("choose_backup_folder"),
   people: () => call<Person[]>("people"),
   renamePerson: (person: number, name: string) => call<null>("rename_person", { person, name }),
   linkPeople: (keep: number, other: number) => call<null>("link_people", { keep, other }),

@@ -5,7 +5,10 @@ import { showError } from "./errors";
 import { listenForDrops } from "./drop";
 import { IdleLock } from "./idle";
 import { chosen, onPeopleChange, personSwitcher, refreshPeople, resetPeople } from "./people";
+import { recoveryKeyScreen, recoveryOffer } from "./recovery";
+import { restoreForm } from "./restore";
 import { auditView } from "./views/audit";
+import { backupsView } from "./views/backups";
 import { connectionsView } from "./views/connections";
 import { exportView } from "./views/export";
 import { peopleView } from "./views/people";
@@ -17,12 +20,12 @@ const AUTO_LOCK_MINUTES = 10;
 let idle: IdleLock | undefined;
 let stopDrops: (() => void) | undefined;
 let shells = 0;
+/** "Not now" to a recovery key: not offered again until the app starts again. */
+let recoveryKeyDeclined = false;
 
-export async function start(): Promise<void> {
-  idle?.stop();
-  shells += 1;
-  stopDrops?.();
-  stopDrops = undefined;
+/** Shows the screen for this vault's state; in the record, `view` first. */
+export async function start(view: ViewName = "record"): Promise<void> {
+  leaveShell();
   resetPeople();
   const status = await api.vaultStatus();
   if (!status.exists) resetPeople(true);
@@ -33,11 +36,36 @@ export async function start(): Promise<void> {
     root.appendChild(firstRun(status.dir));
   } else if (!status.unlocked) {
     root.appendChild(unlockScreen());
+  } else if (status.has_recovery_key === false && !recoveryKeyDeclined) {
+    root.appendChild(
+      recoveryOffer(
+        async () => showRecoveryKey(await api.newRecoveryKey(), () => void start()),
+        () => {
+          recoveryKeyDeclined = true;
+          void start();
+        },
+      ),
+    );
   } else {
-    root.appendChild(shell(status.demo_portal));
+    root.appendChild(shell(status.demo_portal, view));
     idle = new IdleLock(AUTO_LOCK_MINUTES, () => void lockNow());
     idle.start();
   }
+}
+
+/** Stops what the record's shell runs: auto-lock and drag-and-drop. */
+function leaveShell(): void {
+  idle?.stop();
+  shells += 1;
+  stopDrops?.();
+  stopDrops = undefined;
+}
+
+/** The recovery key on its own screen (nothing else on the page, so it prints alone). */
+function showRecoveryKey(key: string, then: () => void): void {
+  leaveShell();
+  clear(root);
+  root.appendChild(recoveryKeyScreen(key, then));
 }
 
 /** Records when the first screen was painted (read by the start-up benchmark). */
@@ -68,40 +96,69 @@ function firstRun(dir: string): HTMLElement {
   const create = h("button", { id: "create-vault", class: "primary" }, "Create my vault");
   create.addEventListener("click", async () => {
     try {
-      await api.createVault(usePassphrase.checked ? passphrase.value : null);
-      await start();
+      const created = await api.createVault(usePassphrase.checked ? passphrase.value : null);
+      if (created.recovery_key) showRecoveryKey(created.recovery_key, () => void start());
+      else await start();
     } catch (e) {
       showError(screen, e);
     }
   });
-  append(screen, create);
+  const restore = restoreForm(() => start());
+  restore.hidden = true;
+  const restoreStart = h("button", { id: "restore-start", class: "quiet" }, "Restore from a backup");
+  restoreStart.addEventListener("click", () => {
+    restore.hidden = false;
+    restoreStart.hidden = true;
+  });
+  append(screen, create, h("p", { class: "muted" }, "Moving to this computer, or starting again after a lost disk?"), restoreStart, restore);
   return screen;
 }
 
 function unlockScreen(): HTMLElement {
   const passphrase = h("input", { type: "password", id: "passphrase", autocomplete: "current-password", placeholder: "Passphrase (if you set one)" });
+  const recoveryKey = h("input", { type: "text", id: "recovery-key-input", class: "key-input", autocomplete: "off", spellcheck: "false", placeholder: "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", "aria-label": "Recovery key" });
+  const keyHint = h("p", { class: "muted" }, "The recovery key you wrote down: eight groups of five characters. Unlocking with it also puts the vault's key back into this computer's keyring.");
+  const keyPart = h("div", { id: "recovery-unlock", hidden: true }, recoveryKey, keyHint);
+  const toggle = h("button", { id: "use-recovery-key", class: "quiet", type: "button" }, "Use my recovery key instead");
   const screen = h("section", { class: "welcome", id: "unlock-screen" }, h("h1", {}, "OwnRecord is locked"));
   const unlock = h("button", { id: "unlock", class: "primary" }, "Unlock");
+  const useKey = (on: boolean) => {
+    keyPart.hidden = !on;
+    passphrase.hidden = on;
+    toggle.textContent = on ? "Use my keyring or passphrase instead" : "Use my recovery key instead";
+    (on ? recoveryKey : passphrase).focus();
+  };
+  toggle.addEventListener("click", () => useKey(keyPart.hidden));
   const go = async () => {
     try {
-      await api.unlock(passphrase.value || null);
+      if (keyPart.hidden) {
+        await api.unlock(passphrase.value || null);
+      } else if (recoveryKey.value.trim()) {
+        await api.unlock(null, recoveryKey.value);
+      } else {
+        throw new AppError("no_recovery_key_typed", "Type your recovery key, or go back to your keyring or passphrase.");
+      }
       await start();
     } catch (e) {
       showError(screen, e);
+      // The keyring has no entry for this vault (a new computer, a reinstalled system).
+      if (e instanceof AppError && e.code === "key_missing" && keyPart.hidden) useKey(true);
     }
   };
   unlock.addEventListener("click", go);
-  passphrase.addEventListener("keydown", (e) => (e as KeyboardEvent).key === "Enter" && void go());
-  append(screen, passphrase, unlock);
+  for (const input of [passphrase, recoveryKey]) {
+    input.addEventListener("keydown", (e) => (e as KeyboardEvent).key === "Enter" && void go());
+  }
+  append(screen, passphrase, keyPart, unlock, toggle);
   return screen;
 }
 
-type ViewName = "record" | "people" | "connections" | "export" | "audit" | "wipe";
+type ViewName = "record" | "people" | "connections" | "export" | "audit" | "backups" | "wipe";
 
 /** The views that show one person's record: shown again when another person is chosen. */
 const PERSON_VIEWS: ViewName[] = ["record", "export"];
 
-function shell(demoPortal: string): HTMLElement {
+function shell(demoPortal: string, first: ViewName): HTMLElement {
   const content = h("div", { class: "content", id: "content" });
   // Files dropped on the window are imported from the Connections view (which asks whose they are).
   let dropped: string[] = [];
@@ -111,6 +168,7 @@ function shell(demoPortal: string): HTMLElement {
     connections: ["Connections", () => connectionsView(demoPortal, dropped.splice(0))],
     export: ["Export & share", () => exportView(chosen())],
     audit: ["Audit log", () => auditView()],
+    backups: ["Backups", () => backupsView((key) => showRecoveryKey(key, () => void start("backups")))],
     wipe: ["Wipe", () => wipeView(start)],
   };
   const nav = h("nav", { "aria-label": "Sections" });
@@ -140,7 +198,7 @@ function shell(demoPortal: string): HTMLElement {
   const lock = h("button", { id: "lock", class: "quiet" }, "Lock");
   lock.addEventListener("click", () => void lockNow());
   const layout = h("div", { class: "shell" }, h("header", {}, h("strong", {}, "OwnRecord"), personSwitcher(), lock), nav, content);
-  show("record");
+  show(first);
   const thisShell = shells;
   listenForDrops(
     (paths) => {

@@ -179,6 +179,36 @@ describe("wipe view", () => {
     input.dispatchEvent(new Event("input"));
     expect(button.disabled).toBe(false);
   });
+
+  const wiped = { connections_revoked: 0, files_removed: ["vault.db"], bytes_overwritten: 10, keyring_entry_removed: true, disclosure_log: null, backups_removed: 2, backups_not_reached: null };
+
+  it("starts again once everything is deleted, backups too", async () => {
+    mockIPC((cmd) => (cmd === "wipe" ? wiped : undefined));
+    const restart = vi.fn(async () => {});
+    const view = wipeView(restart);
+    expect(view.textContent).toContain("its backups in your backup folder");
+    const input = view.querySelector<HTMLInputElement>("#wipe-confirm")!;
+    input.value = "DELETE";
+    input.dispatchEvent(new Event("input"));
+    view.querySelector<HTMLButtonElement>("#wipe-button")!.click();
+    await tick();
+    expect(restart).toHaveBeenCalledOnce();
+  });
+
+  it("says which backups it could not reach before starting again", async () => {
+    mockIPC((cmd) => (cmd === "wipe" ? { ...wiped, backups_removed: 0, backups_not_reached: "/media/usb/b" } : undefined));
+    const restart = vi.fn(async () => {});
+    const view = wipeView(restart);
+    const input = view.querySelector<HTMLInputElement>("#wipe-confirm")!;
+    input.value = "DELETE";
+    input.dispatchEvent(new Event("input"));
+    view.querySelector<HTMLButtonElement>("#wipe-button")!.click();
+    await tick();
+    expect(restart).not.toHaveBeenCalled();
+    expect(view.querySelector("#wipe-backups-left")!.textContent).toContain("/media/usb/b were not reached");
+    view.querySelector<HTMLButtonElement>("#wipe-continue")!.click();
+    expect(restart).toHaveBeenCalledOnce();
+  });
 });
 
 describe("audit view", () => {

@@ -4,4 +4,9 @@ export type VaultStatus = { exists: boolean, unlocked: boolean,
 /**
  * Where the vault lives, to tell the patient in one sentence.
  */
-dir: string, demo_portal: string, };
+dir: string, demo_portal: string, 
+/**
+ * Whether the open vault has a recovery key (none while locked): without one, the window
+ * offers to make it.
+ */
+has_recovery_key: boolean | null, };
