@@ -446,7 +446,8 @@ pub async fn connect_portal(
     url: String,
     on_sign_in: Channel<String>,
 ) -> Result<Connection> {
-    let request = ConnectRequest::new(&url, "ownrecord");
+    // No client id: the one for the portal's vendor (see ownrecord_core::portal::client_ids).
+    let request = ConnectRequest::new(&url, "");
     changing(&state, move |v| {
         block_on(v.connect(request, move |sign_in| {
             let _ = on_sign_in.send(sign_in.to_owned());
