@@ -44,6 +44,8 @@ const TEST_PACKAGES: &[&str] = &[
     "zbar-tools",
     "qpdf",
     "poppler-utils",
+    // Records every socket the CLI opens (nothing but the chosen portal).
+    "strace",
 ];
 
 /// PyPI packages the tests use (a third-party SQLCipher client).

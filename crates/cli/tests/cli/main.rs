@@ -7,6 +7,7 @@ mod errors;
 mod export;
 mod full_disk;
 mod memory;
+mod network;
 mod people;
 mod sync;
 

@@ -11,12 +11,12 @@ use ownrecord_testkit::browser::{self, Login};
 
 use crate::{init, json, ownrecord, run_expecting};
 
-struct Portal {
-    rt: tokio::runtime::Runtime,
-    portal: DemoPortal,
+pub(crate) struct Portal {
+    pub rt: tokio::runtime::Runtime,
+    pub portal: DemoPortal,
 }
 
-fn start_portal() -> Portal {
+pub(crate) fn start_portal() -> Portal {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let options = Options {
         page_size: 2,
@@ -35,9 +35,15 @@ fn start_portal() -> Portal {
 /// `ownrecord connect --no-browser`, with the browser leg done by the test. Returns everything the
 /// CLI printed and the redirect the portal sent (it holds the authorization code).
 fn connect(vault: &Path, portal: &Portal) -> (Vec<u8>, String) {
-    let mut child = ownrecord(vault)
-        .args(["--json", "connect", "--no-browser"])
-        .arg(portal.portal.fhir_base())
+    let mut cmd = ownrecord(vault);
+    cmd.args(["--json", "connect", "--no-browser"])
+        .arg(portal.portal.fhir_base());
+    connect_as(cmd, portal)
+}
+
+/// Runs a prepared `connect --json --no-browser` command, doing the browser leg.
+pub(crate) fn connect_as(mut cmd: std::process::Command, portal: &Portal) -> (Vec<u8>, String) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

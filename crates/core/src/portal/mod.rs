@@ -130,7 +130,10 @@ impl Vault {
             ));
         };
         let granted = tokens.scope.clone().unwrap_or(scopes);
-        let name = base.host_str().unwrap_or("portal").to_owned();
+        // The portal's name as the directory has it; a portal it does not list by its host.
+        let name = directory::Directory::bundled()
+            .name_of(&request.fhir_base)
+            .unwrap_or_else(|| base.host_str().unwrap_or("portal").to_owned());
         let now = self.now();
         let details = serde_json::json!({ "portal": base_text, "scopes": granted });
         let id = self.write(AuditKind::Connect, |tx| {

@@ -177,3 +177,21 @@ async fn the_client_id_is_the_vendors_or_the_patients_own() {
     let audit = vault.audit_entries(&Default::default()).unwrap();
     assert_eq!(audit.iter().filter(|e| e.kind == "client_id").count(), 2);
 }
+
+#[test]
+fn a_listed_portal_is_named_as_the_directory_names_it() {
+    let directory = Directory::bundled();
+    assert_eq!(
+        directory
+            .name_of("https://epicprod-mobile.parkview.com/FHIR/api/FHIR/R4")
+            .as_deref(),
+        Some("Adams Memorial Hospital")
+    );
+    assert_eq!(
+        directory.name_of("http://127.0.0.1:8765/fhir/").as_deref(),
+        Some("OwnRecord demo portal")
+    );
+    // One base, thousands of practices: not one name.
+    assert_eq!(directory.name_of(ATHENA_FHIR_BASE), None);
+    assert_eq!(directory.name_of("https://fhir.example.org/r4"), None);
+}

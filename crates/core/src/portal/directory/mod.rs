@@ -146,6 +146,19 @@ impl Directory {
             .map(|e| e.vendor.clone())
     }
 
+    /// The name of the one brand at `fhir_base`; `None` when none, or several share the base
+    /// (athenahealth's practices: the practice is not known from the base alone).
+    pub fn name_of(&self, fhir_base: &str) -> Option<String> {
+        let wanted = normalized_base(fhir_base);
+        let mut names = self
+            .entries
+            .iter()
+            .filter(|e| normalized_base(&e.fhir_base) == wanted)
+            .map(|e| e.name.as_str());
+        let first = names.next()?;
+        names.all(|n| n == first).then(|| first.to_owned())
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
