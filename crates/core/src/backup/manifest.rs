@@ -163,32 +163,28 @@ impl Manifest {
 
     /// Whether the MAC is this vault key's over exactly this manifest.
     pub(crate) fn verify_mac(&self, key: &VaultKey) -> bool {
-        let Ok(claimed) = hex::decode(&self.mac) else {
-            return false;
-        };
-        let mut unsigned = self.clone();
-        unsigned.mac.clear();
-        let mut mac = mac_for(key);
-        mac.update(&serde_json::to_vec(&unsigned).expect("a manifest serializes"));
-        mac.verify_slice(&claimed).is_ok()
+        hex::decode(&self.mac)
+            .is_ok_and(|claimed| self.mac_over_rest(key).verify_slice(&claimed).is_ok())
     }
 
     fn mac_bytes(&self, key: &VaultKey) -> Vec<u8> {
+        self.mac_over_rest(key).finalize().into_bytes().to_vec()
+    }
+
+    /// The HMAC fed with this manifest as it is with `mac` empty.
+    fn mac_over_rest(&self, key: &VaultKey) -> Hmac<Sha256> {
         let mut unsigned = self.clone();
         unsigned.mac.clear();
-        let mut mac = mac_for(key);
+        let subkey = key.derive_subkey(MAC_PURPOSE);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_slice())
+            .expect("HMAC takes any key length");
         mac.update(&serde_json::to_vec(&unsigned).expect("a manifest serializes"));
-        mac.finalize().into_bytes().to_vec()
+        mac
     }
 
     pub(crate) fn file(&self, name: &str) -> Option<&FileHash> {
         self.files.iter().find(|f| f.name == name)
     }
-}
-
-fn mac_for(key: &VaultKey) -> Hmac<Sha256> {
-    let subkey = key.derive_subkey(MAC_PURPOSE);
-    <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_slice()).expect("HMAC takes any key length")
 }
 
 pub(crate) fn damaged(generation: &Path, why: &'static str) -> Error {

@@ -85,30 +85,14 @@ impl Vault {
 
     /// The folder automatic backups go to, if the patient chose one.
     pub fn backup_folder(&self) -> Result<Option<PathBuf>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT value FROM preferences WHERE name = ?1",
-                [PREFERENCE],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(PathBuf::from))
+        Ok(crate::vault::preferences::get(self.db(), PREFERENCE)?.map(PathBuf::from))
     }
 
     /// Chooses (or, with `None`, forgets) the folder automatic backups go to.
     pub fn set_backup_folder(&mut self, folder: Option<&Path>) -> Result<()> {
         let value = folder.map(|f| f.to_string_lossy().into_owned());
         self.write(crate::audit::AuditKind::BackupFolder, |tx| {
-            match &value {
-                Some(v) => tx.execute(
-                    "INSERT INTO preferences (name, value) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    [PREFERENCE, v],
-                )?,
-                None => tx.execute("DELETE FROM preferences WHERE name = ?1", [PREFERENCE])?,
-            };
+            crate::vault::preferences::set(tx, PREFERENCE, value.as_deref())?;
             Ok(((), serde_json::json!({ "set": value.is_some() })))
         })
     }

@@ -6,13 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use rusqlite::OptionalExtension;
 use serde::Deserialize;
 
 use crate::audit::AuditKind;
 use crate::error::{Error, Result};
 use crate::portal::directory::Directory;
-use crate::vault::Vault;
+use crate::vault::{Vault, preferences};
 
 const TABLE: &str = include_str!("../../../../assets/client-ids.json");
 /// The id used at portals the directory does not list (e.g. a practice's own test server).
@@ -67,14 +66,7 @@ impl Vault {
 
     /// The client id in use for a vendor (the patient's own, else the shipped one), if any.
     pub fn vendor_client_id(&self, vendor: &str) -> Result<Option<String>> {
-        let own = self
-            .db()
-            .query_row(
-                "SELECT value FROM preferences WHERE name = ?1",
-                [preference(vendor)],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?;
+        let own = preferences::get(self.db(), &preference(vendor))?;
         Ok(own.or_else(|| {
             table()
                 .vendors
@@ -92,14 +84,7 @@ impl Vault {
         let name = preference(vendor);
         let details = serde_json::json!({ "vendor": vendor, "set": client_id.is_some() });
         self.write(AuditKind::ClientId, |tx| {
-            match client_id {
-                Some(id) => tx.execute(
-                    "INSERT INTO preferences (name, value) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    [name.as_str(), id.trim()],
-                )?,
-                None => tx.execute("DELETE FROM preferences WHERE name = ?1", [name.as_str()])?,
-            };
+            preferences::set(tx, &name, client_id.map(str::trim))?;
             Ok(((), details))
         })
     }

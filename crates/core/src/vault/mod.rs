@@ -11,6 +11,7 @@ pub mod entries;
 pub mod key;
 pub mod keyring;
 pub mod people;
+pub(crate) mod preferences;
 pub mod query;
 pub mod recovery;
 pub mod resources;

@@ -1,0 +1,29 @@
+//! The patient's preferences inside the encrypted vault (table `preferences`, schema 4): the
+//! backup folder, their own client ids. One reader and one writer of that table.
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use crate::error::Result;
+
+pub(crate) fn get(conn: &Connection, name: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM preferences WHERE name = ?1",
+            [name],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?)
+}
+
+/// Sets `name` to `value`, or removes it with `None`.
+pub(crate) fn set(tx: &Transaction<'_>, name: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => tx.execute(
+            "INSERT INTO preferences (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [name, v],
+        )?,
+        None => tx.execute("DELETE FROM preferences WHERE name = ?1", [name])?,
+    };
+    Ok(())
+}
