@@ -177,6 +177,33 @@ pub enum Error {
     NoClientId { vendor: String, name: String },
 
     #[error(
+        "The downloaded {vendor} list holds {downloaded} portals where the bundled directory has {bundled}: more than 20% apart, so the directory was not changed."
+    )]
+    DirectoryRefused {
+        vendor: String,
+        bundled: usize,
+        downloaded: usize,
+    },
+
+    #[error("The vendor profile is not valid: {0}.")]
+    BadProfile(String),
+
+    #[error(
+        "{portal} did not let this computer register for staying signed in ({why}), so the connection was not saved. Try again later."
+    )]
+    RegistrationRefused { portal: String, why: String },
+
+    #[error(
+        "{portal} only lets the OwnRecord desktop app sign in (it does not accept the command line's sign-in address). Connect it from the desktop app."
+    )]
+    RedirectNotAccepted { portal: String },
+
+    #[error(
+        "{portal} serves many practices from one address: say which is yours with --practice ID (ownrecord portals NAME shows it)."
+    )]
+    NeedsPractice { portal: String },
+
+    #[error(
         "There is no vendor \"{0}\". Choose from: epic, oracle, athena, healow, veradigm, va, bluebutton."
     )]
     UnknownVendor(String),
@@ -267,6 +294,11 @@ impl Error {
             Error::DirectoryList { .. } => "directory_list",
             Error::NoClientId { .. } => "no_client_id",
             Error::UnknownVendor(_) => "unknown_vendor",
+            Error::BadProfile(_) => "bad_profile",
+            Error::DirectoryRefused { .. } => "directory_refused",
+            Error::RegistrationRefused { .. } => "registration_refused",
+            Error::RedirectNotAccepted { .. } => "redirect_not_accepted",
+            Error::NeedsPractice { .. } => "needs_practice",
             Error::NoBackup(_) => "no_backup",
             Error::BackupFolderMissing(_) => "backup_folder_missing",
             Error::BackupDiskFull(_) => "backup_disk_full",

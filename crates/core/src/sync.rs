@@ -23,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::fhir::{Entry, ResourceFacts, Subject};
 use crate::import::references;
 use crate::portal::oauth::{self, Endpoints, Tokens};
-use crate::portal::{ConnectionStatus, http};
+use crate::portal::profile::VendorProfile;
+use crate::portal::{ConnectionStatus, device, http};
 use crate::vault::Vault;
 use crate::vault::people::{self, PersonChoice};
 use crate::vault::resources::{self, ResourceWriter, SourceKind, StoreCounts};
@@ -77,6 +78,8 @@ pub struct SyncOptions {
     pub max_retry_after: Duration,
     /// Whose record the portal's patient is, the first time it is synced (see [`crate::vault::people`]).
     pub person: PersonChoice,
+    /// A profile other than the connection's vendor's bundled one.
+    pub profile: Option<VendorProfile>,
 }
 
 impl Default for SyncOptions {
@@ -88,6 +91,7 @@ impl Default for SyncOptions {
             retry_base: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
             person: PersonChoice::Auto,
+            profile: None,
         }
     }
 }
@@ -193,6 +197,13 @@ struct Portal {
     http: reqwest::Client,
     base: Url,
     name: String,
+    /// The signed-in patient (the subject of JWT-bearer assertions).
+    patient: String,
+    profile: VendorProfile,
+    /// The profile's query parameters, which every FHIR request carries.
+    params: Vec<(String, String)>,
+    /// When the next request may start, for portals with a request budget.
+    next_slot: tokio::sync::Mutex<tokio::time::Instant>,
     endpoints: Endpoints,
     tokens: tokio::sync::Mutex<Tokens>,
     /// Set when tokens were renewed and the vault has not stored them yet.
@@ -217,10 +228,18 @@ impl Vault {
             .map_err(|_| Error::NoSuchConnection(id.to_string()))?;
         let patient = session.connection.patient_id.clone();
         let now = self.unix_now();
+        let profile = options
+            .profile
+            .clone()
+            .unwrap_or_else(|| VendorProfile::of(session.connection.vendor.as_deref()));
         let portal = Arc::new(Portal {
             http: http::client(),
             base: base.clone(),
             name: session.connection.name.clone(),
+            patient: patient.clone(),
+            params: profile.fhir_params(session.practice.as_deref()),
+            profile,
+            next_slot: tokio::sync::Mutex::new(tokio::time::Instant::now()),
             endpoints: session.endpoints.clone(),
             tokens: tokio::sync::Mutex::new(session.tokens.clone()),
             rotated: Default::default(),
@@ -238,12 +257,18 @@ impl Vault {
         let watermarks = self.watermarks(id)?;
         let incremental = !watermarks.is_empty();
         let capabilities = portal.capabilities().await;
-        let types: Vec<String> = match &capabilities {
-            Some(c) if c.everything => vec![EVERYTHING.to_owned()],
-            Some(c) => std::iter::once("Patient".to_owned())
+        let types: Vec<String> = match (&capabilities, &portal.profile.types) {
+            // A payer's profile names its types (claims, coverage).
+            (_, Some(listed)) => std::iter::once("Patient".to_owned())
+                .chain(listed.iter().cloned())
+                .collect(),
+            (Some(c), None) if c.everything && portal.profile.everything => {
+                vec![EVERYTHING.to_owned()]
+            }
+            (Some(c), None) => std::iter::once("Patient".to_owned())
                 .chain(c.patient_types())
                 .collect(),
-            None => std::iter::once("Patient")
+            (None, None) => std::iter::once("Patient")
                 .chain(US_CORE_TYPES.iter().copied())
                 .map(str::to_owned)
                 .collect(),
@@ -369,7 +394,12 @@ impl Vault {
         // Resources the record refers to (who treated the patient, where, with which medication),
         // including those an interrupted sync recorded but did not fetch: fetched concurrently,
         // stored together with the clearing of their pending marks.
-        let pending = self.pending_references(id, source_id)?;
+        // Only types the server serves (a payer's lists no Practitioner, say) are asked for.
+        let pending: Vec<(String, String)> = self
+            .pending_references(id, source_id)?
+            .into_iter()
+            .filter(|(t, _)| capabilities.as_ref().is_none_or(|c| c.types.contains(t)))
+            .collect();
         let retried = std::sync::atomic::AtomicU64::new(0);
         let fetched: Vec<_> =
             futures_util::stream::iter(pending.iter().map(|(resource_type, rid)| {
@@ -420,7 +450,7 @@ impl Vault {
         let at = self.now();
         self.write(AuditKind::Sync, |tx| {
             tx.execute(
-                "UPDATE connections SET last_sync_at = ?2 WHERE id = ?1",
+                "UPDATE connections SET last_sync_at = ?2, last_error = NULL WHERE id = ?1",
                 rusqlite::params![id, at],
             )?;
             let mut save = tx.prepare(
@@ -479,7 +509,13 @@ impl Vault {
             self.mark_needs_sign_in(id)?;
         }
         let details = serde_json::json!({ "connection": id, "error": error.code() });
-        self.write(AuditKind::Sync, |_| Ok(((), details)))?;
+        self.write(AuditKind::Sync, |tx| {
+            tx.execute(
+                "UPDATE connections SET last_error = ?2 WHERE id = ?1",
+                rusqlite::params![id, error.code()],
+            )?;
+            Ok(((), details))
+        })?;
         Err(error)
     }
 
@@ -741,10 +777,11 @@ impl Portal {
 
     /// What the CapabilityStatement says; `None` if it cannot be read (then every type is tried).
     async fn capabilities(&self) -> Option<Capabilities> {
-        let metadata: serde_json::Value =
-            http::get_json(&self.http, &http::join(&self.base, "metadata"), None)
-                .await
-                .ok()?;
+        let bytes = self
+            .get_with_retry(&http::join(&self.base, "metadata"), &mut |_| {})
+            .await
+            .ok()?;
+        let metadata: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let resources: Vec<&serde_json::Value> = metadata["rest"]
             .as_array()?
             .iter()
@@ -792,6 +829,14 @@ impl Portal {
         since: Option<&str>,
         sender: &tokio::sync::mpsc::Sender<Message>,
     ) -> Result<()> {
+        // The profile says the portal searches this type only by category.
+        if let Some(categories) = self.profile.search_categories.get(resource_type) {
+            for category in categories {
+                self.fetch_search(resource_type, patient, since, Some(category), sender)
+                    .await?;
+            }
+            return Ok(());
+        }
         match self
             .fetch_search(resource_type, patient, since, None, sender)
             .await
@@ -926,6 +971,7 @@ impl Portal {
         url: &Url,
         on_retry: &mut (dyn FnMut(u32) + Send),
     ) -> Result<bytes::Bytes> {
+        let url = &self.with_params(url);
         let mut delay = self.options.retry_base;
         let mut renewed = false;
         let mut last = String::new();
@@ -933,6 +979,7 @@ impl Portal {
         let mut attempt = 0;
         while attempt < self.options.max_attempts {
             attempt += 1;
+            self.wait_for_slot().await;
             let token = self.tokens.lock().await.access_token.clone();
             let sent = self
                 .http
@@ -941,6 +988,9 @@ impl Portal {
                 .header("Accept", "application/fhir+json")
                 .send()
                 .await;
+            if let Ok(response) = &sent {
+                self.note_budget(response.headers()).await;
+            }
             let wait = match sent {
                 Ok(response) if response.status().is_success() => match response.bytes().await {
                     Ok(bytes) => return Ok(bytes),
@@ -996,18 +1046,94 @@ impl Portal {
         })
     }
 
-    /// Renews the access token unless another worker already did since `failed_token` was used.
+    /// `url` with the profile's query parameters (those it does not carry already).
+    fn with_params(&self, url: &Url) -> Url {
+        let mut url = url.clone();
+        let missing: Vec<&(String, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| !url.query_pairs().any(|(have, _)| have == k.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(missing.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        url
+    }
+
+    /// Waits until the profile's request budget allows the next request (shared by the workers).
+    async fn wait_for_slot(&self) {
+        let Some(spacing) = self.profile.request_spacing() else {
+            return;
+        };
+        let start = {
+            let mut next = self.next_slot.lock().await;
+            let start = (*next).max(tokio::time::Instant::now());
+            *next = start + spacing;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
+    /// At a portal with a budget, one that says it is spent (`X-RateLimit-Remaining: 0`) is not
+    /// asked again before `X-RateLimit-Reset` seconds.
+    async fn note_budget(&self, headers: &reqwest::header::HeaderMap) {
+        if self.profile.request_spacing().is_none() {
+            return;
+        }
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if number("x-ratelimit-remaining") == Some(0)
+            && let Some(reset) = number("x-ratelimit-reset")
+        {
+            let pause = Duration::from_secs(reset).min(self.options.max_retry_after);
+            let mut next = self.next_slot.lock().await;
+            *next = (*next).max(tokio::time::Instant::now() + pause);
+        }
+    }
+
+    /// Renews the access token unless another worker already did since `failed_token` was used:
+    /// with the refresh token, else with this computer's registration (JWT bearer), else the
+    /// patient signs in again.
     async fn renew(&self, failed_token: &str) -> Result<Tokens> {
         let mut tokens = self.tokens.lock().await;
         if tokens.access_token != failed_token {
             return Ok(tokens.clone());
         }
-        let Some(refresh_token) = tokens.refresh_token.clone() else {
-            return Err(Error::NeedsSignIn(self.name.clone()));
-        };
         let now = self.clock.now().unix_timestamp();
-        let renewed =
-            oauth::refresh(&self.http, &self.endpoints, &refresh_token, now, &self.name).await?;
+        let renewed = match (&tokens.refresh_token, &self.endpoints.device) {
+            (Some(refresh_token), _) => {
+                let scope = tokens
+                    .scope
+                    .clone()
+                    .filter(|_| self.profile.refresh_repeats_scope);
+                oauth::refresh(
+                    &self.http,
+                    &self.endpoints,
+                    refresh_token,
+                    now,
+                    &self.name,
+                    scope.as_deref(),
+                )
+                .await?
+            }
+            (None, Some(registered)) => {
+                device::renew(
+                    &self.http,
+                    &self.endpoints,
+                    registered,
+                    &self.patient,
+                    now,
+                    &self.name,
+                )
+                .await?
+            }
+            (None, None) => return Err(Error::NeedsSignIn(self.name.clone())),
+        };
         *tokens = renewed.clone();
         self.rotated
             .store(true, std::sync::atomic::Ordering::SeqCst);

@@ -27,8 +27,8 @@ impl Login {
     }
 }
 
-/// Follows the sign-in from `authorize_url` until the portal redirects to a loopback address, and
-/// returns that redirect (not yet visited).
+/// Follows the sign-in from `authorize_url` until the portal redirects to the app (a loopback
+/// address, or the desktop app's private-use URI), and returns that redirect (not yet visited).
 pub async fn sign_in(authorize_url: &str, login: &Login) -> String {
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -75,10 +75,11 @@ pub async fn visit(url: &str) -> u16 {
 }
 
 fn is_app_redirect(url: &Url) -> bool {
-    matches!(
+    let loopback = matches!(
         url.host_str(),
         Some("127.0.0.1") | Some("[::1]") | Some("localhost")
-    ) && url.path() == "/callback"
+    );
+    (loopback || url.scheme() == "org.ownrecord.app") && url.path() == "/callback"
 }
 
 #[derive(Debug)]

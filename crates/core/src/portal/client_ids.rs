@@ -49,7 +49,7 @@ fn preference(vendor: &str) -> String {
 impl Vault {
     /// The client id for signing in at `fhir_base` (see the module doc).
     pub fn client_id_for(&self, fhir_base: &str) -> Result<String> {
-        let Some(vendor) = Directory::bundled().vendor_of(fhir_base) else {
+        let Some(vendor) = Directory::for_vault(self.dir()).vendor_of(fhir_base) else {
             return Ok(DEFAULT_CLIENT_ID.to_owned());
         };
         if let Some(id) = self.vendor_client_id(&vendor)? {

@@ -19,12 +19,15 @@ pub struct SmartConfiguration {
     pub capabilities: Vec<String>,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
+    /// RFC 7591 dynamic client registration, where offered.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
 }
 
 /// The scopes OwnRecord asks for: SMART v2 read+search of everything about the patient, a refresh
 /// token, and who the user is. With a v1-only server, `patient/*.read` instead.
 pub const DEFAULT_SCOPES: &str = "launch/patient openid fhirUser offline_access patient/*.rs";
-const V1_SCOPES: &str = "launch/patient openid fhirUser offline_access patient/*.read";
+pub const V1_SCOPES: &str = "launch/patient openid fhirUser offline_access patient/*.read";
 
 impl SmartConfiguration {
     /// The default scopes, in the version of SMART scopes the server speaks.

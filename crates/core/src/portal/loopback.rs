@@ -17,7 +17,7 @@ pub struct Loopback {
 }
 
 /// What the portal sent back through the browser.
-enum Callback {
+pub(crate) enum Callback {
     Code(String),
     Refused(String),
     Invalid(&'static str),
@@ -93,14 +93,20 @@ async fn answer(mut stream: TcpStream, expected_state: &str) -> Option<Result<St
         ),
     };
     let _ = respond(&mut stream, status, page).await;
-    Some(match callback {
-        Callback::Code(code) => Ok(code),
-        Callback::Refused(why) => Err(Error::SignInRefused(why)),
-        Callback::Invalid(why) => Err(Error::SignInFailed(why.into())),
-    })
+    Some(callback.into_result())
 }
 
-fn parse_callback(query: &str, expected_state: &str) -> Callback {
+impl Callback {
+    pub(crate) fn into_result(self) -> Result<String> {
+        match self {
+            Callback::Code(code) => Ok(code),
+            Callback::Refused(why) => Err(Error::SignInRefused(why)),
+            Callback::Invalid(why) => Err(Error::SignInFailed(why.into())),
+        }
+    }
+}
+
+pub(crate) fn parse_callback(query: &str, expected_state: &str) -> Callback {
     let mut code = None;
     let mut state = None;
     let mut error = None;

@@ -4,12 +4,15 @@
 //! The core never opens a browser itself: [`Vault::connect`] hands the sign-in URL to a callback
 //! (the CLI prints it or calls `opener`; the desktop shell uses tauri-plugin-opener).
 
+pub mod app_redirect;
 pub mod client_ids;
+pub mod device;
 pub mod directory;
 pub mod discovery;
 pub mod http;
 pub mod loopback;
 pub mod oauth;
+pub mod profile;
 
 use std::time::Duration;
 
@@ -19,7 +22,9 @@ use serde::Serialize;
 use crate::audit::AuditKind;
 use crate::error::{Error, Result};
 use crate::vault::Vault;
+use app_redirect::AppCallbacks;
 use oauth::{Endpoints, Tokens};
+use profile::{Offline, RedirectKind, VendorProfile};
 
 /// How long to wait for the patient to finish signing in.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -31,9 +36,15 @@ pub struct ConnectRequest {
     /// Empty: the id for the portal's vendor (see [`client_ids`]).
     pub client_id: String,
     pub client_secret: Option<String>,
-    /// Scopes to ask for; the SMART default when `None`.
+    /// Scopes to ask for; the vendor profile's (or SMART's default) when `None`.
     pub scopes: Option<String>,
     pub timeout: Duration,
+    /// The portal's vendor (a directory vendor code); the directory's when `None`.
+    pub vendor: Option<String>,
+    /// The practice, at portals that serve many from one base (athenahealth).
+    pub practice: Option<String>,
+    /// A profile other than the vendor's bundled one (a developer's own portal).
+    pub profile: Option<VendorProfile>,
 }
 
 impl ConnectRequest {
@@ -44,6 +55,9 @@ impl ConnectRequest {
             client_secret: None,
             scopes: None,
             timeout: SIGN_IN_TIMEOUT,
+            vendor: None,
+            practice: None,
+            profile: None,
         }
     }
 }
@@ -69,12 +83,18 @@ pub struct Connection {
     pub status: ConnectionStatus,
     pub connected_at: String,
     pub last_sync_at: Option<String>,
+    /// The vendor code, where known.
+    pub vendor: Option<String>,
+    /// What needs the patient, in one sentence (sign in again, a client id, a refusal); `None`
+    /// when all is well.
+    pub attention: Option<String>,
 }
 
 /// Everything needed to talk to a connected portal (tokens included): crate-internal.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub connection: Connection,
+    pub practice: Option<String>,
     pub endpoints: Endpoints,
     pub tokens: Tokens,
 }
@@ -82,18 +102,62 @@ pub(crate) struct Session {
 impl Vault {
     /// Connects a portal: discovery, then sign-in in the browser (`open_browser` gets the URL),
     /// a loopback redirect, the code exchange, and the tokens stored in the vault. Connecting a
-    /// portal that is already connected signs in again and replaces its tokens.
+    /// portal that is already connected signs in again and replaces its tokens. A portal whose
+    /// profile accepts only the private-use redirect is [`Error::RedirectNotAccepted`]: the
+    /// desktop app connects it with [`Vault::connect_from_app`].
     pub async fn connect(
         &mut self,
         request: ConnectRequest,
         open_browser: impl FnOnce(&str) -> Result<()>,
     ) -> Result<Connection> {
+        self.connect_through(request, None, open_browser).await
+    }
+
+    /// [`Vault::connect`] from the desktop app, which also receives the private-use redirect
+    /// (`callbacks` gets the URLs the OS hands it); the vendor profile says which redirect to use.
+    pub async fn connect_from_app(
+        &mut self,
+        request: ConnectRequest,
+        callbacks: &mut AppCallbacks,
+        open_browser: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<Connection> {
+        self.connect_through(request, Some(callbacks), open_browser)
+            .await
+    }
+
+    async fn connect_through(
+        &mut self,
+        request: ConnectRequest,
+        callbacks: Option<&mut AppCallbacks>,
+        open_browser: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<Connection> {
         let base = http::check_portal_url(&request.fhir_base)?;
         let base_text = base.as_str().trim_end_matches('/').to_owned();
-        // No id given: the vendor's, decided before anything is sent.
+        let directory = directory::Directory::for_vault(self.dir());
+        // The portal's name as the directory has it; a portal it does not list by its host.
+        let name = directory
+            .name_of(&request.fhir_base)
+            .unwrap_or_else(|| base.host_str().unwrap_or("portal").to_owned());
+        let vendor = request
+            .vendor
+            .clone()
+            .or_else(|| directory.vendor_of(&request.fhir_base));
+        let profile = request
+            .profile
+            .clone()
+            .unwrap_or_else(|| VendorProfile::of(vendor.as_deref()));
+        if profile.needs_practice && request.practice.as_deref().unwrap_or("").is_empty() {
+            return Err(Error::NeedsPractice { portal: name });
+        }
+        // Decided before anything is sent: the client id and a redirect the portal accepts.
         let client_id = match request.client_id.as_str() {
             "" => self.client_id_for(&request.fhir_base)?,
             given => given.to_owned(),
+        };
+        let use_app_redirect = match (&callbacks, profile.redirect.first()) {
+            (Some(_), Some(RedirectKind::PrivateUse)) => true,
+            _ if profile.redirect.contains(&RedirectKind::Loopback) => false,
+            _ => return Err(Error::RedirectNotAccepted { portal: name }),
         };
         let client = http::client();
         let config = discovery::discover(&client, &base).await?;
@@ -103,18 +167,37 @@ impl Vault {
             authorization_endpoint: config.authorization_endpoint.clone(),
             token_endpoint: config.token_endpoint.clone(),
             revocation_endpoint: config.revocation_endpoint.clone(),
+            device: None,
         };
         let scopes = request
             .scopes
             .clone()
-            .unwrap_or_else(|| config.default_scopes().to_owned());
-        let listener = loopback::Loopback::bind().await?;
-        let redirect_uri = listener.redirect_uri().to_owned();
-        let authorization = oauth::authorization(&endpoints, &redirect_uri, &scopes, &base_text)?;
-        open_browser(&authorization.url)?;
-        let code = listener
-            .wait_for_code(&authorization.state, request.timeout)
-            .await?;
+            .unwrap_or_else(|| profile.scopes(config.default_scopes()).to_owned());
+        let aud = match profile.aud {
+            profile::AudRule::Omit => None,
+            profile::AudRule::NoTrailingSlash => Some(base_text.as_str()),
+        };
+        let (code, redirect_uri, authorization) = if use_app_redirect {
+            let callbacks = callbacks.expect("chosen only with callbacks");
+            let redirect_uri = app_redirect::REDIRECT_URI.to_owned();
+            let authorization =
+                oauth::authorization(&endpoints, &redirect_uri, &scopes, aud, profile.nonce)?;
+            open_browser(&authorization.url)?;
+            let code = callbacks
+                .wait_for_code(&authorization.state, request.timeout)
+                .await?;
+            (code, redirect_uri, authorization)
+        } else {
+            let listener = loopback::Loopback::bind().await?;
+            let redirect_uri = listener.redirect_uri().to_owned();
+            let authorization =
+                oauth::authorization(&endpoints, &redirect_uri, &scopes, aud, profile.nonce)?;
+            open_browser(&authorization.url)?;
+            let code = listener
+                .wait_for_code(&authorization.state, request.timeout)
+                .await?;
+            (code, redirect_uri, authorization)
+        };
         let tokens = oauth::exchange_code(
             &client,
             &endpoints,
@@ -122,6 +205,7 @@ impl Vault {
             authorization,
             code,
             self.unix_now(),
+            &profile.patient_from,
         )
         .await?;
         let Some(patient_id) = tokens.patient.clone() else {
@@ -129,23 +213,52 @@ impl Vault {
                 "the portal did not say which patient record to use".into(),
             ));
         };
+        // No refresh token for a public client: register this computer for later tokens.
+        let device = match (profile.offline, &tokens.refresh_token) {
+            (Offline::DynamicRegistration, None) => {
+                let Some(registration) = &config.registration_endpoint else {
+                    return Err(Error::RegistrationRefused {
+                        portal: name,
+                        why: "it offers no registration".into(),
+                    });
+                };
+                Some(
+                    device::register(
+                        &client,
+                        registration,
+                        &tokens.access_token,
+                        &endpoints.client_id,
+                        &redirect_uri,
+                        &name,
+                    )
+                    .await?,
+                )
+            }
+            _ => None,
+        };
         let granted = tokens.scope.clone().unwrap_or(scopes);
-        // The portal's name as the directory has it; a portal it does not list by its host.
-        let name = directory::Directory::bundled()
-            .name_of(&request.fhir_base)
-            .unwrap_or_else(|| base.host_str().unwrap_or("portal").to_owned());
         let now = self.now();
-        let details = serde_json::json!({ "portal": base_text, "scopes": granted });
+        let details = serde_json::json!({
+            "portal": base_text,
+            "scopes": granted,
+            "vendor": vendor,
+            "device_registered": device.is_some(),
+        });
+        let (device_client_id, device_key) = match &device {
+            Some(d) => (Some(d.client_id.as_str()), Some(d.key.as_str())),
+            None => (None, None),
+        };
         let id = self.write(AuditKind::Connect, |tx| {
             tx.execute(
                 "INSERT INTO connections (fhir_base, name, client_id, client_secret, authorization_endpoint,
                      token_endpoint, revocation_endpoint, scopes, patient_id, access_token, access_expires_at,
-                     refresh_token, status, connected_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'connected', ?13)
+                     refresh_token, status, connected_at, vendor, practice, device_client_id, device_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'connected', ?13, ?14, ?15, ?16, ?17)
                  ON CONFLICT (fhir_base, patient_id) DO UPDATE SET client_id = ?3, client_secret = ?4,
                      authorization_endpoint = ?5, token_endpoint = ?6, revocation_endpoint = ?7, scopes = ?8,
                      access_token = ?10, access_expires_at = ?11, refresh_token = ?12,
-                     status = 'connected'",
+                     status = 'connected', vendor = ?14, practice = ?15, device_client_id = ?16,
+                     device_key = ?17, last_error = NULL",
                 params![
                     base_text,
                     name,
@@ -159,7 +272,11 @@ impl Vault {
                     tokens.access_token,
                     tokens.expires_at,
                     tokens.refresh_token,
-                    now
+                    now,
+                    vendor,
+                    request.practice,
+                    device_client_id,
+                    device_key,
                 ],
             )?;
             let id: i64 = tx.query_row(
@@ -198,12 +315,13 @@ impl Vault {
 
     fn connection_sql(&self, tail: &str) -> rusqlite::Result<rusqlite::Statement<'_>> {
         self.db().prepare(&format!(
-            "SELECT id, name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at FROM connections {tail}"
+            "SELECT id, name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at, vendor, last_error
+             FROM connections {tail}"
         ))
     }
 
-    /// Revokes access at the portal (RFC 7009, when offered), then deletes the connection and its
-    /// tokens. Downloaded records stay in the vault.
+    /// Revokes access at the portal (RFC 7009, when offered), then deletes the connection with its
+    /// tokens and this computer's registration key. Downloaded records stay in the vault.
     pub async fn disconnect(&mut self, id: i64) -> Result<bool> {
         let session = self.session(id)?;
         let revoked = match &session.tokens.refresh_token {
@@ -239,12 +357,17 @@ impl Vault {
 
     pub(crate) fn session(&self, id: i64) -> Result<Session> {
         let connection = self.connection(id)?;
-        let (endpoints, tokens) = self.db().query_row(
+        let (endpoints, tokens, practice) = self.db().query_row(
             "SELECT client_id, client_secret, authorization_endpoint, token_endpoint, revocation_endpoint,
-                    access_token, access_expires_at, refresh_token, patient_id, scopes
+                    access_token, access_expires_at, refresh_token, patient_id, scopes,
+                    device_client_id, device_key, practice
              FROM connections WHERE id = ?1",
             [id],
             |r| {
+                let device = match (r.get::<_, Option<String>>(10)?, r.get::<_, Option<String>>(11)?) {
+                    (Some(client_id), Some(key)) => Some(device::Device { client_id, key }),
+                    _ => None,
+                };
                 Ok((
                     Endpoints {
                         client_id: r.get(0)?,
@@ -252,6 +375,7 @@ impl Vault {
                         authorization_endpoint: r.get(2)?,
                         token_endpoint: r.get(3)?,
                         revocation_endpoint: r.get(4)?,
+                        device,
                     },
                     Tokens {
                         access_token: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
@@ -260,11 +384,13 @@ impl Vault {
                         patient: r.get(8)?,
                         scope: r.get(9)?,
                     },
+                    r.get::<_, Option<String>>(12)?,
                 ))
             },
         )?;
         Ok(Session {
             connection,
+            practice,
             endpoints,
             tokens,
         })
@@ -295,17 +421,45 @@ impl Vault {
 }
 
 fn row_to_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connection> {
+    let name: String = r.get(1)?;
+    let status = match r.get::<_, String>(5)?.as_str() {
+        "connected" => ConnectionStatus::Connected,
+        _ => ConnectionStatus::NeedsSignIn,
+    };
+    let last_error: Option<String> = r.get(9)?;
+    let attention = attention(&name, &status, last_error.as_deref());
     Ok(Connection {
         id: r.get(0)?,
-        name: r.get(1)?,
         fhir_base: r.get(2)?,
         patient_id: r.get(3)?,
         scopes: r.get(4)?,
-        status: match r.get::<_, String>(5)?.as_str() {
-            "connected" => ConnectionStatus::Connected,
-            _ => ConnectionStatus::NeedsSignIn,
-        },
+        status,
         connected_at: r.get(6)?,
         last_sync_at: r.get(7)?,
+        vendor: r.get(8)?,
+        attention,
+        name,
+    })
+}
+
+/// What needs the patient at a connection, from its status and last sync's error code.
+fn attention(name: &str, status: &ConnectionStatus, last_error: Option<&str>) -> Option<String> {
+    if *status == ConnectionStatus::NeedsSignIn {
+        return Some(format!(
+            "Sign in to {name} again to keep your record up to date."
+        ));
+    }
+    Some(match last_error? {
+        "no_client_id" => {
+            format!("OwnRecord has no client id for {name}: set one to sign in there.")
+        }
+        "needs_practice" => format!("Choose your practice at {name}."),
+        "sign_in_refused" | "registration_refused" => {
+            format!("{name} refused OwnRecord's access: sign in again, and allow access.")
+        }
+        "not_smart" | "portal" => {
+            format!("{name} did not answer as expected at the last sync: it will be tried again.")
+        }
+        _ => format!("The last sync with {name} did not finish: it will be tried again."),
     })
 }

@@ -14,15 +14,18 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::portal::profile::PatientSource;
 
 /// SMART's extra token-response fields.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SmartFields {
     pub patient: Option<String>,
+    /// OpenID Connect's id_token (a JWT), where `openid` was granted.
+    pub id_token: Option<String>,
 }
 impl ExtraTokenFields for SmartFields {}
 
-type SmartTokenResponse = StandardTokenResponse<SmartFields, BasicTokenType>;
+pub(crate) type SmartTokenResponse = StandardTokenResponse<SmartFields, BasicTokenType>;
 
 type SmartClient = oauth2::Client<
     BasicErrorResponse,
@@ -45,6 +48,8 @@ pub struct Endpoints {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
+    /// A dynamic registration of this computer (see [`crate::portal::device`]).
+    pub device: Option<crate::portal::device::Device>,
 }
 
 /// Tokens as kept in the vault.
@@ -95,26 +100,38 @@ pub struct Authorization {
     pub url: String,
     pub state: String,
     verifier: PkceCodeVerifier,
+    /// The OpenID nonce sent, which the id_token must carry back.
+    nonce: Option<String>,
 }
 
+/// Starts a sign-in. `aud` is omitted when `None` (vendors that refuse it); `with_nonce` adds an
+/// OpenID `nonce`.
 pub fn authorization(
     endpoints: &Endpoints,
     redirect_uri: &str,
     scopes: &str,
-    aud: &str,
+    aud: Option<&str>,
+    with_nonce: bool,
 ) -> Result<Authorization> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let client = client(endpoints, Some(redirect_uri))?;
-    let (url, state) = client
+    let nonce = with_nonce.then(|| CsrfToken::new_random().secret().clone());
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(scopes.split_whitespace().map(|s| Scope::new(s.to_owned())))
-        .add_extra_param("aud", aud)
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if let Some(aud) = aud {
+        request = request.add_extra_param("aud", aud);
+    }
+    if let Some(nonce) = &nonce {
+        request = request.add_extra_param("nonce", nonce);
+    }
+    let (url, state) = request.url();
     Ok(Authorization {
         url: url.to_string(),
         state: state.secret().clone(),
         verifier,
+        nonce,
     })
 }
 
@@ -125,6 +142,7 @@ pub async fn exchange_code(
     authorization: Authorization,
     code: String,
     now: i64,
+    patient_from: &[PatientSource],
 ) -> Result<Tokens> {
     let response = client(endpoints, Some(redirect_uri))?
         .exchange_code(AuthorizationCode::new(code))
@@ -132,7 +150,56 @@ pub async fn exchange_code(
         .request_async(http)
         .await
         .map_err(|e| token_error(e, "exchanging the sign-in code"))?;
-    Ok(tokens(&response, now, None))
+    let id_token = response.extra_fields().id_token.as_deref().map(jwt_claims);
+    // An id_token must carry the nonce sent (OpenID Connect Core 3.1.3.7); without one there is
+    // nothing to replay.
+    if let (Some(nonce), Some(claims)) = (&authorization.nonce, &id_token) {
+        if claims["nonce"].as_str() != Some(nonce.as_str()) {
+            return Err(Error::SignInFailed(
+                "the portal's answer did not carry this sign-in's nonce, so it was refused".into(),
+            ));
+        }
+    }
+    let mut tokens = tokens(&response, now, None);
+    let access_claims = jwt_claims(&tokens.access_token);
+    tokens.patient = patient_from.iter().find_map(|source| match source {
+        PatientSource::TokenResponse => response.extra_fields().patient.clone(),
+        PatientSource::IdToken => id_token.as_ref().and_then(patient_claim),
+        PatientSource::AccessToken => patient_claim(&access_claims),
+    });
+    Ok(tokens)
+}
+
+/// The claims of a JWT, read without checking its signature: only for tokens that come straight
+/// from the portal's token endpoint over TLS (OpenID Connect Core 3.1.3.7). `Null` when `token`
+/// is not a JWT.
+fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return serde_json::Value::Null;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The patient a token's claims name: `patient`, else a `fhirUser` that is a Patient.
+fn patient_claim(claims: &serde_json::Value) -> Option<String> {
+    if let Some(patient) = claims["patient"]
+        .as_str()
+        .filter(|p| crate::fhir::is_valid_id(p))
+    {
+        return Some(patient.to_owned());
+    }
+    let user = claims["fhirUser"].as_str()?;
+    let mut segments = user.trim_end_matches('/').rsplit('/');
+    let id = segments.next()?;
+    (segments.next() == Some("Patient") && crate::fhir::is_valid_id(id)).then(|| id.to_owned())
 }
 
 /// Refreshes; rotation-aware (keeps the old refresh token only if the portal sent no new one).
@@ -143,18 +210,21 @@ pub async fn refresh(
     refresh_token: &str,
     now: i64,
     portal_name: &str,
+    repeat_scope: Option<&str>,
 ) -> Result<Tokens> {
-    let response = client(endpoints, None)?
-        .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
-        .request_async(http)
-        .await
-        .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) if r.error().as_ref() == "invalid_grant" => {
-                Error::NeedsSignIn(portal_name.to_owned())
-            }
-            other => token_error(other, "renewing access"),
-        })?;
-    Ok(tokens(&response, now, Some(refresh_token)))
+    let client = client(endpoints, None)?;
+    let refresh_token = RefreshToken::new(refresh_token.to_owned());
+    let mut request = client.exchange_refresh_token(&refresh_token);
+    if let Some(scope) = repeat_scope {
+        request = request.add_scopes(scope.split_whitespace().map(|s| Scope::new(s.to_owned())));
+    }
+    let response = request.request_async(http).await.map_err(|e| match e {
+        RequestTokenError::ServerResponse(r) if r.error().as_ref() == "invalid_grant" => {
+            Error::NeedsSignIn(portal_name.to_owned())
+        }
+        other => token_error(other, "renewing access"),
+    })?;
+    Ok(tokens(&response, now, Some(refresh_token.secret())))
 }
 
 /// RFC 7009 revocation of a refresh token (which also ends its access tokens), where the portal
@@ -188,7 +258,7 @@ pub async fn revoke(
     Ok(response.status().is_success())
 }
 
-fn tokens(response: &SmartTokenResponse, now: i64, old_refresh: Option<&str>) -> Tokens {
+pub(crate) fn tokens(response: &SmartTokenResponse, now: i64, old_refresh: Option<&str>) -> Tokens {
     Tokens {
         access_token: response.access_token().secret().clone(),
         // A hostile `expires_in` saturates instead of overflowing.
@@ -244,6 +314,38 @@ mod tests {
             ))
             .unwrap();
             assert_eq!(tokens(&response, 1_700_000_000, None).expires_at, expected);
+        }
+    }
+
+    #[test]
+    fn the_patient_is_read_from_claims() {
+        use base64::Engine;
+        let jwt = |claims: serde_json::Value| {
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            format!(
+                "{}.{}.sig",
+                b64.encode(br#"{"alg":"HS256"}"#),
+                b64.encode(claims.to_string())
+            )
+        };
+        let claims = jwt_claims(&jwt(serde_json::json!({"patient": "p1"})));
+        assert_eq!(patient_claim(&claims).as_deref(), Some("p1"));
+        let claims = jwt_claims(&jwt(
+            serde_json::json!({"fhirUser": "https://a/fhir/Patient/p-2", "sub": "u9"}),
+        ));
+        assert_eq!(patient_claim(&claims).as_deref(), Some("p-2"));
+        for not_a_patient in [
+            jwt(serde_json::json!({"fhirUser": "https://a/fhir/Practitioner/x"})),
+            jwt(serde_json::json!({"patient": "bad id with spaces"})),
+            "opaque-token".into(),
+            "a.!!!.c".into(),
+            "a.b.c.d".into(),
+        ] {
+            assert_eq!(
+                patient_claim(&jwt_claims(&not_a_patient)),
+                None,
+                "{not_a_patient}"
+            );
         }
     }
 }

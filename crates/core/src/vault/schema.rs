@@ -16,6 +16,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0002_connections.sql"),
     include_str!("../../migrations/0003_people_entries.sql"),
     include_str!("../../migrations/0004_preferences.sql"),
+    include_str!("../../migrations/0005_vendor_connections.sql"),
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -195,3 +195,107 @@ fn a_listed_portal_is_named_as_the_directory_names_it() {
     assert_eq!(directory.name_of(ATHENA_FHIR_BASE), None);
     assert_eq!(directory.name_of("https://fhir.example.org/r4"), None);
 }
+
+/// Serves a folder of lists on 127.0.0.1 (a mirror of the vendors' lists).
+async fn mirror(files: BTreeMap<VendorList, Vec<u8>>) -> (url::Url, tokio::task::JoinHandle<()>) {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    let files: std::sync::Arc<BTreeMap<String, Vec<u8>>> = std::sync::Arc::new(
+        files
+            .into_iter()
+            .map(|(l, b)| (l.file_name().to_owned(), b))
+            .collect(),
+    );
+    let app = axum::Router::new().route(
+        "/lists/{file}",
+        axum::routing::get(move |Path(file): Path<String>| {
+            let files = files.clone();
+            async move {
+                match files.get(&file) {
+                    Some(body) => Ok(body.clone()),
+                    None => Err(StatusCode::NOT_FOUND),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (
+        url::Url::parse(&format!("http://{addr}/lists/")).unwrap(),
+        server,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_is_checked_and_kept_beside_the_vault() {
+    use ownrecord_core::Error;
+    use ownrecord_core::portal::directory::refresh::{self, FILE_NAME, Sources};
+    let vault_dir = tempfile::tempdir().unwrap();
+    // A new practice in Epic's list: found only after the refresh.
+    let mut lists = lists();
+    let mut epic: Vec<Value> = serde_json::from_slice(&lists[&VendorList::Epic]).unwrap();
+    epic.push(serde_json::json!({
+        "url": "https://fhir.zzyzx-clinic.example/api/FHIR/R4/",
+        "id": "zzyzx-1",
+        "name": "Zzyzx Desert Clinic",
+        "managingOrganization": "Zzyzx"
+    }));
+    lists.insert(VendorList::Epic, serde_json::to_vec(&epic).unwrap());
+    let (base, server) = mirror(lists.clone()).await;
+    let before = Directory::for_vault(vault_dir.path());
+    assert!(before.search("Zzyzx Desert").is_empty());
+    let report = refresh::refresh(vault_dir.path(), &Sources::Mirror(base))
+        .await
+        .unwrap();
+    assert_eq!(report.vendors["epic"].1, report.vendors["epic"].0 + 1);
+    let after = Directory::for_vault(vault_dir.path());
+    let found = after.search("Zzyzx Desert");
+    assert_eq!(found[0].name, "Zzyzx Desert Clinic");
+    assert_eq!(found[0].vendor, "epic");
+    assert_eq!(after.len(), before.len() + 1);
+    server.abort();
+
+    // Half of healow's list (a download cut short): refused, and the kept directory stays.
+    let kept = std::fs::read(vault_dir.path().join(FILE_NAME)).unwrap();
+    let mut half = lists.clone();
+    let healow: Vec<Value> = serde_json::from_slice(&half[&VendorList::Healow]).unwrap();
+    half.insert(
+        VendorList::Healow,
+        serde_json::to_vec(&healow[..healow.len() / 2]).unwrap(),
+    );
+    let (base, server) = mirror(half).await;
+    let err = refresh::refresh(vault_dir.path(), &Sources::Mirror(base))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::DirectoryRefused { vendor, .. } if vendor == "healow"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not changed"));
+    server.abort();
+
+    // A list that is not JSON, and a missing one: refused the same way.
+    let mut broken = lists.clone();
+    broken.insert(VendorList::Veradigm, b"<html>maintenance</html>".to_vec());
+    let (base, server) = mirror(broken).await;
+    let err = refresh::refresh(vault_dir.path(), &Sources::Mirror(base))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DirectoryList { .. }), "{err:?}");
+    server.abort();
+    let mut missing = lists;
+    missing.remove(&VendorList::Athena);
+    let (base, server) = mirror(missing).await;
+    let err = refresh::refresh(vault_dir.path(), &Sources::Mirror(base))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DirectoryList { .. }), "{err:?}");
+    server.abort();
+    assert_eq!(
+        std::fs::read(vault_dir.path().join(FILE_NAME)).unwrap(),
+        kept
+    );
+}

@@ -15,6 +15,7 @@ mod peers;
 mod people;
 mod portal;
 mod vault;
+mod vendors;
 mod wipe;
 
 use std::path::Path;

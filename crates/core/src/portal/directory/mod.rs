@@ -6,6 +6,7 @@
 //! `assets/portal-directory.json.gz`. A portal not listed can always be added by its URL.
 
 pub mod brands;
+pub mod refresh;
 mod search;
 
 use std::collections::HashMap;
@@ -40,7 +41,7 @@ pub struct DirectoryEntry {
     pub aliases: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Directory {
     entries: Vec<DirectoryEntry>,
     index: Index,
@@ -49,13 +50,20 @@ pub struct Directory {
 impl Directory {
     /// The bundled directory, read once per process.
     pub fn bundled() -> &'static Directory {
-        static BUNDLED_DIRECTORY: OnceLock<Directory> = OnceLock::new();
+        Directory::bundled_shared()
+    }
+
+    pub(crate) fn bundled_shared() -> &'static std::sync::Arc<Directory> {
+        static BUNDLED_DIRECTORY: OnceLock<std::sync::Arc<Directory>> = OnceLock::new();
         BUNDLED_DIRECTORY.get_or_init(|| {
             let mut text = Vec::new();
             flate2::read::GzDecoder::new(BUNDLED)
                 .read_to_end(&mut text)
                 .expect("the bundled directory is gzip");
-            Directory::from_brands_json(&text).expect("the bundled directory is a Brands Bundle")
+            std::sync::Arc::new(
+                Directory::from_brands_json(&text)
+                    .expect("the bundled directory is a Brands Bundle"),
+            )
         })
     }
 

@@ -16,7 +16,7 @@ pub(super) enum Field {
     Place = 1,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Index {
     /// Each distinct word, and where it occurs: (entry, field).
     words: Vec<(String, Vec<(u32, Field)>)>,
