@@ -527,21 +527,37 @@ async fn backups_taken_during_a_sync_restore_to_consistent_vaults() {
     let backups = work.path().join("backups");
     std::fs::create_dir_all(&backups).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let backing_up = {
-        let (stop, backups) = (stop.clone(), backups.clone());
+        let (stop, count, backups) = (stop.clone(), count.clone(), backups.clone());
         std::thread::spawn(move || {
             let mut made = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 made.push(job.run(&backups, 1000).unwrap());
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             made
         })
     };
+    // Several backups fall inside the sync whatever the machine's speed: at its 3rd and 8th
+    // pages the sync waits for one more backup to finish.
+    let mut pages = 0;
     let report = vault
         .sync(
             connection.id,
             ownrecord_core::sync::SyncOptions::default(),
-            &mut |_| {},
+            &mut |_| {
+                pages += 1;
+                if pages == 3 || pages == 8 {
+                    let seen = count.load(std::sync::atomic::Ordering::SeqCst);
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                    while count.load(std::sync::atomic::Ordering::SeqCst) <= seen
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
+            },
         )
         .await
         .unwrap();
