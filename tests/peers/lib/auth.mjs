@@ -14,6 +14,7 @@ export const ROUTES = {
   authorization: '/authorize',
   token: '/token',
   revocation: '/revoke',
+  registration: '/register',
   introspection: '/introspect',
   userinfo: '/userinfo',
   jwks: '/jwks',
@@ -145,6 +146,9 @@ export function createAuthServer({ issuer, fhirBase, patientId, resourceTypes, a
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 7591 dynamic client registration (open: no initial access token), where OwnRecord
+      // registers this computer's key as it does at Epic.
+      registration: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },

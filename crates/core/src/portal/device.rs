@@ -66,11 +66,13 @@ pub async fn register(
     let mut private = pair.to_jwk_private_key();
     private.set_key_id(&kid);
     private.set_algorithm("ES384");
+    // RFC 7591 metadata: what Epic reads (software_id, jwks) and what a general authorization
+    // server needs to accept a native app (application_type, redirect_uris).
     let body = serde_json::json!({
         "software_id": software_id,
         "client_name": "OwnRecord",
+        "application_type": "native",
         "redirect_uris": [redirect_uri],
-        "grant_types": [JWT_BEARER],
         "token_endpoint_auth_method": "none",
         "jwks": { "keys": [serde_json::Value::Object(public.as_ref().clone())] },
     });

@@ -197,3 +197,71 @@ async fn tokens_renew_at_oidc_provider_and_faults_are_survived() {
     );
     assert_eq!(vault.summary(None).unwrap(), before);
 }
+
+/// The registration OwnRecord makes at Epic (RFC 7591: this computer's public key, as a native
+/// app), accepted by oidc-provider's registration endpoint (which checks the metadata, the JWK
+/// Set among it, and refuses what is malformed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_computers_key_registers_at_oidc_provider() {
+    let peers = start_peers(&[]);
+    let issuer = peers.ready.fhir_base.clone();
+    let client = reqwest::Client::new();
+    let config: serde_json::Value = client
+        .get(format!("{}/.well-known/smart-configuration", peers.ready.fhir_base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token_endpoint = config["token_endpoint"].as_str().unwrap();
+    let origin = url::Url::parse(token_endpoint).unwrap();
+    let discovery: serde_json::Value = client
+        .get(origin.join("/.well-known/openid-configuration").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let registration = discovery["registration_endpoint"].as_str().unwrap();
+    let device = ownrecord_core::portal::device::register(
+        &client,
+        registration,
+        "unused-by-an-open-registration",
+        &peers.ready.client_id,
+        "org.ownrecord.app:/callback",
+        &issuer,
+    )
+    .await
+    .unwrap();
+    assert!(!device.client_id.is_empty());
+    // The private key stays here; the server holds its public half under the same key id.
+    let private: serde_json::Value = serde_json::from_str(&device.key).unwrap();
+    assert!(private["d"].is_string());
+    // A second registration is another client: each computer its own.
+    let again = ownrecord_core::portal::device::register(
+        &client,
+        registration,
+        "unused-by-an-open-registration",
+        &peers.ready.client_id,
+        "org.ownrecord.app:/callback",
+        &issuer,
+    )
+    .await
+    .unwrap();
+    assert_ne!(again.client_id, device.client_id);
+    // Metadata a server refuses is an error in words, not a panic: a web client cannot have a
+    // private-use redirect.
+    let refused = ownrecord_core::portal::device::register(
+        &client,
+        registration,
+        "x",
+        &peers.ready.client_id,
+        "not a uri",
+        &issuer,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(refused, Error::RegistrationRefused { .. }), "{refused:?}");
+}
