@@ -9,6 +9,7 @@ mod full_disk;
 mod memory;
 mod network;
 mod people;
+mod portals;
 mod sync;
 
 use std::path::Path;
