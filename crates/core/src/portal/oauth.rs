@@ -153,12 +153,12 @@ pub async fn exchange_code(
     let id_token = response.extra_fields().id_token.as_deref().map(jwt_claims);
     // An id_token must carry the nonce sent (OpenID Connect Core 3.1.3.7); without one there is
     // nothing to replay.
-    if let (Some(nonce), Some(claims)) = (&authorization.nonce, &id_token) {
-        if claims["nonce"].as_str() != Some(nonce.as_str()) {
-            return Err(Error::SignInFailed(
-                "the portal's answer did not carry this sign-in's nonce, so it was refused".into(),
-            ));
-        }
+    if let (Some(nonce), Some(claims)) = (&authorization.nonce, &id_token)
+        && claims["nonce"].as_str() != Some(nonce.as_str())
+    {
+        return Err(Error::SignInFailed(
+            "the portal's answer did not carry this sign-in's nonce, so it was refused".into(),
+        ));
     }
     let mut tokens = tokens(&response, now, None);
     let access_claims = jwt_claims(&tokens.access_token);
