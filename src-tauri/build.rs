@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "search_record",
     "lab_trend",
     "portal_directory",
+    "portal_vendors",
     "connections",
     "connect_portal",
     "sync_portal",

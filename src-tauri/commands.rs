@@ -10,7 +10,7 @@ use ownrecord_core::backup::restore::{RestoreReport, RestoreRequest, restore};
 use ownrecord_core::backup::{BackupReport, BackupStatus};
 use ownrecord_core::export::{self, LinkRequest, Section, Selection, ShareRequest, WrittenFile};
 use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
-use ownrecord_core::portal::{ConnectRequest, Connection};
+use ownrecord_core::portal::{ConnectRequest, Connection, client_ids};
 use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
 use ownrecord_core::vault::browse::{Category, LabSeries, ListPage, ResourceDetail};
 use ownrecord_core::vault::document::DocumentView;
@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::backups::{self, BackupAttempt, Backups};
+use crate::deep_link::SignIns;
 use crate::error::CommandError;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub backups: Arc<Backups>,
     /// The demo portal `cargo xtask run` starts.
     pub demo_portal: String,
+    /// The sign-in waiting for an `org.ownrecord.app:` callback, if any.
+    pub sign_ins: SignIns,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             backups: Arc::new(Backups::new()),
             demo_portal: std::env::var("OWNRECORD_DEMO_PORTAL")
                 .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
+            sign_ins: SignIns::default(),
         }
     }
 }
@@ -438,18 +442,80 @@ pub async fn connections(state: State<'_, AppState>) -> Result<Vec<Connection>> 
     with_vault(&state, move |v| v.connections()).await
 }
 
+/// A vendor for the connection screen's "Made by" choice and its client-id field.
+#[derive(Serialize, ts_rs::TS)]
+pub struct Vendor {
+    pub code: String,
+    pub name: String,
+    /// The client id OwnRecord signs in with there (the patient's own, else the shipped one).
+    pub client_id: Option<String>,
+}
+
+#[tauri::command]
+pub async fn portal_vendors(state: State<'_, AppState>) -> Result<Vec<Vendor>> {
+    with_vault(&state, move |v| {
+        client_ids::vendors()
+            .into_iter()
+            .map(|(code, name)| {
+                Ok(Vendor {
+                    code: code.to_owned(),
+                    name: name.to_owned(),
+                    client_id: v.vendor_client_id(code)?,
+                })
+            })
+            .collect()
+    })
+    .await
+}
+
+/// What the connection screen asks to connect.
+#[derive(serde::Deserialize, ts_rs::TS)]
+pub struct ConnectForm {
+    /// The portal's FHIR base URL (from the directory, or typed).
+    pub url: String,
+    /// Who made the portal (a vendor code); the directory's vendor when empty.
+    pub vendor: Option<String>,
+    /// The practice, at a portal that serves many (athenahealth).
+    pub practice: Option<String>,
+    /// The patient's own client id for the vendor: saved for it, then used.
+    pub client_id: Option<String>,
+}
+
+/// The core's request for `form`. The patient's own client id is saved for the vendor first;
+/// without one, a chosen vendor's id is used (the core looks up only the directory's vendor).
+fn connect_request(v: &mut Vault, form: ConnectForm) -> ownrecord_core::Result<ConnectRequest> {
+    let given = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (vendor, own_id) = (given(form.vendor), given(form.client_id));
+    if let (Some(vendor), Some(id)) = (&vendor, &own_id) {
+        v.set_client_id(vendor, Some(id))?;
+    }
+    let client_id = match (&vendor, own_id) {
+        (_, Some(id)) => id,
+        (Some(vendor), None) => v.vendor_client_id(vendor)?.unwrap_or_default(),
+        // Empty: the core's choice for the portal's vendor (see client_ids).
+        (None, None) => String::new(),
+    };
+    Ok(ConnectRequest {
+        vendor,
+        practice: given(form.practice),
+        ..ConnectRequest::new(form.url.trim(), &client_id)
+    })
+}
+
 /// Signs in to a portal in the system browser; the sign-in address also goes to `on_sign_in`
-/// so the window can offer it as a link if no browser opened.
+/// so the window can offer it as a link if no browser opened. The portal comes back to a
+/// loopback address or, where its vendor accepts only that, to `org.ownrecord.app:/callback`,
+/// which reaches this sign-in through [`SignIns`] while it waits.
 #[tauri::command]
 pub async fn connect_portal(
     state: State<'_, AppState>,
-    url: String,
+    form: ConnectForm,
     on_sign_in: Channel<String>,
 ) -> Result<Connection> {
-    // No client id: the one for the portal's vendor (see ownrecord_core::portal::client_ids).
-    let request = ConnectRequest::new(&url, "");
+    let (mut callbacks, _waiting) = state.sign_ins.wait();
     changing(&state, move |v| {
-        block_on(v.connect(request, move |sign_in| {
+        let request = connect_request(v, form)?;
+        block_on(v.connect_from_app(request, &mut callbacks, move |sign_in| {
             let _ = on_sign_in.send(sign_in.to_owned());
             // No browser (e.g. a test machine) is not an error: the window shows the link.
             let _ = opener::open_browser(sign_in);

@@ -2,6 +2,7 @@
 
 mod backups;
 pub mod commands;
+mod deep_link;
 mod error;
 
 use tauri::{Builder, Runtime};
@@ -34,6 +35,7 @@ macro_rules! handlers {
             $crate::commands::search_record,
             $crate::commands::lab_trend,
             $crate::commands::portal_directory,
+            $crate::commands::portal_vendors,
             $crate::commands::connections,
             $crate::commands::connect_portal,
             $crate::commands::sync_portal,
@@ -59,22 +61,36 @@ pub fn run() {
 /// Builds and runs the app on `builder`. The vault lives in `OWNRECORD_VAULT` or the platform's
 /// data folder.
 pub fn run_app<R: Runtime>(builder: Builder<R>) {
-    let vault_dir = std::env::var_os("OWNRECORD_VAULT")
-        .map(std::path::PathBuf::from)
+    let chosen_vault = std::env::var_os("OWNRECORD_VAULT").map(std::path::PathBuf::from);
+    let vault_dir = chosen_vault
+        .clone()
         .unwrap_or_else(ownrecord_core::vault::default_dir);
+    let context = tauri::generate_context!();
+    let instance = deep_link::instance_id(&context.config().identifier, chosen_vault.as_deref());
     let state = commands::AppState::new(vault_dir);
     let (vault, backups) = (state.vault.clone(), state.backups.clone());
     builder
+        // First, so that a second instance (the OS handing over an org.ownrecord.app: callback)
+        // passes its arguments to the running one and exits before anything else starts; the
+        // deep-link plugin then turns them into an open-URL event (see deep_link.rs).
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance)
+                .callback(|app, _args, _cwd| deep_link::show(app))
+                .build(),
+        )
+        .plugin(tauri_plugin_deep_link::init())
         // The file and folder dialogs, called from the `choose_*` commands only: the window is
-        // granted none of the plugin's own commands.
+        // granted none of the plugin's own commands (nor the deep-link plugin's).
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
-        .setup(move |_| {
+        .setup(move |app| {
+            deep_link::listen(app.handle());
             tauri::async_runtime::spawn(backups::schedule(vault, backups));
             Ok(())
         })
         .invoke_handler(handlers!())
-        .run(tauri::generate_context!())
+        .run(context)
         .expect("the OwnRecord window could not start");
 }
 
@@ -93,6 +109,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     commands::ShareForm::export_all_to(dir)?;
     commands::ImportReport::export_all_to(dir)?;
     commands::ImportProgress::export_all_to(dir)?;
+    commands::ConnectForm::export_all_to(dir)?;
+    commands::Vendor::export_all_to(dir)?;
     vault::people::Person::export_all_to(dir)?;
     vault::people::PersonChoice::export_all_to(dir)?;
     vault::query::Summary::export_all_to(dir)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use ownrecord_core::vault::people::PersonChoice;
-use ownrecord_demo_portal::{DemoPortal, Options};
+use ownrecord_demo_portal::{DemoPortal, Options, Personality};
 use ownrecord_testkit::browser::{self, Login};
 use ownrecord_testkit::webdriver::Driver;
 
@@ -642,6 +642,282 @@ async fn a_backup_is_restored_on_a_new_computer_with_the_recovery_key() {
     shot(&c, "14-restored").await;
     // The restored vault is this computer's now: its key is in the keyring.
     assert!(ownrecord_testkit::keyring_secret(&vault_id).is_some());
+    c.close().await.unwrap();
+}
+
+/// The environment of the running app whose vault is `vault` (from /proc), to start a second
+/// instance as the desktop would: same display, same session bus, same settings.
+fn environment_of_app(vault: &Path) -> Vec<(String, String)> {
+    let binary = std::fs::canonicalize(app()).unwrap();
+    let wanted = format!("OWNRECORD_VAULT={}", vault.display());
+    for _ in 0..100 {
+        for entry in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+            let dir = entry.path();
+            if std::fs::read_link(dir.join("exe")).ok().as_ref() != Some(&binary) {
+                continue;
+            }
+            let Ok(environ) = std::fs::read(dir.join("environ")) else {
+                continue;
+            };
+            let vars: Vec<String> = environ
+                .split(|b| *b == 0)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            if vars.contains(&wanted) {
+                return vars
+                    .iter()
+                    .filter_map(|v| v.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no running app with the vault {}", vault.display());
+}
+
+/// Plays the operating system handing `url` to the app: the app's binary started again with
+/// the URL as its one argument, as `xdg-open` does through the registered desktop entry. The
+/// second instance must hand it over and exit 0 promptly.
+fn open_as_the_os(env: &[(String, String)], url: &str) {
+    use std::process::{Command, Stdio};
+    let started = std::time::Instant::now();
+    let mut second = Command::new(app())
+        .arg(url)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            assert!(status.success(), "the second instance failed: {status}");
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second instance did not exit within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Fills the connection form for a portal the directory does not list, made by healow, and
+/// returns the sign-in address the window shows.
+async fn connect_unlisted_healow(c: &Client, fhir_base: &str) -> String {
+    let address = wait_for(c, "#portal-url").await;
+    address.clear().await.unwrap();
+    address.send_keys(fhir_base).await.unwrap();
+    // "Made by", chosen by its label (WebKitWebDriver does not click options of a closed select;
+    // the people switcher is chosen the same way above).
+    let chosen = c
+        .execute(
+            "const s = document.querySelector('#portal-vendor'); \
+             const o = [...s.options].find((o) => o.textContent === 'eClinicalWorks (healow)'); \
+             if (!o) return null; s.value = o.value; s.dispatchEvent(new Event('change')); return o.value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, serde_json::json!("healow"));
+    let label = text(c, "#client-id-label").await;
+    assert_eq!(
+        label,
+        "Your own client id for eClinicalWorks (healow) (optional)"
+    );
+    c.execute("document.querySelector('#sign-in-url')?.remove();", vec![])
+        .await
+        .unwrap();
+    click(c, "#connect-url").await;
+    wait_until(
+        c,
+        "document.querySelector('#sign-in-url')?.textContent.startsWith('http')",
+    )
+    .await;
+    text(c, "#sign-in-url").await
+}
+
+/// How many connections the window lists.
+async fn connections_shown(c: &Client) -> u64 {
+    c.execute(
+        "return document.querySelectorAll('.connection').length;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_that_refuses_loopback_signs_in_through_the_apps_own_scheme() {
+    use std::sync::Arc;
+    ownrecord_testkit::require_secret_service();
+    // healow registers no loopback redirect: only org.ownrecord.app:/callback.
+    let portal = DemoPortal::start_with_patients(
+        "127.0.0.1:0".parse().unwrap(),
+        &demo_patients(),
+        Options {
+            personality: Personality::Healow,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let fhir_base = portal.fhir_base();
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("vault");
+    ownrecord_core::Vault::create(
+        &vault,
+        ownrecord_core::KeyProtection::keyring(),
+        Arc::new(ownrecord_core::SystemClock),
+    )
+    .unwrap();
+    // The desktop's own folders, so that registering the scheme stays in this test.
+    let data = work.path().join("data");
+    let config = work.path().join("config");
+    let driver = Driver::start(&[
+        ("OWNRECORD_VAULT", vault.to_str().unwrap()),
+        ("XDG_DATA_HOME", data.to_str().unwrap()),
+        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+    ]);
+    let c = driver.session(&app()).await;
+    click(&c, "#unlock").await;
+    click(&c, "#nav-connections").await;
+
+    // The app told the desktop that it opens org.ownrecord.app: links.
+    let entry = data.join("applications/ownrecord-desktop-handler.desktop");
+    for _ in 0..100 {
+        if entry.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let registered = std::fs::read_to_string(&entry).expect("the scheme is registered");
+    assert!(
+        registered.contains("MimeType=x-scheme-handler/org.ownrecord.app"),
+        "{registered}"
+    );
+    let binary = std::fs::canonicalize(app()).unwrap();
+    assert!(
+        registered.contains(&format!("Exec=\"{}\" %u", binary.display())),
+        "{registered}"
+    );
+
+    // The 127.0.0.1 portal is in no directory: the patient says who made it.
+    let sign_in = connect_unlisted_healow(&c, &fhir_base).await;
+    assert!(
+        sign_in.contains("redirect_uri=org.ownrecord.app%3A%2Fcallback"),
+        "{sign_in}"
+    );
+    shot(&c, "15-healow-sign-in").await;
+    let callback = browser::sign_in(&sign_in, &Login::new("demo", "demo")).await;
+    assert!(
+        callback.starts_with("org.ownrecord.app:/callback?"),
+        "{callback}"
+    );
+    let env = environment_of_app(&vault);
+
+    // A URL for another path is not the callback: the sign-in still waits.
+    open_as_the_os(&env, &callback.replacen(":/callback", ":/elsewhere", 1));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        wait_for(&c, "#sign-in").await.is_displayed().await.unwrap(),
+        "still waiting"
+    );
+    assert_eq!(connections_shown(&c).await, 0);
+
+    // The callback: the window shows the connection, named by who made it and where.
+    open_as_the_os(&env, &callback);
+    wait_for(&c, ".connection .sync").await;
+    let host = fhir_base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        text(&c, ".connection .connection-name").await,
+        format!("Portal at {host}, made by eClinicalWorks (healow)")
+    );
+    assert!(
+        text(&c, ".connection .status")
+            .await
+            .contains("Not synced yet")
+    );
+    assert!(!wait_for(&c, "#sign-in").await.is_displayed().await.unwrap());
+    shot(&c, "16-healow-connected").await;
+
+    // The same callback again, after the sign-in ended: nothing happens.
+    open_as_the_os(&env, &callback);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(connections_shown(&c).await, 1);
+    assert!(
+        c.find_all(Locator::Css(".error")).await.unwrap().is_empty(),
+        "no error for a replayed callback"
+    );
+
+    // A second sign-in, and a callback with another state: the core refuses it in one sentence.
+    let sign_in = connect_unlisted_healow(&c, &fhir_base).await;
+    let callback = browser::sign_in(&sign_in, &Login::new("demo", "demo")).await;
+    let state = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    open_as_the_os(&env, &callback.replace(&state, "forged"));
+    let refused = text(&c, "section > .error").await;
+    assert_eq!(
+        refused,
+        "Sign-in did not complete: the portal's answer did not match this sign-in (wrong state), so it was refused."
+    );
+    shot(&c, "17-healow-wrong-state").await;
+    // That sign-in is over: its real callback, arriving late, does nothing either.
+    open_as_the_os(&env, &callback);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(connections_shown(&c).await, 1);
+    assert_eq!(text(&c, "section > .error").await, refused);
+
+    // Started with a callback while no instance of its vault runs, the app opens as usual and
+    // ignores it: it keeps running and is the instance a later URL is handed to.
+    let other: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "OWNRECORD_VAULT" => (
+                k.clone(),
+                work.path().join("other-vault").display().to_string(),
+            ),
+            "XDG_DATA_HOME" => (
+                k.clone(),
+                work.path().join("other-data").display().to_string(),
+            ),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    let mut first = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(app())
+            .arg(&callback)
+            .env_clear()
+            .envs(other.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(first.try_wait().unwrap().is_none(), "the app kept running");
+    open_as_the_os(&other, &callback);
+    assert!(first.try_wait().unwrap().is_none(), "the app kept running");
+    let group = format!("-{}", first.id());
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", "--", &group])
+        .status();
+    let _ = first.wait();
     c.close().await.unwrap();
 }
 

@@ -4,6 +4,7 @@ import type { AuditEntry } from "./bindings/AuditEntry";
 import type { BackupReport } from "./bindings/BackupReport";
 import type { BackupsView } from "./bindings/BackupsView";
 import type { Category } from "./bindings/Category";
+import type { ConnectForm } from "./bindings/ConnectForm";
 import type { Connection } from "./bindings/Connection";
 import type { CreatedVault } from "./bindings/CreatedVault";
 import type { DirectoryEntry } from "./bindings/DirectoryEntry";
@@ -24,6 +25,7 @@ import type { Summary } from "./bindings/Summary";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { VaultStatus } from "./bindings/VaultStatus";
+import type { Vendor } from "./bindings/Vendor";
 import type { Verified } from "./bindings/Verified";
 import type { WipeReport } from "./bindings/WipeReport";
 import type { WrittenFile } from "./bindings/WrittenFile";
@@ -82,10 +84,13 @@ export const api = {
   labTrend: (person: number, code: string) => call<LabSeries>("lab_trend", { person, code }),
   directory: (text: string) => call<DirectoryEntry[]>("portal_directory", { text }),
   connections: () => call<Connection[]>("connections"),
-  connect: (url: string, onSignIn: (url: string) => void) => {
+  /** The vendors for "Made by", each with the client id OwnRecord signs in with there. */
+  vendors: () => call<Vendor[]>("portal_vendors"),
+  /** Signs in at a portal; `onSignIn` gets the sign-in address (to show if no browser opened). */
+  connect: (form: ConnectForm, onSignIn: (url: string) => void) => {
     const channel = new Channel<string>();
     channel.onmessage = onSignIn;
-    return call<Connection>("connect_portal", { url, onSignIn: channel });
+    return call<Connection>("connect_portal", { form, onSignIn: channel });
   },
   /** `person` answers "who is this?" when the portal's first sync asked (`who_is_this`). */
   sync: (id: number, person: PersonChoice | null, onProgress: (p: SyncProgress) => void) => {

@@ -4,4 +4,13 @@ import type { ConnectionStatus } from "./ConnectionStatus";
 /**
  * A connection as the patient sees it (no tokens).
  */
-export type Connection = { id: number, name: string, fhir_base: string, patient_id: string, scopes: string, status: ConnectionStatus, connected_at: string, last_sync_at: string | null, };
+export type Connection = { id: number, name: string, fhir_base: string, patient_id: string, scopes: string, status: ConnectionStatus, connected_at: string, last_sync_at: string | null, 
+/**
+ * The vendor code, where known.
+ */
+vendor: string | null, 
+/**
+ * What needs the patient, in one sentence (sign in again, a client id, a refusal); `None`
+ * when all is well.
+ */
+attention: string | null, };
