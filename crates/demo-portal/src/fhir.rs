@@ -25,7 +25,7 @@ fn fhir_response(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
-fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
+pub fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
     fhir_response(
         status,
         &json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": text}]}),
@@ -34,14 +34,14 @@ fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
 
 pub async fn metadata(State(portal): State<Arc<Portal>>) -> Response {
     let base = &portal.base;
-    let resources: Vec<Value> = portal
-        .data
-        .resource_types()
+    let personality = portal.options.personality;
+    let types = personality.listed_types(portal.data.resource_types().into_iter().collect());
+    let resources: Vec<Value> = types
         .into_iter()
         .map(|t| {
             let mut resource = json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
                 "searchParam": [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]});
-            if t == "Patient" && portal.options.everything {
+            if t == "Patient" && offers_everything(&portal) {
                 resource["operation"] = json!([{"name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
             }
@@ -77,6 +77,19 @@ fn authorize(portal: &Portal, headers: &HeaderMap) -> Result<Grant, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match token.and_then(|t| portal.auth.lock().expect("auth lock").access_grant(t)) {
+        Some(grant)
+            if portal.options.personality.needs_patient_scope()
+                && !grant
+                    .scope
+                    .split_whitespace()
+                    .any(|s| s.starts_with("patient/")) =>
+        {
+            Err(outcome(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the grant holds no patient resource scope",
+            ))
+        }
         Some(grant) => Ok(grant),
         None => {
             let mut response = outcome(
@@ -156,6 +169,10 @@ pub async fn search(
         Ok(grant) => grant,
         Err(response) => return response,
     };
+    let personality = portal.options.personality;
+    if !personality.serves(&resource_type) {
+        return not_served();
+    }
     let patient = query
         .get("patient")
         .or_else(|| query.get("subject"))
@@ -173,17 +190,28 @@ pub async fn search(
             "this token is for another patient",
         );
     }
-    let category = query.get("category");
+    let category = query.get("category").map(|c| personality.category_codes(c));
+    let required = personality.required_categories(&resource_type);
     if category.is_none()
-        && portal
-            .options
-            .category_required
-            .contains(&resource_type.as_str())
+        && (required.is_some()
+            || portal
+                .options
+                .category_required
+                .contains(&resource_type.as_str()))
     {
         return outcome(
             StatusCode::BAD_REQUEST,
             "required",
             "a category is required to search this type",
+        );
+    }
+    if let (Some(accepted), Some(asked)) = (required, &category)
+        && let Some(unknown) = asked.iter().find(|c| !accepted.contains(&c.as_str()))
+    {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "not-supported",
+            &format!("category {unknown} is not supported for {resource_type}"),
         );
     }
     let since = query.get("_lastUpdated").map(|v| v.as_str());
@@ -192,7 +220,11 @@ pub async fn search(
         .search(&resource_type, &patient)
         .into_iter()
         .filter(|r| last_updated_matches(r, since))
-        .filter(|r| category.is_none_or(|c| in_category(r, c)))
+        .filter(|r| {
+            category
+                .as_ref()
+                .is_none_or(|codes| codes.iter().any(|c| in_category(r, c)))
+        })
         .collect();
     let bundle = searchset(&portal, &resource_type, &query, &matches);
     answer(&portal, &bundle)
@@ -209,7 +241,7 @@ pub async fn everything(
         Ok(grant) => grant,
         Err(response) => return response,
     };
-    if !portal.options.everything {
+    if !offers_everything(&portal) {
         return outcome(
             StatusCode::NOT_FOUND,
             "not-supported",
@@ -228,6 +260,7 @@ pub async fn everything(
         .data
         .patient_resources(&id)
         .iter()
+        .filter(|(t, _)| portal.options.personality.serves(t))
         .filter_map(|(t, rid)| portal.data.get(t, rid))
         .filter(|r| last_updated_matches(r, since.as_deref()))
         .collect();
@@ -283,8 +316,9 @@ fn searchset(
         format!("{}/fhir/{path}?{}", portal.base, q.join("&"))
     };
     let mut links = vec![json!({"relation": "self", "url": link(offset)})];
-    if offset + count < matches.len() {
-        links.push(json!({"relation": "next", "url": link(offset + count)}));
+    let next = offset.saturating_add(count);
+    if next < matches.len() {
+        links.push(json!({"relation": "next", "url": link(next)}));
     }
     json!({
         "resourceType": "Bundle", "type": "searchset", "total": matches.len(),
@@ -300,14 +334,29 @@ pub async fn read(
     if let Err(response) = authorize(&portal, &headers) {
         return response;
     }
+    if !portal.options.personality.serves(&resource_type) {
+        return not_served();
+    }
     let Some(resource) = portal.data.get(&resource_type, &id) else {
         return outcome(StatusCode::NOT_FOUND, "not-found", "no such resource");
     };
     answer(&portal, resource)
 }
 
+fn offers_everything(portal: &Portal) -> bool {
+    portal.options.everything && portal.options.personality.offers_everything()
+}
+
+fn not_served() -> Response {
+    outcome(
+        StatusCode::NOT_FOUND,
+        "not-supported",
+        "this server does not serve that resource type",
+    )
+}
+
 /// Whether any `category` coding of the resource has this code.
-fn in_category(resource: &Value, code: &str) -> bool {
+pub fn in_category(resource: &Value, code: &str) -> bool {
     resource["category"]
         .as_array()
         .into_iter()

@@ -7,15 +7,21 @@
 //! RFC 7009 revocation, and paged FHIR search with `_lastUpdated`. Not a real server: state lives in
 //! memory and there is one demo login.
 //!
-//! Tests drive it through [`DemoPortal`]: inject faults, expire tokens, revoke grants.
+//! Tests drive it through [`DemoPortal`]: inject faults, expire tokens, revoke grants, and see what
+//! it refused. With [`Options::personality`] it plays a real vendor's portal, quirks included
+//! (see [`personality`]).
 
 // Handlers return `Result<_, Response>` (axum's idiom); the error side is a whole HTTP response.
 #![allow(clippy::result_large_err)]
 
 mod data;
 mod fhir;
+mod gate;
+mod jwt;
 mod oauth;
 mod pages;
+pub mod personality;
+mod register;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,6 +32,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use data::{DemoData, DemoPatient};
+pub use personality::{ATHENA_PRACTICE, JWT_BEARER, PRIVATE_USE_REDIRECT, Personality};
 
 /// The demo login, shown on the login page.
 pub const DEMO_USERNAME: &str = "demo";
@@ -43,8 +50,14 @@ pub struct Options {
     pub code_challenge_methods: Vec<&'static str>,
     /// Resource types searched only with a `category` (as some EHRs do; 400 without).
     pub category_required: Vec<&'static str>,
-    /// Offer `Patient/$everything` (advertised in the CapabilityStatement).
+    /// Offer `Patient/$everything` (advertised in the CapabilityStatement; never as epic).
     pub everything: bool,
+    /// Whose portal to play (its quirks; see [`personality`]).
+    pub personality: Personality,
+    /// At most this many FHIR requests per fixed window, over all tokens (429 past it, and
+    /// `X-RateLimit-*` headers on every FHIR answer). `None`: the personality's own (VA: 60 per 60 s;
+    /// the others: no limit).
+    pub rate_limit: Option<(u32, Duration)>,
 }
 
 impl Default for Options {
@@ -55,6 +68,8 @@ impl Default for Options {
             code_challenge_methods: vec!["S256"],
             category_required: Vec::new(),
             everything: false,
+            personality: Personality::Generic,
+            rate_limit: None,
         }
     }
 }
@@ -79,6 +94,15 @@ pub(crate) struct Portal {
     pub auth: Mutex<oauth::AuthState>,
     pub faults: Mutex<std::collections::VecDeque<Fault>>,
     pub fhir_requests: std::sync::atomic::AtomicU64,
+    /// Signs the portal's own JWTs (HS256); random per run, published nowhere.
+    pub secret: [u8; 32],
+    pub registry: Mutex<register::Registry>,
+    /// Every 4xx of the FHIR side, the token endpoint and registration: (status, path).
+    pub refused: Mutex<Vec<(u16, String)>>,
+    /// The rate limit in force (the option, else the personality's).
+    pub rate_limit: Option<(u32, Duration)>,
+    pub window: Mutex<gate::Window>,
+    pub rate_limited: std::sync::atomic::AtomicU64,
 }
 
 /// A running demo portal. Dropping it stops the server.
@@ -97,6 +121,11 @@ impl DemoPortal {
     ) -> std::io::Result<DemoPortal> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let rate_limit = options
+            .rate_limit
+            .or(options.personality.default_rate_limit());
         let portal = Arc::new(Portal {
             base: format!("http://{addr}"),
             options,
@@ -104,6 +133,12 @@ impl DemoPortal {
             auth: Mutex::new(oauth::AuthState::default()),
             faults: Mutex::new(Default::default()),
             fhir_requests: Default::default(),
+            secret,
+            registry: Mutex::new(Default::default()),
+            refused: Mutex::new(Vec::new()),
+            rate_limit,
+            window: Mutex::new(Default::default()),
+            rate_limited: Default::default(),
         });
         let app = router(portal.clone());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -144,9 +179,50 @@ impl DemoPortal {
         &self.portal.data.patients
     }
 
-    /// Every resource the portal would give for `patient`: (resourceType, id), sorted.
+    /// Every resource the portal would give for `patient` by search: (resourceType, id), sorted.
+    /// A personality's limits apply: Blue Button's three types only; as epic, no Observation or
+    /// CarePlan outside the categories it can be searched by.
     pub fn patient_resources(&self, patient: &str) -> Vec<(String, String)> {
-        self.portal.data.patient_resources(patient)
+        let personality = self.portal.options.personality;
+        let data = &self.portal.data;
+        data.patient_resources(patient)
+            .into_iter()
+            .filter(|(t, id)| {
+                personality.serves(t)
+                    && personality.required_categories(t).is_none_or(|accepted| {
+                        data.get(t, id)
+                            .is_some_and(|r| accepted.iter().any(|c| fhir::in_category(r, c)))
+                    })
+            })
+            .collect()
+    }
+
+    /// Whose portal this one plays.
+    pub fn personality(&self) -> Personality {
+        self.portal.options.personality
+    }
+
+    /// Clients registered at `/register` (epic) and not forgotten.
+    pub fn registered_clients(&self) -> usize {
+        self.portal.registry.lock().expect("registry lock").len()
+    }
+
+    /// Forgets every registered client, as when the patient removes a device in the portal: its
+    /// JWT-bearer assertions stop working.
+    pub fn forget_registrations(&self) {
+        self.portal.registry.lock().expect("registry lock").forget();
+    }
+
+    /// How many 429s the rate limit gave.
+    pub fn rate_limited(&self) -> u64 {
+        self.portal
+            .rate_limited
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Every 4xx the FHIR side, the token endpoint and `/register` gave, in order: (status, path).
+    pub fn refused(&self) -> Vec<(u16, String)> {
+        self.portal.refused.lock().expect("refused lock").clone()
     }
 
     /// The next FHIR requests meet these faults, one each, in order.
@@ -213,6 +289,11 @@ fn router(portal: Arc<Portal>) -> Router {
         .route("/authorize", get(pages::login).post(oauth::decide))
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))
+        .route("/register", post(register::register))
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            gate::gate,
+        ))
         .with_state(portal)
 }
 

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::jwt::{now_secs, sign_hs256};
+use crate::personality::{IdTokenSubject, JWT_BEARER};
 use crate::{DEMO_PASSWORD, DEMO_USERNAME, Portal, random_token};
 
 /// Scopes the demo portal grants.
@@ -48,6 +50,10 @@ pub struct Grant {
     pub id: String,
     pub patient: String,
     pub scope: String,
+    /// The client that signed in (empty for tokens minted by a test hook).
+    pub client_id: String,
+    /// The authorization request's `nonce`, for id tokens.
+    pub nonce: Option<String>,
     pub expires: Instant,
 }
 
@@ -75,6 +81,8 @@ impl AuthState {
             id: random_token(),
             patient: patient.to_owned(),
             scope: "patient/*.rs".into(),
+            client_id: String::new(),
+            nonce: None,
             expires: Instant::now() + ttl,
         };
         self.access.insert(token.clone(), grant);
@@ -92,7 +100,7 @@ impl AuthState {
 
 pub async fn smart_configuration(State(portal): State<Arc<Portal>>) -> Json<serde_json::Value> {
     let base = &portal.base;
-    Json(json!({
+    let mut config = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
@@ -106,7 +114,13 @@ pub async fn smart_configuration(State(portal): State<Arc<Portal>>) -> Json<serd
             "launch-standalone", "client-public", "context-standalone-patient",
             "permission-patient", "permission-offline", "permission-v2", "permission-v1"
         ],
-    }))
+    });
+    let types: Vec<String> = portal.data.resource_types().into_iter().collect();
+    portal
+        .options
+        .personality
+        .adjust_configuration(&mut config, base, &types);
+    Json(config)
 }
 
 /// The authorization request's parameters, carried through the login page as hidden fields.
@@ -120,21 +134,19 @@ pub struct AuthorizeParams {
     pub aud: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
 }
 
 /// Whether the request may proceed; `Err` is either an error page (bad client/redirect) or an
 /// error redirect back to the app.
 pub fn check_request(portal: &Portal, p: &AuthorizeParams) -> Result<(), Response> {
+    let personality = portal.options.personality;
     let Some(redirect_uri) = p
         .redirect_uri
         .as_deref()
-        .filter(|r| is_loopback_redirect(r))
+        .filter(|r| personality.accepts_redirect(r))
     else {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "redirect_uri must be a loopback address (RFC 8252)",
-        )
-            .into_response());
+        return Err((StatusCode::BAD_REQUEST, personality.redirect_refusal()).into_response());
     };
     if p.client_id.as_deref().unwrap_or("").is_empty() {
         return Err((StatusCode::BAD_REQUEST, "client_id is missing").into_response());
@@ -159,16 +171,10 @@ pub fn check_request(portal: &Portal, p: &AuthorizeParams) -> Result<(), Respons
         return fail("invalid_request", "PKCE with S256 is required");
     }
     let fhir_base = format!("{}/fhir", portal.base);
-    if p.aud.as_deref().map(|a| a.trim_end_matches('/')) != Some(fhir_base.as_str()) {
-        return fail("invalid_request", "aud must be this portal's FHIR base URL");
+    if let Some((error, description)) = personality.authorize_refusal(p, &fhir_base) {
+        return fail(error, &description);
     }
     Ok(())
-}
-
-fn is_loopback_redirect(uri: &str) -> bool {
-    ["http://127.0.0.1:", "http://[::1]:", "http://localhost:"]
-        .iter()
-        .any(|prefix| uri.starts_with(prefix))
 }
 
 fn error_redirect(
@@ -239,7 +245,12 @@ pub async fn decide(State(portal): State<Arc<Portal>>, Form(d): Form<Decision>) 
     let grant = Grant {
         id: random_token(),
         patient,
-        scope: p.scope.clone().unwrap_or_default(),
+        scope: portal
+            .options
+            .personality
+            .granted_scope(p.scope.as_deref().unwrap_or_default()),
+        client_id: p.client_id.clone().unwrap_or_default(),
+        nonce: p.nonce.clone(),
         expires: Instant::now(),
     };
     portal.auth.lock().expect("auth lock").codes.insert(
@@ -266,10 +277,13 @@ pub struct TokenRequest {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     client_id: Option<String>,
+    client_secret: Option<String>,
     refresh_token: Option<String>,
+    scope: Option<String>,
+    assertion: Option<String>,
 }
 
-fn token_error(error: &str, description: &str) -> Response {
+pub fn token_error(error: &str, description: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Json(json!({ "error": error, "error_description": description })),
@@ -277,7 +291,18 @@ fn token_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenRequest>) -> Response {
+pub async fn token(
+    State(portal): State<Arc<Portal>>,
+    headers: HeaderMap,
+    Form(req): Form<TokenRequest>,
+) -> Response {
+    let personality = portal.options.personality;
+    // A confidential client shows a secret (in the form or by HTTP Basic); the app is public.
+    let public = req.client_secret.is_none()
+        && !headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Basic "));
     let mut auth = portal.auth.lock().expect("auth lock");
     let grant = match req.grant_type.as_str() {
         "authorization_code" => {
@@ -304,8 +329,12 @@ pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenReque
             code.grant
         }
         "refresh_token" => {
+            let asked = req.scope.as_deref().filter(|s| !s.trim().is_empty());
+            if personality.refresh_names_scope() && asked.is_none() {
+                return token_error("invalid_request", "scope is required");
+            }
             // Rotation: the presented refresh token is spent either way.
-            let Some(grant) = req
+            let Some(mut grant) = req
                 .refresh_token
                 .as_deref()
                 .and_then(|t| auth.refresh.remove(t))
@@ -315,17 +344,50 @@ pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenReque
                     "the refresh token is not valid (expired, used or revoked)",
                 );
             };
+            if let Some(asked) = asked.filter(|_| personality.refresh_names_scope()) {
+                grant.scope = within(asked, &grant.scope);
+            }
             grant
+        }
+        JWT_BEARER if personality.registers_clients() => {
+            match crate::register::exchange(
+                &portal,
+                req.assertion.as_deref(),
+                req.client_id.as_deref(),
+            ) {
+                Ok(grant) => grant,
+                Err(response) => return response,
+            }
         }
         _ => {
             return token_error(
                 "unsupported_grant_type",
-                "use authorization_code or refresh_token",
+                if personality.registers_clients() {
+                    "use authorization_code, refresh_token or jwt-bearer"
+                } else {
+                    "use authorization_code or refresh_token"
+                },
             );
         }
     };
     let ttl = portal.options.access_token_ttl;
-    let access_token = random_token();
+    let access_token = if personality.jwt_access_tokens() {
+        let mut claims = serde_json::Map::new();
+        claims.insert("iss".into(), portal.base.clone().into());
+        claims.insert("patient".into(), grant.patient.clone().into());
+        claims.insert("scope".into(), grant.scope.clone().into());
+        claims.insert(
+            "exp".into(),
+            now_secs().saturating_add(ttl.as_secs()).into(),
+        );
+        claims.insert("jti".into(), random_token().into());
+        match sign_hs256(&portal.secret, claims) {
+            Ok(token) => token,
+            Err(_) => return server_error(),
+        }
+    } else {
+        random_token()
+    };
     auth.access.insert(
         access_token.clone(),
         Grant {
@@ -338,13 +400,23 @@ pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenReque
         "token_type": "Bearer",
         "expires_in": ttl.as_secs(),
         "scope": grant.scope,
-        "patient": grant.patient,
     });
-    if grant
+    if personality.token_names_patient() {
+        body["patient"] = grant.patient.clone().into();
+    }
+    if let Some(subject) = personality.id_token() {
+        match id_token(&portal, &grant, subject, ttl) {
+            Ok(token) => body["id_token"] = token.into(),
+            Err(_) => return server_error(),
+        }
+    }
+    let offline = grant
         .scope
         .split_whitespace()
-        .any(|s| s == "offline_access")
-    {
+        .any(|s| s == "offline_access");
+    let refreshable =
+        req.grant_type != JWT_BEARER && (!public || personality.refreshes_public_clients());
+    if offline && refreshable {
         let refresh_token = random_token();
         auth.refresh.insert(refresh_token.clone(), grant);
         body["refresh_token"] = refresh_token.into();
@@ -352,6 +424,61 @@ pub async fn token(State(portal): State<Arc<Portal>>, Form(req): Form<TokenReque
     (
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(body),
+    )
+        .into_response()
+}
+
+/// The scopes of `asked` that `granted` holds, in the asked order.
+fn within(asked: &str, granted: &str) -> String {
+    let granted: Vec<&str> = granted.split_whitespace().collect();
+    asked
+        .split_whitespace()
+        .filter(|s| granted.contains(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An OpenID Connect id token (HS256 under the portal's secret, which it publishes nowhere: the
+/// client takes it from the token endpoint, OIDC Core 3.1.3.7).
+fn id_token(
+    portal: &Portal,
+    grant: &Grant,
+    subject: IdTokenSubject,
+    ttl: Duration,
+) -> Result<String, String> {
+    let now = now_secs();
+    let sub = match subject {
+        IdTokenSubject::Patient => grant.patient.clone(),
+        IdTokenSubject::OpaqueUser => {
+            let digest = Sha256::new()
+                .chain_update(portal.secret)
+                .chain_update(grant.patient.as_bytes())
+                .finalize();
+            format!("u-{}", hex::encode(digest.get(..12).unwrap_or_default()))
+        }
+    };
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), portal.base.clone().into());
+    claims.insert("sub".into(), sub.into());
+    claims.insert("aud".into(), grant.client_id.clone().into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), now.saturating_add(ttl.as_secs()).into());
+    if let Some(nonce) = &grant.nonce {
+        claims.insert("nonce".into(), nonce.clone().into());
+    }
+    claims.insert(
+        "fhirUser".into(),
+        format!("{}/fhir/Patient/{}", portal.base, grant.patient).into(),
+    );
+    sign_hs256(&portal.secret, claims)
+}
+
+fn server_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(
+            json!({ "error": "server_error", "error_description": "the token could not be made" }),
+        ),
     )
         .into_response()
 }

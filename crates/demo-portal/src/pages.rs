@@ -37,6 +37,7 @@ pub fn login_page(portal: &Portal, p: &AuthorizeParams, problem: Option<&str>) -
         ("aud", &p.aud),
         ("code_challenge", &p.code_challenge),
         ("code_challenge_method", &p.code_challenge_method),
+        ("nonce", &p.nonce),
     ]
     .iter()
     .filter_map(|(name, value)| {
