@@ -38,7 +38,9 @@ const connection = (c: Partial<Connection>): Connection => ({
   connected_at: "2026-01-01T00:00:00Z",
   last_sync_at: "2026-02-03T04:05:06Z",
   vendor: "epic",
+  practice: null,
   attention: null,
+  attention_kind: null,
   ...c,
 });
 
@@ -221,7 +223,7 @@ describe("each connection's health", () => {
 
   it("signed out: the core's sentence and Sign in again, which signs in at the same portal", async () => {
     const sentence = "Sign in to Mercy Clinic again to keep your record up to date.";
-    const connects = portals([connection({ status: "needs_sign_in", attention: sentence, last_sync_at: null })]);
+    const connects = portals([connection({ status: "needs_sign_in", attention: sentence, attention_kind: "sign_in", last_sync_at: null })]);
     const view = show();
     await tick();
     const item = $(view, ".connection");
@@ -236,12 +238,31 @@ describe("each connection's health", () => {
 
   it("something else needs the patient: the sentence, with Sync and Sign in again", async () => {
     const sentence = "OwnRecord has no client id for Mercy Clinic: set one to sign in there.";
-    portals([connection({ attention: sentence })]);
+    portals([connection({ attention: sentence, attention_kind: "client_id" })]);
     const view = show();
     await tick();
     const item = $(view, ".connection");
     expect($(item, ".attention").textContent).toBe(sentence);
     expect([...item.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Sync", "Sign in again", "Disconnect"]);
+  });
+
+  it("a portal that did not answer: the sentence, and Sync only", async () => {
+    const sentence = "Mercy Clinic did not answer as expected at the last sync: it will be tried again.";
+    portals([connection({ attention: sentence, attention_kind: "portal" })]);
+    const view = show();
+    await tick();
+    const item = $(view, ".connection");
+    expect($(item, ".attention").textContent).toBe(sentence);
+    expect([...item.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Sync", "Disconnect"]);
+  });
+
+  it("signing in again at athenahealth reuses the practice the connection has", async () => {
+    const connects = portals([connection({ name: eastside.name, fhir_base: eastside.fhir_base, vendor: "athena", practice: "195900", status: "needs_sign_in", attention_kind: "sign_in", attention: "Sign in again." })]);
+    const view = show();
+    await tick();
+    $(view, ".connection .again").click();
+    await tick();
+    expect(connects).toEqual([{ url: eastside.fhir_base, vendor: "athena", practice: "195900", client_id: null }]);
   });
 
   it("signing in again at athenahealth asks for the practice first", async () => {

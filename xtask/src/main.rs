@@ -46,6 +46,8 @@ const TEST_PACKAGES: &[&str] = &[
     "poppler-utils",
     // Records every socket the CLI opens (nothing but the chosen portal).
     "strace",
+    // xdg-mime: the desktop app makes itself the handler of its private-use redirect scheme.
+    "xdg-utils",
 ];
 
 /// PyPI packages the tests use (a third-party SQLCipher client).

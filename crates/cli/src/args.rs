@@ -120,6 +120,14 @@ pub enum Command {
         /// Print the sign-in address instead of opening the browser.
         #[arg(long)]
         no_browser: bool,
+        /// The portal's vendor, for a portal the directory does not list (its quirks are then
+        /// handled): epic, oracle, athena, healow, veradigm, va, bluebutton.
+        #[arg(long, value_name = "VENDOR")]
+        vendor: Option<String>,
+        /// Your practice, at a portal that serves many from one address (athenahealth): its id,
+        /// as `ownrecord portals NAME` shows it.
+        #[arg(long, value_name = "ID")]
+        practice: Option<String>,
     },
     /// Search the portal directory by name, alias, city or state (connect a portal by its URL if
     /// it is not listed); `portals client VENDOR ID` sets your own client id for a vendor.
@@ -159,6 +167,10 @@ pub enum Command {
         /// Folder of Synthea bundles to serve (default: the bundled demo patients).
         #[arg(long, value_name = "DIR")]
         patients: Option<PathBuf>,
+        /// Play a vendor's portal, quirks included: epic, oracle, athena, healow, veradigm, va,
+        /// bluebutton (default: generic).
+        #[arg(long = "as", value_name = "CODE", value_parser = personality)]
+        personality: Option<ownrecord_demo_portal::Personality>,
     },
     /// Export your record: a PDF visit summary, an IPS document (FHIR), or everything.
     Export {
@@ -217,6 +229,14 @@ pub enum PortalsCommand {
         id: Option<String>,
         #[arg(long, conflicts_with = "id")]
         clear: bool,
+    },
+    /// Download the vendors' endpoint lists again (only when you ask), check them against the
+    /// bundled directory (each vendor within 20%) and keep them beside your vault.
+    Refresh {
+        /// A mirror of the lists (the same file names as the bundled directory is built from)
+        /// instead of each vendor's own address.
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
     },
 }
 
@@ -318,4 +338,14 @@ pub enum ExportCommand {
         #[arg(long, value_name = "ID")]
         person: Option<i64>,
     },
+}
+
+fn personality(code: &str) -> Result<ownrecord_demo_portal::Personality, String> {
+    ownrecord_demo_portal::Personality::from_code(code).ok_or_else(|| {
+        let codes: Vec<&str> = ownrecord_demo_portal::Personality::ALL
+            .iter()
+            .map(|p| p.code())
+            .collect();
+        format!("not a personality; use one of: {}", codes.join(", "))
+    })
 }

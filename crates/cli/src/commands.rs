@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditKind, Filter};
 use ownrecord_core::export::{LinkRequest, ShareRequest};
+use ownrecord_core::portal::ConnectRequest;
 use ownrecord_core::vault::people::{LinkedBy, PersonChoice};
 use ownrecord_core::vault::{self, KeyProtection, Unlock, Vault};
 use ownrecord_core::{Error, SystemClock};
@@ -141,14 +142,15 @@ pub fn run(cli: Cli) -> Outcome {
             client_id,
             client_secret,
             no_browser,
-        } => crate::portal::connect(
-            &dir,
-            &url,
-            client_id.as_deref().unwrap_or(""),
-            client_secret,
-            no_browser,
-            &out,
-        ),
+            vendor,
+            practice,
+        } => {
+            let mut request = ConnectRequest::new(&url, client_id.as_deref().unwrap_or(""));
+            request.client_secret = client_secret;
+            request.vendor = vendor;
+            request.practice = practice;
+            crate::portal::connect(&dir, request, no_browser, &out)
+        }
         Command::Sync { connection, person } => {
             crate::portal::sync(&dir, connection.as_deref(), person.as_deref(), &out)
         }
@@ -157,15 +159,20 @@ pub fn run(cli: Cli) -> Outcome {
             command: Some(PortalsCommand::Client { vendor, id, clear }),
             ..
         } => crate::portal::client_id(&dir, &vendor, id.as_deref(), clear, &out),
+        Command::Portals {
+            command: Some(PortalsCommand::Refresh { from }),
+            ..
+        } => crate::portal::refresh_directory(&dir, from.as_deref(), &out),
         Command::Portals { text, limit, .. } => {
-            crate::portal::portals(&text.join(" "), limit, &out)
+            crate::portal::portals(&dir, &text.join(" "), limit, &out)
         }
         Command::Disconnect { connection } => crate::portal::disconnect(&dir, &connection, &out),
         Command::DemoPortal {
             port,
             page_size,
             patients,
-        } => crate::portal::demo_portal(port, page_size, patients),
+            personality,
+        } => crate::portal::demo_portal(port, page_size, patients, personality),
         Command::Export { command } => crate::export::export(&dir, command, &out),
         Command::Share {
             to,

@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use ownrecord_core::Error;
+use ownrecord_core::portal::directory::Directory;
 use ownrecord_core::portal::{ConnectRequest, ConnectionStatus};
 use ownrecord_core::sync::SyncOptions;
 
@@ -19,15 +20,18 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 pub fn connect(
     dir: &Path,
-    url: &str,
-    client_id: &str,
-    client_secret: Option<String>,
+    request: ConnectRequest,
     no_browser: bool,
     out: &Output,
 ) -> Result<(), Failure> {
+    if let Some(vendor) = &request.vendor
+        && !ownrecord_core::portal::client_ids::vendors()
+            .iter()
+            .any(|(code, _)| code == vendor)
+    {
+        return Err(Failure::Core(Error::UnknownVendor(vendor.clone())));
+    }
     let mut vault = open(dir)?;
-    let mut request = ConnectRequest::new(url, client_id);
-    request.client_secret = client_secret;
     let json = out.json;
     let connection = runtime().block_on(vault.connect(request, |sign_in_url| {
         if no_browser {
@@ -110,8 +114,8 @@ pub fn sync(
     Ok(())
 }
 
-pub fn portals(text: &str, limit: usize, out: &Output) -> Result<(), Failure> {
-    let found = ownrecord_core::portal::directory::Directory::bundled().search_limit(text, limit);
+pub fn portals(dir: &Path, text: &str, limit: usize, out: &Output) -> Result<(), Failure> {
+    let found = Directory::for_vault(dir).search_limit(text, limit);
     out.print(&found, || {
         if found.is_empty() {
             return "No portal in the directory matches; connect yours by its URL: ownrecord connect URL\n".into();
@@ -133,6 +137,32 @@ pub fn portals(text: &str, limit: usize, out: &Output) -> Result<(), Failure> {
                 format!("{}{place}  {}  {}{version}\n", e.name, e.vendor, e.fhir_base)
             })
             .collect()
+    });
+    Ok(())
+}
+
+/// `portals refresh`: the vendors' lists downloaded again, checked, kept beside the vault.
+pub fn refresh_directory(dir: &Path, from: Option<&str>, out: &Output) -> Result<(), Failure> {
+    use ownrecord_core::portal::directory::refresh::{self, Sources};
+    let sources = match from {
+        None => Sources::Published,
+        Some(text) => Sources::Mirror(
+            ownrecord_core::portal::http::check_portal_url(text).map_err(Failure::Core)?,
+        ),
+    };
+    if !dir.exists() {
+        return Err(Failure::Usage(format!(
+            "there is no vault in {}; create one with `ownrecord init` first",
+            dir.display()
+        )));
+    }
+    let report = runtime().block_on(refresh::refresh(dir, &sources))?;
+    out.print(&report, || {
+        let mut text = format!("The directory now lists {} portals:\n", report.entries);
+        for (vendor, (was, now)) in &report.vendors {
+            text += &format!("  {vendor:<12} {now:>6} (bundled: {was})\n");
+        }
+        text
     });
     Ok(())
 }
@@ -174,9 +204,15 @@ pub fn connections(dir: &Path, out: &Output) -> Result<(), Failure> {
         }
         list.iter()
             .map(|c| {
+                let attention = c
+                    .attention
+                    .as_deref()
+                    .map(|a| format!("\n     {a}"))
+                    .unwrap_or_default();
                 format!(
-                    "{:>3}  {}  {}  last sync: {}\n",
+                    "{:>3}  {} ({})  {}  last sync: {}{attention}\n",
                     c.id,
+                    c.name,
                     c.fhir_base,
                     match c.status {
                         ConnectionStatus::Connected => "connected",
@@ -212,13 +248,21 @@ pub fn disconnect(dir: &Path, key: &str, out: &Output) -> Result<(), Failure> {
 }
 
 /// Runs the demo portal until Ctrl-C.
-pub fn demo_portal(port: u16, page_size: usize, patients: Option<PathBuf>) -> Result<(), Failure> {
+pub fn demo_portal(
+    port: u16,
+    page_size: usize,
+    patients: Option<PathBuf>,
+    personality: Option<ownrecord_demo_portal::Personality>,
+) -> Result<(), Failure> {
+    use ownrecord_demo_portal::Personality;
     let dir = patients.unwrap_or_else(default_demo_patients);
+    let personality = personality.unwrap_or_default();
     let rt = runtime();
     rt.block_on(async {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let options = ownrecord_demo_portal::Options {
             page_size,
+            personality,
             ..Default::default()
         };
         let portal = ownrecord_demo_portal::DemoPortal::start_with_patients(addr, &dir, options)
@@ -228,8 +272,38 @@ pub fn demo_portal(port: u16, page_size: usize, patients: Option<PathBuf>) -> Re
                     "the demo portal could not start on port {port}: {e}"
                 ))
             })?;
-        println!("Demo portal running. FHIR base URL: {}", portal.fhir_base());
-        println!("Connect it with: ownrecord connect {}", portal.fhir_base());
+        let running = match personality {
+            Personality::Generic => "Demo portal running".to_owned(),
+            p => format!("Demo portal running as {}", p.name()),
+        };
+        println!("{running}. FHIR base URL: {}", portal.fhir_base());
+        // The directory does not list the demo portal, so a personality is named with --vendor.
+        let mut connect = format!("ownrecord connect {}", portal.fhir_base());
+        match personality {
+            Personality::Generic => {}
+            Personality::Athena => {
+                connect += &format!(
+                    " --vendor athena --practice {}",
+                    ownrecord_demo_portal::ATHENA_PRACTICE
+                );
+                println!(
+                    "Its practice id is {}: pass it with --practice {0}.",
+                    ownrecord_demo_portal::ATHENA_PRACTICE
+                );
+            }
+            Personality::Healow => {
+                // The command line signs in through a loopback address, which healow refuses.
+                println!(
+                    "It accepts only the desktop app's redirect ({}), not a loopback address: connect it in the desktop app.",
+                    ownrecord_demo_portal::PRIVATE_USE_REDIRECT
+                );
+                connect.clear();
+            }
+            p => connect += &format!(" --vendor {}", p.code()),
+        }
+        if !connect.is_empty() {
+            println!("Connect it with: {connect}");
+        }
         println!(
             "Sign in as {} / {}. Stop with Ctrl-C.",
             ownrecord_demo_portal::DEMO_USERNAME,

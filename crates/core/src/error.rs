@@ -199,7 +199,7 @@ pub enum Error {
     RedirectNotAccepted { portal: String },
 
     #[error(
-        "{portal} serves many practices from one address: say which is yours with --practice ID (ownrecord portals NAME shows it)."
+        "{portal} serves many practices from one address: say which practice is yours (its id, as the portal directory lists it)."
     )]
     NeedsPractice { portal: String },
 

@@ -10,7 +10,16 @@ export type Connection = { id: number, name: string, fhir_base: string, patient_
  */
 vendor: string | null, 
 /**
+ * The practice, at a portal that serves many from one base.
+ */
+practice: string | null, 
+/**
  * What needs the patient, in one sentence (sign in again, a client id, a refusal); `None`
  * when all is well.
  */
-attention: string | null, };
+attention: string | null, 
+/**
+ * The kind of [`Connection::attention`], for the window's buttons: `sign_in`, `client_id`,
+ * `practice`, `refused`, `portal` or `sync`.
+ */
+attention_kind: string | null, };

@@ -86,11 +86,11 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
   };
   /** "Sign in again": straight away, or through the form where the practice must be said again. */
   const reconnect = (c: Connection) => {
-    if (c.vendor === MANY_PRACTICES) {
+    if (c.vendor === MANY_PRACTICES && !c.practice) {
       form.choose({ name: connectionName(c, vendors), vendor: c.vendor, fhir_base: c.fhir_base, practice: null });
       form.focus();
     } else {
-      void connect({ url: c.fhir_base, vendor: c.vendor, practice: null, client_id: null });
+      void connect({ url: c.fhir_base, vendor: c.vendor, practice: c.practice, client_id: null });
     }
   };
   const item = (c: Connection) => {
@@ -139,9 +139,10 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
     const whose = personOf(c);
     const of = h("span", { class: "person-of" }, whose ? `Record of ${personLabel(whose)}` : "");
     const attention = h("p", { class: "attention", role: "status", hidden: !c.attention }, c.attention ?? "");
-    // Signed out: only signing in again helps. Otherwise a sync; and when something needs the
-    // patient (a refusal, a missing client id or practice), signing in again too.
-    const actions = needsSignIn ? [again] : c.attention ? [sync, again] : [sync];
+    // Signed out, refused, or missing a client id or the practice: signing in again is what
+    // helps. A portal that failed to answer: syncing again.
+    const signInHelps = ["sign_in", "refused", "client_id", "practice"].includes(c.attention_kind ?? "");
+    const actions = needsSignIn ? [again] : signInHelps ? [sync, again] : [sync];
     return h(
       "li",
       { class: "connection", "data-id": String(c.id) },

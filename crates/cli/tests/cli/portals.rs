@@ -33,7 +33,7 @@ fn a_vendors_quirks_from_the_command_line() {
         ownrecord(&vault).args(["connect", "--no-browser", "--vendor", "athena", &base]),
         1,
     );
-    assert!(stderr(&out).contains("--practice"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("which practice"), "{}", stderr(&out));
     let out = run_expecting(
         ownrecord(&vault).args(["connect", "--no-browser", "--vendor", "healow", &base]),
         1,
@@ -43,17 +43,27 @@ fn a_vendors_quirks_from_the_command_line() {
         ownrecord(&vault).args(["connect", "--no-browser", "--vendor", "acme", &base]),
         1,
     );
-    assert!(stderr(&out).contains("no vendor \"acme\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no vendor \"acme\""),
+        "{}",
+        stderr(&out)
+    );
 
     let mut cmd = ownrecord(&vault);
     cmd.args(["--json", "connect", "--no-browser", "--vendor", "athena"])
         .args(["--practice", ATHENA_PRACTICE, &base]);
     connect_as(cmd, &portal);
     run_expecting(ownrecord(&vault).arg("sync"), 0);
-    let listed = json(&run_expecting(ownrecord(&vault).args(["--json", "connections"]), 0));
+    let listed = json(&run_expecting(
+        ownrecord(&vault).args(["--json", "connections"]),
+        0,
+    ));
     assert_eq!(listed[0]["vendor"], "athena");
     assert!(listed[0]["attention"].is_null());
-    let summary = json(&run_expecting(ownrecord(&vault).args(["--json", "summary", "--all"]), 0));
+    let summary = json(&run_expecting(
+        ownrecord(&vault).args(["--json", "summary", "--all"]),
+        0,
+    ));
     assert!(summary["resources"].as_i64().unwrap() > 10, "{summary}");
 }
 
@@ -70,6 +80,9 @@ fn a_refresh_that_cannot_be_checked_changes_nothing() {
     assert!(stderr(&out).contains("was not changed"), "{}", stderr(&out));
     assert!(!vault.join("portal-directory.json.gz").exists());
     // Still the bundled directory.
-    let found = json(&run_expecting(ownrecord(&vault).args(["--json", "portals", "Mayo"]), 0));
+    let found = json(&run_expecting(
+        ownrecord(&vault).args(["--json", "portals", "Mayo"]),
+        0,
+    ));
     assert!(!found.as_array().unwrap().is_empty());
 }

@@ -49,15 +49,22 @@ fn preference(vendor: &str) -> String {
 impl Vault {
     /// The client id for signing in at `fhir_base` (see the module doc).
     pub fn client_id_for(&self, fhir_base: &str) -> Result<String> {
-        let Some(vendor) = Directory::for_vault(self.dir()).vendor_of(fhir_base) else {
+        let vendor = Directory::for_vault(self.dir()).vendor_of(fhir_base);
+        self.client_id_of_vendor(vendor.as_deref())
+    }
+
+    /// The client id for a portal of `vendor` (the patient's own, else the shipped one); the
+    /// default id for a portal of no known vendor.
+    pub fn client_id_of_vendor(&self, vendor: Option<&str>) -> Result<String> {
+        let Some(vendor) = vendor else {
             return Ok(DEFAULT_CLIENT_ID.to_owned());
         };
-        if let Some(id) = self.vendor_client_id(&vendor)? {
+        if let Some(id) = self.vendor_client_id(vendor)? {
             return Ok(id);
         }
-        match table().vendors.get(&vendor) {
+        match table().vendors.get(vendor) {
             Some(ids) => Err(Error::NoClientId {
-                vendor: vendor.clone(),
+                vendor: vendor.to_owned(),
                 name: ids.name.clone(),
             }),
             None => Ok(DEFAULT_CLIENT_ID.to_owned()),

@@ -85,9 +85,14 @@ pub struct Connection {
     pub last_sync_at: Option<String>,
     /// The vendor code, where known.
     pub vendor: Option<String>,
+    /// The practice, at a portal that serves many from one base.
+    pub practice: Option<String>,
     /// What needs the patient, in one sentence (sign in again, a client id, a refusal); `None`
     /// when all is well.
     pub attention: Option<String>,
+    /// The kind of [`Connection::attention`], for the window's buttons: `sign_in`, `client_id`,
+    /// `practice`, `refused`, `portal` or `sync`.
+    pub attention_kind: Option<String>,
 }
 
 /// Everything needed to talk to a connected portal (tokens included): crate-internal.
@@ -151,7 +156,7 @@ impl Vault {
         }
         // Decided before anything is sent: the client id and a redirect the portal accepts.
         let client_id = match request.client_id.as_str() {
-            "" => self.client_id_for(&request.fhir_base)?,
+            "" => self.client_id_of_vendor(vendor.as_deref())?,
             given => given.to_owned(),
         };
         let use_app_redirect = match (&callbacks, profile.redirect.first()) {
@@ -315,7 +320,8 @@ impl Vault {
 
     fn connection_sql(&self, tail: &str) -> rusqlite::Result<rusqlite::Statement<'_>> {
         self.db().prepare(&format!(
-            "SELECT id, name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at, vendor, last_error
+            "SELECT id, name, fhir_base, patient_id, scopes, status, connected_at, last_sync_at, vendor, last_error,
+                    practice
              FROM connections {tail}"
         ))
     }
@@ -427,7 +433,10 @@ fn row_to_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connection> {
         _ => ConnectionStatus::NeedsSignIn,
     };
     let last_error: Option<String> = r.get(9)?;
-    let attention = attention(&name, &status, last_error.as_deref());
+    let (attention_kind, attention) = match attention(&name, &status, last_error.as_deref()) {
+        Some((kind, sentence)) => (Some(kind.to_owned()), Some(sentence)),
+        None => (None, None),
+    };
     Ok(Connection {
         id: r.get(0)?,
         fhir_base: r.get(2)?,
@@ -437,29 +446,43 @@ fn row_to_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connection> {
         connected_at: r.get(6)?,
         last_sync_at: r.get(7)?,
         vendor: r.get(8)?,
+        practice: r.get(10)?,
         attention,
+        attention_kind,
         name,
     })
 }
 
-/// What needs the patient at a connection, from its status and last sync's error code.
-fn attention(name: &str, status: &ConnectionStatus, last_error: Option<&str>) -> Option<String> {
+/// What needs the patient at a connection, from its status and last sync's error code: its kind
+/// and a sentence.
+fn attention(
+    name: &str,
+    status: &ConnectionStatus,
+    last_error: Option<&str>,
+) -> Option<(&'static str, String)> {
     if *status == ConnectionStatus::NeedsSignIn {
-        return Some(format!(
-            "Sign in to {name} again to keep your record up to date."
+        return Some((
+            "sign_in",
+            format!("Sign in to {name} again to keep your record up to date."),
         ));
     }
     Some(match last_error? {
-        "no_client_id" => {
-            format!("OwnRecord has no client id for {name}: set one to sign in there.")
-        }
-        "needs_practice" => format!("Choose your practice at {name}."),
-        "sign_in_refused" | "registration_refused" => {
-            format!("{name} refused OwnRecord's access: sign in again, and allow access.")
-        }
-        "not_smart" | "portal" => {
-            format!("{name} did not answer as expected at the last sync: it will be tried again.")
-        }
-        _ => format!("The last sync with {name} did not finish: it will be tried again."),
+        "no_client_id" => (
+            "client_id",
+            format!("OwnRecord has no client id for {name}: set one to sign in there."),
+        ),
+        "needs_practice" => ("practice", format!("Choose your practice at {name}.")),
+        "sign_in_refused" | "registration_refused" => (
+            "refused",
+            format!("{name} refused OwnRecord's access: sign in again, and allow access."),
+        ),
+        "not_smart" | "portal" => (
+            "portal",
+            format!("{name} did not answer as expected at the last sync: it will be tried again."),
+        ),
+        _ => (
+            "sync",
+            format!("The last sync with {name} did not finish: it will be tried again."),
+        ),
     })
 }

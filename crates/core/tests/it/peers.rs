@@ -207,7 +207,10 @@ async fn this_computers_key_registers_at_oidc_provider() {
     let issuer = peers.ready.fhir_base.clone();
     let client = reqwest::Client::new();
     let config: serde_json::Value = client
-        .get(format!("{}/.well-known/smart-configuration", peers.ready.fhir_base))
+        .get(format!(
+            "{}/.well-known/smart-configuration",
+            peers.ready.fhir_base
+        ))
         .send()
         .await
         .unwrap()
@@ -263,5 +266,8 @@ async fn this_computers_key_registers_at_oidc_provider() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(refused, Error::RegistrationRefused { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Error::RegistrationRefused { .. }),
+        "{refused:?}"
+    );
 }
