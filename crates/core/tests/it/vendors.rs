@@ -91,6 +91,30 @@ async fn sync_small_pages(
     vault.sync(id, options, &mut |_| {}).await
 }
 
+/// Connecting with one quirk of the vendor's profile switched off: how it fails.
+async fn connect_without(
+    vault: &mut Vault,
+    portal: &DemoPortal,
+    vendor: &str,
+    off: impl FnOnce(&mut VendorProfile),
+) -> Error {
+    connect_app(vault, request(portal, vendor, Some(changed(vendor, off))))
+        .await
+        .unwrap_err()
+}
+
+/// Syncing with one quirk of the vendor's profile switched off: how it fails.
+async fn sync_without(
+    vault: &mut Vault,
+    id: i64,
+    vendor: &str,
+    off: impl FnOnce(&mut VendorProfile),
+) -> Error {
+    sync(vault, id, Some(changed(vendor, off)))
+        .await
+        .unwrap_err()
+}
+
 /// A bundled profile with one change.
 fn changed(vendor: &str, change: impl FnOnce(&mut VendorProfile)) -> VendorProfile {
     let mut profile = VendorProfile::of(Some(vendor));
@@ -165,13 +189,10 @@ async fn epic_registers_this_computer_and_renews_with_jwt_bearer() {
     assert!(only_expired_tokens(&portal), "{:?}", portal.refused());
 
     // Quirk off: without the categories, CarePlan (which has no fallback) is refused.
-    let err = sync(
-        &mut vault,
-        connection.id,
-        Some(changed("epic", |p| p.search_categories.clear())),
-    )
-    .await
-    .unwrap_err();
+    let err = sync_without(&mut vault, connection.id, "epic", |p| {
+        p.search_categories.clear()
+    })
+    .await;
     assert!(
         matches!(err, Error::PortalAnswered { status: 400, .. }),
         "{err:?}"
@@ -261,40 +282,25 @@ async fn athena_gets_nonce_practice_and_scope_on_refresh() {
     assert!(only_expired_tokens(&portal), "{:?}", portal.refused());
 
     // Quirk off: the practice parameter.
-    let err = sync(
-        &mut vault,
-        connection.id,
-        Some(changed("athena", |p| p.fhir_params.clear())),
-    )
-    .await
-    .unwrap_err();
+    let err = sync_without(&mut vault, connection.id, "athena", |p| {
+        p.fhir_params.clear()
+    })
+    .await;
     assert!(
         matches!(err, Error::PortalAnswered { status: 400, .. }),
         "{err:?}"
     );
     // Quirk off: the scope on refresh.
     portal.expire_access_tokens();
-    let err = sync(
-        &mut vault,
-        connection.id,
-        Some(changed("athena", |p| p.refresh_repeats_scope = false)),
-    )
-    .await
-    .unwrap_err();
+    let err = sync_without(&mut vault, connection.id, "athena", |p| {
+        p.refresh_repeats_scope = false
+    })
+    .await;
     assert!(matches!(err, Error::SignInRefused(_)), "{err:?}");
     // Quirk off: the nonce.
     let other = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(other.path());
-    let err = connect_app(
-        &mut vault,
-        request(
-            &portal,
-            "athena",
-            Some(changed("athena", |p| p.nonce = false)),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = connect_without(&mut vault, &portal, "athena", |p| p.nonce = false).await;
     assert!(matches!(err, Error::SignInRefused(_)), "{err:?}");
 }
 
@@ -319,18 +325,10 @@ async fn healow_signs_in_through_the_app_redirect_and_reads_the_patient_from_the
     assert!(matches!(err, Error::NeedsSignIn(_)), "{err:?}");
 
     // Quirk off: the patient only from the token response.
-    let err = connect_app(
-        &mut vault,
-        request(
-            &portal,
-            "healow",
-            Some(changed("healow", |p| {
-                p.patient_from = vec![PatientSource::TokenResponse]
-            })),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = connect_without(&mut vault, &portal, "healow", |p| {
+        p.patient_from = vec![PatientSource::TokenResponse]
+    })
+    .await;
     assert!(matches!(err, Error::SignInFailed(_)), "{err:?}");
     // Quirk off: the loopback redirect (the portal shows an error page; the sign-in never returns).
     let loopback = changed("healow", |p| p.redirect = vec![RedirectKind::Loopback]);
@@ -346,18 +344,10 @@ async fn veradigm_names_the_patient_in_the_id_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     works(&mut vault, &portal, "veradigm").await;
-    let err = connect_app(
-        &mut vault,
-        request(
-            &portal,
-            "veradigm",
-            Some(changed("veradigm", |p| {
-                p.patient_from = vec![PatientSource::TokenResponse]
-            })),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = connect_without(&mut vault, &portal, "veradigm", |p| {
+        p.patient_from = vec![PatientSource::TokenResponse]
+    })
+    .await;
     assert!(matches!(err, Error::SignInFailed(_)), "{err:?}");
 }
 
@@ -400,16 +390,10 @@ async fn va_gets_no_aud_and_requests_within_its_budget() {
         "{report:?}"
     );
     // Quirk off: aud.
-    let err = connect_app(
-        &mut vault,
-        request(
-            &portal,
-            "va",
-            Some(changed("va", |p| p.aud = AudRule::NoTrailingSlash)),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = connect_without(&mut vault, &portal, "va", |p| {
+        p.aud = AudRule::NoTrailingSlash
+    })
+    .await;
     assert!(matches!(err, Error::SignInRefused(_)), "{err:?}");
 }
 
@@ -446,16 +430,10 @@ async fn bluebutton_claims_reach_the_vault() {
     // Quirk off: the SMART default scopes (patient/*.rs, fhirUser) are refused.
     let other = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(other.path());
-    let err = connect_app(
-        &mut vault,
-        request(
-            &portal,
-            "bluebutton",
-            Some(changed("bluebutton", |p| p.scopes = ScopeDialect::Auto)),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = connect_without(&mut vault, &portal, "bluebutton", |p| {
+        p.scopes = ScopeDialect::Auto
+    })
+    .await;
     assert!(matches!(err, Error::SignInRefused(_)), "{err:?}");
 }
 
