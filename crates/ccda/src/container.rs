@@ -7,6 +7,9 @@
 //! `METADATA.XML`, stylesheets, readmes, anything whose first bytes are neither XML, a PDF, an
 //! image nor a container) are never inflated past their first few kilobytes.
 
+// Sizes and counts here come from the file: no arithmetic that can overflow.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::{Cursor, Read};
 
 use crate::error::{ContainerProblem, Error};
@@ -115,7 +118,7 @@ fn is_mime(bytes: &[u8]) -> bool {
             return false;
         }
         content_type |= name.eq_ignore_ascii_case(b"content-type");
-        headers += 1;
+        headers = headers.saturating_add(1);
     }
     false
 }
@@ -126,7 +129,7 @@ fn is_mime(bytes: &[u8]) -> bool {
 pub(crate) fn is_clinical_document(bytes: &[u8]) -> bool {
     let head = bytes.get(..SNIFF_BYTES).unwrap_or(bytes);
     // UTF-16 heads decode cleanly only at an even length.
-    let head = head.get(..head.len() - head.len() % 2).unwrap_or(head);
+    let head = head.as_chunks::<2>().0.as_flattened();
     let Ok(text) = crate::decode::text(head) else {
         return false;
     };

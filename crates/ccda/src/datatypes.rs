@@ -456,11 +456,17 @@ pub fn observation_value(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Option<(&'sta
             match (low, high) {
                 (Some(l), Some(h)) => Some(("valueRange", json!({ "low": l, "high": h }))),
                 (Some(mut l), None) => {
-                    l["comparator"] = json!(if inclusive("low") { ">=" } else { ">" });
+                    if let Some(q) = l.as_object_mut() {
+                        let comparator = if inclusive("low") { ">=" } else { ">" };
+                        q.insert("comparator".into(), json!(comparator));
+                    }
                     Some(("valueQuantity", l))
                 }
                 (None, Some(mut h)) => {
-                    h["comparator"] = json!(if inclusive("high") { "<=" } else { "<" });
+                    if let Some(q) = h.as_object_mut() {
+                        let comparator = if inclusive("high") { "<=" } else { "<" };
+                        q.insert("comparator".into(), json!(comparator));
+                    }
                     Some(("valueQuantity", h))
                 }
                 (None, None) => None,

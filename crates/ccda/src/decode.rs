@@ -1,5 +1,8 @@
 //! Bytes → text: UTF-8 with or without a BOM, UTF-16 (LE/BE, by BOM or by the `<?xml` bytes).
 
+// Sizes and counts here come from the file: no arithmetic that can overflow.
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::error::Error;
 use std::borrow::Cow;
 
@@ -34,7 +37,7 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, Error> {
 }
 
 fn declares_latin1(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(100)];
+    let head = bytes.get(..100).unwrap_or(bytes);
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
     head.starts_with("<?xml")
         && ["iso-8859-1", "windows-1252", "latin1", "latin-1"]
@@ -43,10 +46,11 @@ fn declares_latin1(bytes: &[u8]) -> bool {
 }
 
 fn utf16(bytes: &[u8], read: fn([u8; 2]) -> u16) -> Result<Cow<'_, str>, Error> {
-    if !bytes.len().is_multiple_of(2) {
+    let (pairs, odd) = bytes.as_chunks::<2>();
+    if !odd.is_empty() {
         return Err(Error::Encoding("UTF-16 with an odd number of bytes"));
     }
-    let units = bytes.chunks_exact(2).map(|pair| read([pair[0], pair[1]]));
+    let units = pairs.iter().map(|&pair| read(pair));
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map(Cow::Owned)

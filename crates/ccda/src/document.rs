@@ -102,8 +102,9 @@ pub fn convert(bytes: &[u8]) -> Result<Converted, Error> {
     report.unreadable_values = ctx.unreadable_values.get();
     let made: Vec<String> = out.references();
     let document_reference = header::document_reference(&ctx, root, &header, bytes, &sha256, &made);
-    let document_reference_id = document_reference["id"]
-        .as_str()
+    let document_reference_id = document_reference
+        .get("id")
+        .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
     let source = format!("DocumentReference/{document_reference_id}");
@@ -294,24 +295,29 @@ impl Out {
     /// problem listed in two sections) is kept once; two different entries that claim the same
     /// id (a sending system's error) both kept, the second under an id from its content.
     pub fn push(&mut self, mut resource: Value) -> String {
-        let resource_type = resource["resourceType"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let id = resource["id"].as_str().unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            resource
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let resource_type = text("resourceType").to_owned();
+        let id = text("id").to_owned();
         let key = format!("{resource_type}/{id}");
         let Some(&earlier) = self.seen.get(&key) else {
             self.seen.insert(key.clone(), self.resources.len());
             self.resources.push(resource);
             return key;
         };
-        if self.resources[earlier] == resource {
+        if self.resources.get(earlier) == Some(&resource) {
             return key;
         }
         // Another entry under a taken id: its id from its content (the same each time).
         let hash: [u8; 32] = Sha256::digest(resource.to_string().as_bytes()).into();
         let id = content_id(&resource_type, &hash);
-        resource["id"] = json!(id);
+        if let Some(fields) = resource.as_object_mut() {
+            fields.insert("id".into(), json!(id));
+        }
         let key = format!("{resource_type}/{id}");
         if !self.seen.contains_key(&key) {
             self.seen.insert(key.clone(), self.resources.len());
@@ -343,7 +349,8 @@ pub(crate) fn id_from(resource_type: &str, root: &str, extension: &str) -> Strin
         h.update(part.as_bytes());
         h.update([0]);
     }
-    hex::encode(&h.finalize()[..16])
+    let digest: [u8; 32] = h.finalize().into();
+    hex::encode(&digest[..16])
 }
 
 fn content_id(resource_type: &str, hash: &[u8; 32]) -> String {

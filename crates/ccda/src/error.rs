@@ -140,11 +140,11 @@ mod tests {
         let end = doc.trim_end().len();
         let root = doc.find("<ClinicalDocument").unwrap();
         for cut in (root + 1..end).filter(|&i| doc.is_char_boundary(i)) {
+            let head = doc.get(..cut).unwrap();
             assert_eq!(
-                problem(&doc[..cut]),
+                problem(head),
                 Some(XmlProblem::Truncated),
-                "cut at {cut}: {:?}",
-                &doc[..cut]
+                "cut at {cut}: {head:?}"
             );
         }
     }

@@ -188,7 +188,9 @@ fn race_and_ethnicity(r: &mut Map<String, Value>, p: Node<'_, '_>) {
             };
             let mut coding = json!({ "system": "urn:oid:2.16.840.1.113883.6.238", "code": value });
             if let Some(d) = attr(code, "displayName") {
-                coding["display"] = json!(d);
+                if let Some(fields) = coding.as_object_mut() {
+                    fields.insert("display".into(), json!(d));
+                }
                 texts.push(d.to_owned());
             }
             let kind = if omb.contains(&value) {

@@ -10,6 +10,17 @@
 //! extension), or of its content where it has none, so converting the same document again gives
 //! the same resources and a newer document from the same system updates them.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod container;
 mod datatypes;
 mod decode;

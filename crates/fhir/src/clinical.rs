@@ -97,10 +97,10 @@ fn url_host(url: &str) -> Option<String> {
     } else {
         rest.strip_prefix("//")?
     };
-    let end = after
-        .find(|c: char| matches!(c, '/' | '?' | '#') || special && c == '\\')
-        .unwrap_or(after.len());
-    let authority = &after[..end];
+    let authority = after
+        .split(|c: char| matches!(c, '/' | '?' | '#') || special && c == '\\')
+        .next()
+        .unwrap_or(after);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if host_port.starts_with('[') {
         let close = host_port.find(']')?;

@@ -145,7 +145,7 @@ fn parse_literal(reference: &str) -> Option<(&str, &str)> {
         return None;
     }
     let mut parts: Vec<&str> = reference.split('/').collect();
-    if parts.len() >= 4 && parts[parts.len() - 2] == "_history" {
+    if parts.len() >= 4 && parts.iter().rev().nth(1) == Some(&"_history") {
         parts.truncate(parts.len() - 2);
     }
     let [.., resource_type, id] = parts.as_slice() else {
@@ -186,7 +186,9 @@ impl Date {
 
     /// `YYYY-MM-DD` when the date names a day.
     pub fn day(&self) -> Option<&str> {
-        (self.precision >= Precision::Day).then(|| &self.text[..10])
+        (self.precision >= Precision::Day)
+            .then(|| self.text.get(..10))
+            .flatten()
     }
 
     /// `YYYY-MM-DD` when the date names a day, else the text as written (`YYYY`, `YYYY-MM`).
@@ -194,8 +196,9 @@ impl Date {
         self.day().unwrap_or(&self.text)
     }
 
+    /// `YYYY` (the whole text of a `Date` built by hand that does not start with 4 ASCII digits).
     pub fn year(&self) -> &str {
-        &self.text[..4]
+        self.text.get(..4).unwrap_or(&self.text)
     }
 
     /// The text, which sorts chronologically for dates of the same time zone.
@@ -247,7 +250,11 @@ fn precision_of(b: &[u8]) -> Option<Precision> {
     digits(b, 17, 2).filter(|&s| s <= 60)?;
     let mut i = 19;
     if b.get(i) == Some(&b'.') {
-        let fraction = b[i + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+        let fraction = b
+            .iter()
+            .skip(i + 1)
+            .take_while(|d| d.is_ascii_digit())
+            .count();
         (fraction > 0).then_some(())?;
         i += 1 + fraction;
     }
@@ -372,13 +379,26 @@ mod tests {
         ] {
             let date = Date::parse(text).unwrap_or_else(|| panic!("{text} is valid"));
             assert_eq!(date.precision, precision, "{text}");
-            assert_eq!(date.year(), &text[..4]);
+            assert_eq!(Some(date.year()), text.get(..4));
             assert_eq!(date.sort_key(), text);
         }
         let d = Date::parse("2019-02-17T19:33:18-05:00").unwrap();
         assert_eq!(d.day(), Some("2019-02-17"));
         assert_eq!(Date::parse("2019-02").unwrap().day(), None);
         assert_eq!(Date::parse("2019-02").unwrap().day_or_text(), "2019-02");
+    }
+
+    #[test]
+    fn a_hand_built_date_with_a_multibyte_character_at_a_cut_does_not_panic() {
+        // The fields are public, so a `Date` need not have come from `parse`: 'é' spans bytes 3–4
+        // (the year's cut) and 9–10 (the day's cut).
+        let date = Date {
+            text: "202é-01-é".to_owned(),
+            precision: Precision::Day,
+        };
+        assert_eq!(date.day(), None);
+        assert_eq!(date.day_or_text(), "202é-01-é");
+        assert_eq!(date.year(), "202é-01-é");
     }
 
     #[test]

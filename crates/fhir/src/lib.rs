@@ -11,6 +11,17 @@
 //! - [`entry`]: the clinical [`Entry`] every view reads (kind, codes, date, status, name, value);
 //! - [`clinical`]: the texts a clinician's summary shows, and Patient [`Demographics`] matching.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 pub mod clinical;
 pub mod compartment;
 pub mod datatypes;
@@ -162,12 +173,13 @@ pub fn minified(json: &str) -> std::borrow::Cow<'_, str> {
         };
         match (&mut out, keep) {
             (Some(buf), true) => buf.push(b),
-            (None, false) => out = Some(bytes[..i].to_vec()),
+            (None, false) => out = Some(bytes.iter().take(i).copied().collect()),
             _ => {}
         }
     }
     match out {
-        // Only ASCII whitespace was removed, so the bytes are still UTF-8.
+        // Cannot panic: only ASCII whitespace was removed, so the bytes are still UTF-8.
+        #[allow(clippy::expect_used)]
         Some(buf) => std::borrow::Cow::Owned(String::from_utf8(buf).expect("still UTF-8")),
         None => std::borrow::Cow::Borrowed(json),
     }

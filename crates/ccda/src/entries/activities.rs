@@ -45,7 +45,10 @@ pub(super) fn procedure(ctx: &Ctx<'_, '_>, out: &mut Out, stmt: Node<'_, '_>) ->
 /// (category encounter-diagnosis) linked both ways (HL7's ConceptMap CF-EncounterStatus).
 pub(super) fn encounter(ctx: &Ctx<'_, '_>, out: &mut Out, enc: Node<'_, '_>) -> u32 {
     let mut r = base("Encounter", enc);
-    let id = format!("Encounter/{}", r["id"].as_str().unwrap_or_default());
+    let id = format!(
+        "Encounter/{}",
+        r.get("id").and_then(Value::as_str).unwrap_or_default()
+    );
     let time = dt::interval(ctx, super::effective(enc));
     let state = match status(enc) {
         Some("completed") => "finished",

@@ -112,8 +112,10 @@ fn with_members(
         }
     }
     let mut resource = observation(ctx, obs, category);
-    if !members.is_empty() {
-        resource["hasMember"] = Value::Array(members);
+    if !members.is_empty()
+        && let Some(fields) = resource.as_object_mut()
+    {
+        fields.insert("hasMember".into(), Value::Array(members));
     }
     (out.push(resource), made)
 }
