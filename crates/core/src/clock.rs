@@ -28,6 +28,8 @@ impl Clock for FixedClock {
 }
 
 /// RFC 3339 text for a timestamp, as stored in the vault.
+// Cannot panic: whole milliseconds are a valid nanosecond, and a UTC time between years 0 and 9999 formats as RFC 3339.
+#[allow(clippy::expect_used)]
 pub fn rfc3339(at: OffsetDateTime) -> String {
     let at = at
         .replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000)

@@ -15,6 +15,17 @@
 //! The desktop shell and the CLI call this crate; it knows nothing of either
 //! (`cargo tree -p ownrecord-core -i tauri` finds nothing, checked in CI).
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 pub mod audit;
 pub mod backup;
 pub mod clock;

@@ -247,7 +247,11 @@ impl Vault {
             clock: self.clock(),
         });
         // Renew before starting if the access token is (nearly) expired.
-        if session.tokens.expires_at.is_some_and(|t| t <= now + 60) {
+        if session
+            .tokens
+            .expires_at
+            .is_some_and(|t| t <= now.saturating_add(60))
+        {
             match portal.renew(&session.tokens.access_token).await {
                 Ok(tokens) => self.save_tokens(id, &tokens)?,
                 Err(e) => return self.sync_failed(id, e),
@@ -318,7 +322,11 @@ impl Vault {
             );
             workers.push(tokio::spawn(async move {
                 loop {
-                    let Some(resource_type) = queue.lock().expect("queue lock").pop_front() else {
+                    let Some(resource_type) = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .pop_front()
+                    else {
                         return;
                     };
                     let since = watermarks.get(&resource_type).cloned();
@@ -446,6 +454,8 @@ impl Vault {
         }
         let tokens = portal.tokens.lock().await.clone();
         self.save_tokens(id, &tokens)?;
+        // Cannot panic: a derived struct with string keys serializes.
+        #[allow(clippy::expect_used)]
         let details = serde_json::to_value(&report).expect("report serializes");
         let at = self.now();
         self.write(AuditKind::Sync, |tx| {
@@ -746,11 +756,12 @@ fn attachment_urls(resource: &serde_json::Value, base: &Url) -> Vec<String> {
 fn binary_content(body: &[u8]) -> (Option<String>, Vec<u8>) {
     use base64::Engine;
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
-        && value["resourceType"] == "Binary"
-        && let Some(data) = value["data"].as_str()
+        && value.get("resourceType").and_then(|t| t.as_str()) == Some("Binary")
+        && let Some(data) = value.get("data").and_then(|d| d.as_str())
         && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data)
     {
-        return (value["contentType"].as_str().map(str::to_owned), bytes);
+        let content_type = value.get("contentType").and_then(|t| t.as_str());
+        return (content_type.map(str::to_owned), bytes);
     }
     (None, body.to_vec())
 }
@@ -782,7 +793,8 @@ impl Portal {
             .await
             .ok()?;
         let metadata: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        let resources: Vec<&serde_json::Value> = metadata["rest"]
+        let resources: Vec<&serde_json::Value> = metadata
+            .get("rest")?
             .as_array()?
             .iter()
             .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
@@ -1038,7 +1050,7 @@ impl Portal {
             }
             on_retry(attempt);
             tokio::time::sleep(wait).await;
-            delay *= 2;
+            delay = delay.saturating_mul(2);
         }
         Err(Error::Portal {
             portal: self.name.clone(),

@@ -136,7 +136,7 @@ fn overwrite_and_remove(path: &Path) -> Result<Option<u64>> {
         let mut left = len;
         while left > 0 {
             let n = left.min(block.len() as u64) as usize;
-            file.write_all(&block[..n])?;
+            file.write_all(block.get(..n).unwrap_or(&block))?;
             left -= n as u64;
         }
         file.sync_all()?;

@@ -216,6 +216,8 @@ impl BackupJob {
             target.close().map_err(|(_, e)| Error::from(e))?;
         }
         let settings_path = partial.join(SETTINGS_FILE);
+        // Cannot panic: a derived struct with string keys serializes.
+        #[allow(clippy::expect_used)]
         let settings_json = serde_json::to_vec_pretty(&self.settings).expect("settings serialize");
         write_synced(&settings_path, &settings_json)?;
         sync_file(&copy)?;
@@ -323,6 +325,8 @@ pub(crate) fn remove_partials(folder: &Path) {
 }
 
 /// `2026-12-01T154507Z`: sorts as time does, and has no `:` (which FAT drives refuse).
+// Cannot panic: a fixed format description of numeric components always formats.
+#[allow(clippy::expect_used)]
 fn stamp(at: time::OffsetDateTime) -> String {
     at.format(time::macros::format_description!(
         "[year]-[month]-[day]T[hour][minute][second]Z"

@@ -155,6 +155,8 @@ pub fn export_all(vault: &mut Vault, dir: &Path, person: Option<i64>) -> Result<
             .collect::<Vec<_>>(),
         "files": writer.entries,
     });
+    // Cannot panic: serializing a JSON value does not fail.
+    #[allow(clippy::expect_used)]
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
     let manifest_sha256 = sha256_hex(&manifest_bytes);
     writer.write("manifest.json", &manifest_bytes)?;
@@ -224,7 +226,7 @@ fn write_ndjson(
     }
     for ((resource_type, source, person), lines) in by_file {
         let name = match person {
-            Some(p) if people_of_source[&source].len() > 1 => {
+            Some(p) if people_of_source.get(&source).is_some_and(|p| p.len() > 1) => {
                 format!("{folder}/{resource_type}.source-{source}.person-{p}.ndjson")
             }
             _ => format!("{folder}/{resource_type}.source-{source}.ndjson"),
@@ -256,6 +258,8 @@ fn write_attachments(vault: &Vault, writer: &mut Writer, person: Option<i64>) ->
     }
     let count = index.len() as u64;
     if count > 0 {
+        // Cannot panic: a map with string keys serializes.
+        #[allow(clippy::expect_used)]
         let bytes = serde_json::to_vec_pretty(&index).expect("an index serializes");
         writer.write("attachments/index.json", &bytes)?;
     }
@@ -293,6 +297,8 @@ fn write_sources(vault: &Vault, writer: &mut Writer) -> Result<()> {
             }))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // Cannot panic: serializing a JSON value does not fail.
+    #[allow(clippy::expect_used)]
     let bytes = serde_json::to_vec_pretty(&json!({"sources": sources, "connections": connections}))
         .expect("sources serialize");
     writer.write("sources.json", &bytes)

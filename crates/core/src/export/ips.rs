@@ -68,19 +68,18 @@ const PROCEDURES: IpsSection = IpsSection {
 
 /// A deterministic `urn:uuid:` for a `Type/id` (SHA-256 based, RFC 9562 version 8 layout).
 pub fn uuid_url(name: &str) -> String {
-    let h = Sha256::digest(name.as_bytes());
+    let h: [u8; 32] = Sha256::digest(name.as_bytes()).into();
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
+        hex::encode(&b[..4]),
+        hex::encode(&b[4..6]),
+        hex::encode(&b[6..8]),
+        hex::encode(&b[8..10]),
+        hex::encode(&b[10..])
     )
 }
 
@@ -159,7 +158,10 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
     let mut urls: BTreeMap<String, String> =
         keys.iter().map(|k| (k.clone(), uuid_url(k))).collect();
     // The person's Patient in every other source is the same patient.
-    let patient_url = urls[&patient_key].clone();
+    let patient_url = urls
+        .get(&patient_key)
+        .cloned()
+        .unwrap_or_else(|| uuid_url(&patient_key));
     for source in &record.person.sources {
         urls.entry(format!("Patient/{}", source.patient_id))
             .or_insert_with(|| patient_url.clone());
@@ -172,9 +174,10 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
         .collect();
     let name = patient_name(&record.patient);
     let day = now.get(..10).unwrap_or(now);
+    let composition_uuid = uuid_url(&format!("{patient_key}@{now}"));
     let composition_key = format!(
         "Composition/ips-{}",
-        &uuid_url(&format!("{patient_key}@{now}"))[9..]
+        composition_uuid.trim_start_matches("urn:uuid:")
     );
     let composition_url = uuid_url(&composition_key);
     let patient_url = &patient_url;
@@ -210,7 +213,8 @@ pub fn bundle(record: &Record, summary: &Summary, selection: &Selection, now: &s
             without_government_ids(&mut resource);
         }
         relink(&mut resource, &urls);
-        entries.push(json!({"fullUrl": urls[k], "resource": resource}));
+        let full_url = urls.get(k).cloned().unwrap_or_else(|| uuid_url(k));
+        entries.push(json!({"fullUrl": full_url, "resource": resource}));
     }
     let identifier = uuid_url(&format!("Bundle/{composition_key}"));
     json!({
@@ -361,6 +365,6 @@ mod tests {
         assert_ne!(u, uuid_url("Patient/p2"));
         let hex = u.trim_start_matches("urn:uuid:");
         assert_eq!(hex.len(), 36);
-        assert_eq!(&hex[14..15], "8");
+        assert_eq!(hex.get(14..15), Some("8"));
     }
 }

@@ -285,6 +285,8 @@ fn export_file(
 fn ips_bytes(vault: &Vault, selection: &Selection) -> Result<(summary::Summary, Vec<u8>)> {
     let (record, summary) = summarize(vault, selection)?;
     let bundle = ips::bundle(&record, &summary, selection, &vault.now());
+    // Cannot panic: serializing a JSON value does not fail.
+    #[allow(clippy::expect_used)]
     let bytes = serde_json::to_vec_pretty(&bundle).expect("a bundle serializes");
     Ok((summary, bytes))
 }
@@ -363,6 +365,8 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
             package::ManifestFile::of(package::IPS_NAME, shl::CONTENT_TYPE, &ips),
         ],
     };
+    // Cannot panic: a derived struct with string keys serializes.
+    #[allow(clippy::expect_used)]
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
     let tar = package::archive(
         &[
@@ -428,12 +432,21 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
             written,
             expires.as_deref(),
         );
-        details["package_contents"] = serde_json::json!(manifest.files);
-        details["link"] = link_details.unwrap_or(serde_json::Value::Null);
+        if let Some(fields) = details.as_object_mut() {
+            fields.insert("package_contents".into(), serde_json::json!(manifest.files));
+            fields.insert(
+                "link".into(),
+                link_details.unwrap_or(serde_json::Value::Null),
+            );
+        }
         details
     })?
     .into_iter();
+    // Cannot panic (here and for the link): `deliver` returns one path for each file given, in
+    // order, and `files` holds the package, then the link's two files when there is a link.
+    #[allow(clippy::expect_used)]
     let package_file = written.next().expect("the package was written");
+    #[allow(clippy::expect_used)]
     let link = link_parts.map(|(link, req)| SharedLink {
         text: link.text,
         url: req.url,

@@ -52,12 +52,16 @@ pub fn generate_passcode() -> Zeroizing<String> {
     // Crockford's base32 alphabet, lower case: no i, l, o, u to misread.
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     let mut random = Zeroizing::new([0u8; 25]);
+    // Cannot panic: OS randomness, no fallback (a passcode must not be guessable).
+    #[allow(clippy::expect_used)]
     getrandom::fill(random.as_mut_slice()).expect("the OS random number generator works");
     let mut passcode = Zeroizing::new(String::with_capacity(29));
     for (i, byte) in random.iter().enumerate() {
         if i > 0 && i % 5 == 0 {
             passcode.push('-');
         }
+        // Cannot panic: `byte & 31` is below the alphabet's 32.
+        #[allow(clippy::indexing_slicing)]
         passcode.push(ALPHABET[usize::from(byte & 31)] as char);
     }
     passcode

@@ -46,6 +46,8 @@ struct Fonts {
 fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
     FONTS.get_or_init(|| {
+        // Cannot panic: the fonts are bundled and every PDF test parses them.
+        #[allow(clippy::expect_used)]
         let parse = |bytes: &[u8]| {
             ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
                 .expect("the embedded DejaVu Sans font parses")
@@ -143,6 +145,8 @@ pub fn render(summary: &Summary) -> Vec<u8> {
     )
     .map(|d| d.midnight().assume_utc().unix_timestamp())
     .unwrap_or(0);
+    // Cannot panic: midnight of any `time::Date` (or 0) is a valid timestamp.
+    #[allow(clippy::expect_used)]
     let generated = printpdf::date::OffsetDateTime::from_unix_timestamp(generated)
         .expect("a day after 1970 is a valid PDF date");
     let info = &mut doc.metadata.info;
@@ -182,18 +186,19 @@ fn with_stable_file_id(mut bytes: Vec<u8>) -> Vec<u8> {
     let Some(at) = bytes.windows(4).rposition(|w| w == b"/ID[") else {
         return bytes;
     };
-    let digest = hex::encode(Sha256::digest(&bytes[..at]));
+    let Some((head, tail)) = bytes.split_at_mut_checked(at) else {
+        return bytes;
+    };
+    let digest = hex::encode(Sha256::digest(head));
     let mut chars = digest.bytes().cycle();
-    let mut i = at + 4;
     let mut in_string = false;
-    while i < bytes.len() && bytes[i] != b']' {
-        match bytes[i] {
+    for b in tail.iter_mut().skip(4).take_while(|b| **b != b']') {
+        match *b {
             b'(' => in_string = true,
             b')' => in_string = false,
-            _ if in_string => bytes[i] = chars.next().unwrap_or(b'0'),
+            _ if in_string => *b = chars.next().unwrap_or(b'0'),
             _ => {}
         }
-        i += 1;
     }
     bytes
 }
@@ -514,7 +519,7 @@ impl Layout<'_> {
                     7.5,
                     Weight::Regular,
                     MUTED,
-                    &left_lines[0],
+                    left_lines.first().map_or("", String::as_str),
                 );
                 self.text(
                     MARGIN_X,

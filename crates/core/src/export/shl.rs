@@ -43,6 +43,8 @@ pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<
         return Err(Error::BadLinkHost(url.to_owned()));
     }
     let mut key = Zeroizing::new([0u8; 32]);
+    // Cannot panic: OS randomness, no fallback (a link key must not be guessable).
+    #[allow(clippy::expect_used)]
     getrandom::fill(key.as_mut_slice()).expect("the OS random number generator works");
     let jwe = encrypt(content, key.as_slice())?;
     // Labels are at most 80 characters (SHL STU1).
@@ -55,6 +57,8 @@ pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<
         label: (!label.is_empty()).then_some(label),
         v: 1,
     };
+    // Cannot panic: a derived struct with string keys serializes.
+    #[allow(clippy::expect_used)]
     let json = serde_json::to_vec(&payload).expect("a payload serializes");
     let text = format!("shlink:/{}", URL_SAFE_NO_PAD.encode(json));
     let qr_png = qr_png(&text)?;
@@ -143,7 +147,10 @@ pub fn qr_png(text: &str) -> Result<Vec<u8>> {
         }
         let (mx, my) = (i % modules + QUIET, i / modules + QUIET);
         for y in my * SCALE..(my + 1) * SCALE {
-            pixels[y * side + mx * SCALE..y * side + (mx + 1) * SCALE].fill(0);
+            let row = y * side;
+            if let Some(run) = pixels.get_mut(row + mx * SCALE..row + (mx + 1) * SCALE) {
+                run.fill(0);
+            }
         }
     }
     let mut png_bytes = Vec::new();

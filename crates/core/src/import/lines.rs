@@ -1,5 +1,8 @@
 //! Reading lines with a cap on their length, so one huge line cannot exhaust memory.
 
+// Lengths and counts here come from the file: no arithmetic that can overflow.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::BufRead;
 
 pub struct BoundedLines<R> {
@@ -35,15 +38,15 @@ impl<R: BufRead> BoundedLines<R> {
             }
             saw_any = true;
             let (take, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
+                Some(i) => (i.saturating_add(1), true),
                 None => (buf.len(), false),
             };
-            if self.line.len() + take > self.max + 1 {
+            if self.line.len().saturating_add(take) > self.max.saturating_add(1) {
                 return Err(LineError::TooLong);
             }
-            self.line.extend_from_slice(&buf[..take]);
+            self.line.extend_from_slice(buf.get(..take).unwrap_or(buf));
             self.reader.consume(take);
-            self.consumed += take as u64;
+            self.consumed = self.consumed.saturating_add(take as u64);
             if done {
                 self.line.pop();
                 return Ok(Some((self.line.as_slice(), self.consumed)));

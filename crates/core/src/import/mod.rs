@@ -136,6 +136,8 @@ impl Vault {
             )?;
             let mut report = job.report;
             report.people = links;
+            // Cannot panic: a derived struct with string keys serializes.
+            #[allow(clippy::expect_used)]
             let details = serde_json::to_value(&report).expect("report serializes");
             Ok((report, details))
         })
@@ -575,9 +577,10 @@ impl<'a> Parser<'a> {
         let json = match facts.id {
             Some(_) => resolved.into_owned(),
             None => {
-                let id = full_url
-                    .and_then(id_from_full_url)
-                    .unwrap_or_else(|| hex::encode(&Sha256::digest(resolved.as_bytes())[..16]));
+                let id = full_url.and_then(id_from_full_url).unwrap_or_else(|| {
+                    let digest: [u8; 32] = Sha256::digest(resolved.as_bytes()).into();
+                    hex::encode(&digest[..16])
+                });
                 let with_id = insert_id(&resolved, &id);
                 facts.id = Some(id);
                 with_id
@@ -655,8 +658,11 @@ fn id_from_full_url(full_url: &str) -> Option<String> {
 
 /// Adds `"id"` as the first element of a resource object that has none.
 fn insert_id(raw: &str, id: &str) -> String {
-    let open = raw.find('{').expect("a resource is a JSON object");
-    format!("{}{{\"id\":\"{id}\",{}", &raw[..open], &raw[open + 1..])
+    match raw.split_once('{') {
+        Some((before, after)) => format!("{before}{{\"id\":\"{id}\",{after}"),
+        // Not reached: only JSON objects are resources.
+        None => raw.to_owned(),
+    }
 }
 
 fn too_large(place: Place) -> String {

@@ -16,7 +16,7 @@ pub fn resolve<'a>(raw: &'a str, mut lookup: impl FnMut(&str) -> Option<String>)
     let mut out: Option<String> = None;
     let mut copied_to = 0;
     let mut from = 0;
-    while let Some(found) = raw[from..].find(KEY) {
+    while let Some(found) = raw.get(from..).and_then(|rest| rest.find(KEY)) {
         let mut i = from + found + KEY.len();
         from = i;
         i = skip_whitespace(bytes, i);
@@ -28,24 +28,31 @@ pub fn resolve<'a>(raw: &'a str, mut lookup: impl FnMut(&str) -> Option<String>)
             continue;
         }
         let start = i + 1;
-        let Some(len) = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\') else {
+        let Some(len) = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'"' || b == b'\\'))
+        else {
             break;
         };
         let end = start + len;
         from = end;
-        if bytes[end] == b'\\' {
+        // `start` follows and `end` is at an ASCII quote, so both are char boundaries.
+        let (Some(value), Some(before)) = (raw.get(start..end), raw.get(copied_to..start)) else {
+            continue;
+        };
+        if bytes.get(end) == Some(&b'\\') {
             continue;
         }
-        if let Some(target) = lookup(&raw[start..end]) {
+        if let Some(target) = lookup(value) {
             let buf = out.get_or_insert_with(|| String::with_capacity(raw.len() + 64));
-            buf.push_str(&raw[copied_to..start]);
+            buf.push_str(before);
             buf.push_str(&target);
             copied_to = end;
         }
     }
     match out {
         Some(mut buf) => {
-            buf.push_str(&raw[copied_to..]);
+            buf.push_str(raw.get(copied_to..).unwrap_or_default());
             Cow::Owned(buf)
         }
         None => Cow::Borrowed(raw),

@@ -28,6 +28,8 @@ struct VendorIds {
     production: String,
 }
 
+// Cannot panic: a bundled asset, read by the unit tests.
+#[allow(clippy::expect_used)]
 fn table() -> &'static Table {
     static PARSED: OnceLock<Table> = OnceLock::new();
     PARSED.get_or_init(|| serde_json::from_str(TABLE).expect("assets/client-ids.json is valid"))

@@ -170,6 +170,8 @@ fn assertion(device: &Device, patient: &str, token_endpoint: &str, now: i64) -> 
 
 fn random_id() -> String {
     let mut bytes = [0u8; 16];
+    // Cannot panic: OS randomness, no fallback.
+    #[allow(clippy::expect_used)]
     getrandom::fill(&mut bytes).expect("OS randomness");
     hex::encode(bytes)
 }

@@ -97,13 +97,14 @@ async fn from_capability_statement(
 ) -> Result<SmartConfiguration> {
     let metadata: serde_json::Value =
         http::get_json(client, &http::join(fhir_base, "metadata"), None).await?;
-    let uris = metadata["rest"]
-        .as_array()
+    let uris = metadata
+        .get("rest")
+        .and_then(|r| r.as_array())
         .into_iter()
         .flatten()
         .flat_map(|rest| {
-            rest["security"]["extension"]
-                .as_array()
+            rest.pointer("/security/extension")
+                .and_then(|e| e.as_array())
                 .into_iter()
                 .flatten()
         })

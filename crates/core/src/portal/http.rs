@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 /// Per-request time-out.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+// Cannot panic: fixed options; building fails only if the TLS backend cannot start, which no caller can handle.
+#[allow(clippy::expect_used)]
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -22,6 +24,8 @@ pub fn client() -> reqwest::Client {
 }
 
 /// `base` + `path`, keeping the base's path (`https://x/fhir` + `metadata` → `https://x/fhir/metadata`).
+// Cannot panic: joining a relative path onto an http(s) base URL does not fail.
+#[allow(clippy::expect_used)]
 pub fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
     if !url.path().ends_with('/') {

@@ -150,7 +150,7 @@ async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
         if n == 0 {
             return None;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(chunk.get(..n).unwrap_or(&chunk));
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&buf) {

@@ -183,6 +183,8 @@ impl Vault {
             profile::AudRule::NoTrailingSlash => Some(base_text.as_str()),
         };
         let (code, redirect_uri, authorization) = if use_app_redirect {
+            // Cannot panic: `use_app_redirect` is true only with callbacks.
+            #[allow(clippy::expect_used)]
             let callbacks = callbacks.expect("chosen only with callbacks");
             let redirect_uri = app_redirect::REDIRECT_URI.to_owned();
             let authorization =

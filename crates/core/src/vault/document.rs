@@ -95,17 +95,18 @@ impl Vault {
             DocumentKind::File => Vec::new(),
         };
         let title = [
-            &json["content"][0]["attachment"]["title"],
-            &json["description"],
-            &json["type"]["text"],
-            &json["type"]["coding"][0]["display"],
+            "/content/0/attachment/title",
+            "/description",
+            "/type/text",
+            "/type/coding/0/display",
         ]
         .into_iter()
-        .filter_map(Value::as_str)
+        .filter_map(|path| json.pointer(path).and_then(Value::as_str))
         .find(|t| !t.trim().is_empty())
         .map_or_else(|| reference.display.clone(), str::to_owned);
-        let authors: Vec<String> = json["author"]
-            .as_array()
+        let authors: Vec<String> = json
+            .get("author")
+            .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|a| self.name_of(person, a))
@@ -113,12 +114,16 @@ impl Vault {
         Ok(DocumentView {
             id: id.to_owned(),
             title,
-            date: json["date"]
-                .as_str()
-                .or_else(|| json["context"]["period"]["start"].as_str())
+            date: json
+                .get("date")
+                .and_then(Value::as_str)
+                .or_else(|| {
+                    json.pointer("/context/period/start")
+                        .and_then(Value::as_str)
+                })
                 .map(str::to_owned),
             author: (!authors.is_empty()).then(|| authors.join(", ")),
-            custodian: self.name_of(person, &json["custodian"]),
+            custodian: self.name_of(person, json.get("custodian").unwrap_or(&Value::Null)),
             content_type,
             kind,
             bytes: original.data.len() as u64,
@@ -164,7 +169,9 @@ impl Vault {
     /// `urn:sha256:<hex>`) and, when stored, the one stored with them.
     fn original(&self, reference: &Value) -> Result<Original> {
         use base64::Engine as _;
-        let attachment = &reference["content"][0]["attachment"];
+        let attachment = reference
+            .pointer("/content/0/attachment")
+            .unwrap_or(&Value::Null);
         let url = attachment["url"].as_str();
         let named: Option<Vec<u8>> = url
             .into_iter()
@@ -234,8 +241,9 @@ impl Vault {
     /// `context.related` or, without it, the targets of the Provenance with its id (the Patient
     /// and the document itself left out).
     fn made_from(&self, person: i64, id: &str, reference: &Value) -> Result<Vec<ListItem>> {
-        let mut refs: Vec<Value> = reference["context"]["related"]
-            .as_array()
+        let mut refs: Vec<Value> = reference
+            .pointer("/context/related")
+            .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         if refs.is_empty() {
@@ -245,7 +253,11 @@ impl Vault {
                 Ok(provenance) => {
                     let json: Value = serde_json::from_str(&provenance.json)
                         .map_err(|_| Error::Internal("a stored Provenance is not JSON".into()))?;
-                    refs = json["target"].as_array().cloned().unwrap_or_default();
+                    refs = json
+                        .get("target")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
                 }
             }
         }

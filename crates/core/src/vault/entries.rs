@@ -27,7 +27,8 @@ pub fn subject_id(subject: &Subject) -> Option<&str> {
 /// changes when people are linked or split. Letters and digits only (one token).
 pub fn subject_token(source_id: i64, patient_id: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{source_id}|{patient_id}").as_bytes());
+    let digest: [u8; 32] =
+        sha2::Sha256::digest(format!("{source_id}|{patient_id}").as_bytes()).into();
     format!("ownrecordsubject{}", hex::encode(&digest[..8]))
 }
 
@@ -186,6 +187,8 @@ pub(crate) fn regroup(tx: &Transaction<'_>, person_id: i64) -> Result<u64> {
         }
         // Union–find over pairs from different sources that match.
         let mut parent: Vec<usize> = (0..candidates.len()).collect();
+        // Cannot panic: `parent` has one slot per candidate and holds only candidates' indices.
+        #[allow(clippy::indexing_slicing)]
         fn root(parent: &mut [usize], mut i: usize) -> usize {
             while parent[i] != i {
                 parent[i] = parent[parent[i]];
@@ -201,14 +204,18 @@ pub(crate) fn regroup(tx: &Transaction<'_>, person_id: i64) -> Result<u64> {
                 if same {
                     let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
                     // The earliest stored entry represents the group.
-                    parent[ra.max(rb)] = ra.min(rb);
+                    if let Some(slot) = parent.get_mut(ra.max(rb)) {
+                        *slot = ra.min(rb);
+                    }
                 }
             }
         }
         for (i, c) in candidates.iter().enumerate() {
             let r = root(&mut parent, i);
-            if r != i {
-                wanted.insert(c.resource_id, Some(candidates[r].resource_id));
+            if r != i
+                && let Some(representative) = candidates.get(r)
+            {
+                wanted.insert(c.resource_id, Some(representative.resource_id));
             }
         }
     }

@@ -36,6 +36,8 @@ impl VaultKey {
 
     /// A key for another use than the database's (e.g. the backup manifest's MAC), derived with
     /// HKDF-SHA256 so that no two uses share key bytes.
+    // Cannot panic: 32 bytes is within HKDF-SHA256's limit (255 × 32).
+    #[allow(clippy::expect_used)]
     pub(crate) fn derive_subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);
         hkdf::Hkdf::<sha2::Sha256>::new(None, &self.0)
@@ -161,6 +163,8 @@ fn derive(
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
+    // Cannot panic: OS randomness, no fallback (keys must not be guessable).
+    #[allow(clippy::expect_used)]
     getrandom::fill(&mut bytes).expect("the operating system's random source is available");
     bytes
 }

@@ -231,8 +231,10 @@ impl Vault {
             .then(|| keyring::store(&settings.vault_id, &key).is_ok());
         let mut vault = Self::unlocked(dir, settings, key, clock)?;
         let mut details = serde_json::json!({ "method": method });
-        if let Some(restored) = keyring_restored {
-            details["keyring_restored"] = restored.into();
+        if let Some(restored) = keyring_restored
+            && let Some(fields) = details.as_object_mut()
+        {
+            fields.insert("keyring_restored".into(), restored.into());
         }
         match vault.write(AuditKind::VaultUnlocked, |_| Ok(((), details))) {
             Ok(()) => Ok(vault),

@@ -145,6 +145,9 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         json: &str,
         now: &str,
     ) -> Result<Stored> {
+        // Cannot panic: every caller gives an id (import assigns one, sync refuses a resource
+        // without, C-CDA conversion makes one for each resource).
+        #[allow(clippy::expect_used)]
         let id = facts
             .id
             .as_deref()

@@ -46,6 +46,8 @@ impl Settings {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
         let tmp = dir.join(format!("{SETTINGS_FILE}.tmp"));
+        // Cannot panic: a derived struct with string keys serializes.
+        #[allow(clippy::expect_used)]
         let text = serde_json::to_vec_pretty(self).expect("settings serialize");
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&tmp)?;

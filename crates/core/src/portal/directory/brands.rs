@@ -219,8 +219,9 @@ impl Builder {
         let list = VendorList::OracleBundle;
         let bundle: Value =
             serde_json::from_slice(text).map_err(|_| bad_list(list, "it is not a FHIR Bundle"))?;
-        let resources: Vec<&Value> = bundle["entry"]
-            .as_array()
+        let resources: Vec<&Value> = bundle
+            .get("entry")
+            .and_then(Value::as_array)
             .ok_or_else(|| bad_list(list, "it has no entries"))?
             .iter()
             .map(|e| &e["resource"])
@@ -240,8 +241,14 @@ impl Builder {
             };
             let mut brand = Brand {
                 name: name.trim().to_owned(),
-                city: org["address"][0]["city"].as_str().map(str::to_owned),
-                state: org["address"][0]["state"].as_str().map(str::to_owned),
+                city: org
+                    .pointer("/address/0/city")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                state: org
+                    .pointer("/address/0/state")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 portal: list.portal_name(),
                 ..Default::default()
             };
@@ -327,18 +334,20 @@ impl Builder {
                 "endpoint": references,
                 "extension": [{ "url": PORTAL_EXTENSION, "extension": portal }],
             });
-            if !brand.aliases.is_empty() {
-                org["alias"] = json!(brand.aliases);
-            }
-            if brand.city.is_some() || brand.state.is_some() {
-                let mut address = json!({});
-                if let Some(city) = &brand.city {
-                    address["city"] = city.as_str().into();
+            if let Some(fields) = org.as_object_mut() {
+                if !brand.aliases.is_empty() {
+                    fields.insert("alias".into(), json!(brand.aliases));
                 }
-                if let Some(state) = &brand.state {
-                    address["state"] = state.as_str().into();
+                if brand.city.is_some() || brand.state.is_some() {
+                    let mut address = serde_json::Map::new();
+                    if let Some(city) = &brand.city {
+                        address.insert("city".into(), city.as_str().into());
+                    }
+                    if let Some(state) = &brand.state {
+                        address.insert("state".into(), state.as_str().into());
+                    }
+                    fields.insert("address".into(), json!([address]));
                 }
-                org["address"] = json!([address]);
             }
             entry.push(json!({ "resource": org }));
         }

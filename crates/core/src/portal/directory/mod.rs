@@ -53,6 +53,8 @@ impl Directory {
         Directory::bundled_shared()
     }
 
+    // Cannot panic: a bundled asset, read by the unit tests.
+    #[allow(clippy::expect_used)]
     pub(crate) fn bundled_shared() -> &'static std::sync::Arc<Directory> {
         static BUNDLED_DIRECTORY: OnceLock<std::sync::Arc<Directory>> = OnceLock::new();
         BUNDLED_DIRECTORY.get_or_init(|| {
