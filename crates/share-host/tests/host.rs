@@ -535,7 +535,8 @@ async fn malformed_json_is_400_and_stores_nothing() {
         r#"{"files": [{"jwe": "a.b.c"}]}"#,
         r#"{"files": [], "flags": ""}"#,
         r#"{"files": [{"jwe": "x"}], "flags": "Q"}"#,
-        r#"{"files": [{"jwe": "x"}], "expires": 5}"#,
+        // A misspelt field is refused, not ignored (here: no expiry at all).
+        &format!(r#"{{"files": [{{"jwe": "{}"}}], "expires": 5}}"#, jwe("{}")),
     ] {
         let (status, body) = h.create_raw(Some(&h.owner), bad.to_owned().into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
@@ -759,14 +760,29 @@ fn owner_token_prints_a_token_that_creates_links() {
 fn plain_http_off_loopback_is_refused_with_a_sentence() {
     let bin = env!("CARGO_BIN_EXE_ownrecord-share-host");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(bin)
+    let mut child = std::process::Command::new(bin)
         .arg("--data")
         .arg(dir.path())
         .args(["--listen", "0.0.0.0:0"])
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the host started on 0.0.0.0 without TLS");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("--tls-cert"), "{stderr}");
     assert!(
         stderr.contains("reverse proxy") && stderr.contains("--behind-proxy"),
