@@ -206,8 +206,37 @@ pub enum Command {
         )]
         upload: Option<String>,
         /// Where you will put the link's encrypted file yourself (it is written next to --out).
-        #[arg(long, value_name = "URL", requires = "shl")]
+        #[arg(long, value_name = "URL", requires = "shl", conflicts_with = "host")]
         link_url: Option<String>,
+        /// Make the link through this share host (see `ownrecord hosts`): it can be revoked
+        /// (`ownrecord shares revoke ID`) and you see who opened it (`ownrecord shares refresh`).
+        #[arg(long, value_name = "URL", requires = "shl", conflicts_with = "upload")]
+        host: Option<String>,
+        /// The link asks for this passcode (the host disables it after too many wrong ones); it
+        /// also opens the package.
+        #[arg(
+            long,
+            value_name = "P",
+            requires = "host",
+            env = "OWNRECORD_SHARE_PASSCODE",
+            hide_env_values = true
+        )]
+        passcode: Option<String>,
+        /// The host serves the link at most this many times.
+        #[arg(long, value_name = "N", requires = "host")]
+        max_uses: Option<u32>,
+    },
+    /// The share hosts your links can go through: `hosts add URL --token TOKEN`, `hosts remove
+    /// URL`; with neither, lists them.
+    Hosts {
+        #[command(subcommand)]
+        command: Option<HostsCommand>,
+    },
+    /// Everything you shared (recipient, purpose, when, expiry, status, opens); `shares refresh`
+    /// reads who opened your links, `shares revoke ID` stops a link.
+    Shares {
+        #[command(subcommand)]
+        command: Option<SharesCommand>,
     },
     /// Delete the vault, its key and every file of it, and verify nothing remains.
     Wipe {
@@ -237,6 +266,39 @@ pub enum PortalsCommand {
         /// instead of each vendor's own address.
         #[arg(long, value_name = "URL")]
         from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// Add a share host (or give a new owner token for one), with the owner token its operator
+    /// gave you (`ownrecord-share-host --data DIR owner-token`).
+    Add {
+        #[arg(value_name = "URL")]
+        url: String,
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "OWNRECORD_HOST_TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+    },
+    /// Forget a share host (links made there keep working until you revoke them).
+    Remove {
+        #[arg(value_name = "URL")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SharesCommand {
+    /// Ask the share hosts who opened your links, and write each new open to the disclosure log.
+    Refresh,
+    /// Stop a link: its host answers "not found" from now on. Recorded in the disclosure log.
+    Revoke {
+        #[arg(value_name = "ID")]
+        id: String,
     },
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditKind, Filter};
-use ownrecord_core::export::{LinkRequest, ShareRequest};
+use ownrecord_core::export::{self, LinkRequest, ShareRequest};
 use ownrecord_core::portal::ConnectRequest;
 use ownrecord_core::vault::people::{LinkedBy, PersonChoice};
 use ownrecord_core::vault::{self, KeyProtection, Unlock, Vault};
@@ -183,14 +183,23 @@ pub fn run(cli: Cli) -> Outcome {
             shl,
             upload,
             link_url,
+            host,
+            passcode,
+            max_uses,
         } => {
+            let via = host.map(|host| export::HostLink {
+                host,
+                passcode: passcode.map(Zeroizing::new),
+                max_uses,
+            });
             let link = match (shl, upload, link_url) {
                 (false, _, _) => None,
+                (true, _, _) if via.is_some() => None,
                 (true, Some(url), _) => Some(LinkRequest { url, upload: true }),
                 (true, None, Some(url)) => Some(LinkRequest { url, upload: false }),
                 (true, None, None) => {
                     return Err(Failure::Usage(
-                        "--shl needs a place for the link's encrypted file: --upload URL (a host you choose) or --link-url URL (where you will put it)".into(),
+                        "--shl needs a place for the link's encrypted file: --host URL (a share host, see `ownrecord hosts`), --upload URL (a host you choose) or --link-url URL (where you will put it)".into(),
                     ));
                 }
             };
@@ -201,8 +210,10 @@ pub fn run(cli: Cli) -> Outcome {
                 expires_in_days: expires,
                 link,
             };
-            crate::export::share(&dir, &request, &file, &out)
+            crate::export::share(&dir, &request, via.as_ref(), &file, &out)
         }
+        Command::Hosts { command } => crate::shares::hosts(&dir, command, &out),
+        Command::Shares { command } => crate::shares::shares(&dir, command, &out),
         Command::Wipe {
             yes,
             keep_disclosure_log,

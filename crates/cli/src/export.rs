@@ -78,30 +78,47 @@ pub fn export(dir: &Path, command: ExportCommand, out: &Output) -> Result<(), Fa
     Ok(())
 }
 
-pub fn share(dir: &Path, request: &ShareRequest, file: &Path, out: &Output) -> Result<(), Failure> {
+pub fn share(
+    dir: &Path,
+    request: &ShareRequest,
+    via: Option<&export::HostLink>,
+    file: &Path,
+    out: &Output,
+) -> Result<(), Failure> {
     let mut v = open(dir)?;
     let mut request = request.clone();
     request.selection.person = Some(reading_person(&v, request.selection.person)?);
-    let shared = crate::portal::runtime().block_on(export::share(&mut v, &request, file))?;
+    let shared =
+        crate::portal::runtime().block_on(export::share_via(&mut v, &request, via, file))?;
     #[derive(Serialize)]
     struct Report<'a> {
-        package: &'a export::WrittenFile,
+        /// The share's id (`ownrecord shares`, `shares revoke ID`).
+        id: &'a str,
+        /// The `shlink:/` text.
+        link: Option<&'a str>,
+        /// Opens the package, and the link when it asks for one.
         passcode: &'a str,
+        link_passcode_required: bool,
+        package: &'a export::WrittenFile,
         expires: Option<&'a str>,
         manifest: &'a export::package::Manifest,
-        link: Option<&'a export::SharedLink>,
+        shl: Option<&'a export::SharedLink>,
     }
     out.print(
         &Report {
-            package: &shared.package,
+            id: &shared.id,
+            link: shared.link.as_ref().map(|l| l.text.as_str()),
             passcode: &shared.passcode,
+            link_passcode_required: shared.link.as_ref().is_some_and(|l| l.passcode_required),
+            package: &shared.package,
             expires: shared.expires.as_deref(),
             manifest: &shared.manifest,
-            link: shared.link.as_ref(),
+            shl: shared.link.as_ref(),
         },
         || {
             let mut text = format!(
-                "Wrote the encrypted package for {} to {}.\n\nPasscode (give it to {} separately, e.g. by phone; it is not stored anywhere):\n\n    {}\n\nThey open the package with the age tool: age -d -o summary.tar {} && tar xf summary.tar\n",
+                "Share {}: wrote the encrypted package for {} to {}.\n\nPasscode (give it to {} separately, e.g. by phone; it is not stored anywhere):\n\n    {}\n\nThey open the package with the age tool: age -d -o summary.tar {} && tar xf summary.tar\n",
+                shared.id,
                 request.recipient,
                 shared.package.path.display(),
                 request.recipient,
@@ -117,7 +134,17 @@ pub fn share(dir: &Path, request: &ShareRequest, file: &Path, out: &Output) -> R
                     link.text,
                     link.qr_png.path.display()
                 );
+                if link.passcode_required {
+                    text += "The link asks for the same passcode.\n";
+                }
                 match &link.encrypted_file {
+                    _ if link.host.is_some() => {
+                        text += &format!(
+                            "The link lives on the share host {}: see who opened it with `ownrecord shares refresh`, stop it with `ownrecord shares revoke {}`.\n",
+                            link.host.as_deref().unwrap_or_default(),
+                            shared.id
+                        )
+                    }
                     Some(file) => {
                         text += &format!(
                             "Put the encrypted file {} at {} before you give the link.\n",

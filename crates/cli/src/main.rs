@@ -7,6 +7,7 @@ mod commands;
 mod export;
 mod portal;
 mod progress;
+mod shares;
 
 use clap::Parser;
 

@@ -37,6 +37,8 @@ pub enum AuditKind {
     Restored,
     /// The patient's own client id for a vendor was set or cleared.
     ClientId,
+    /// A share host was added or removed (never its token).
+    ShareHost,
     Wipe,
 }
 
@@ -58,6 +60,7 @@ impl AuditKind {
             AuditKind::BackupFolder => "backup_folder",
             AuditKind::Restored => "restored",
             AuditKind::ClientId => "client_id",
+            AuditKind::ShareHost => "share_host",
             AuditKind::Wipe => "wipe",
         }
     }

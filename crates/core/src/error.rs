@@ -242,6 +242,32 @@ pub enum Error {
     #[error("The original of this document cannot be read as a clinical document.")]
     DocumentUnreadable,
 
+    #[error(
+        "No share host {0} is set up. Add it with `ownrecord hosts add URL --token TOKEN` (see `ownrecord hosts`)."
+    )]
+    UnknownHost(String),
+
+    #[error(
+        "The share host {0} refused the token OwnRecord gave it. Ask its operator for a new owner token and add the host again."
+    )]
+    HostRefused(String),
+
+    #[error(
+        "The share host {url} could not be reached or answered in a way OwnRecord does not understand ({why})."
+    )]
+    HostUnreachable { url: String, why: String },
+
+    #[error("There is no share {0}. See `ownrecord shares` for your shares.")]
+    UnknownShare(String),
+
+    #[error("The share {0} was already stopped: its link no longer opens.")]
+    ShareRevoked(String),
+
+    #[error(
+        "The share {0} is files you gave out, not a link on a share host: it cannot be taken back."
+    )]
+    ShareNotRevocable(String),
+
     #[error("Something went wrong inside OwnRecord ({0}). Nothing was changed.")]
     Internal(String),
 }
@@ -282,6 +308,12 @@ impl Error {
             Error::BadLinkHost(_) => "bad_link_host",
             Error::BadLink => "bad_link",
             Error::LinkUpload { .. } => "link_upload_failed",
+            Error::UnknownHost(_) => "unknown_host",
+            Error::HostRefused(_) => "host_refused_token",
+            Error::HostUnreachable { .. } => "host_unreachable",
+            Error::UnknownShare(_) => "unknown_share",
+            Error::ShareRevoked(_) => "share_already_revoked",
+            Error::ShareNotRevocable(_) => "share_not_revocable",
             Error::NoSuchResource(_) => "not_found",
             Error::WhoIsThis { .. } => "who_is_this",
             Error::ChoosePerson(_) => "choose_person",

@@ -7,6 +7,7 @@
 //! disclosure log in the transaction that puts its files in place ([`deliver`]).
 
 pub mod full;
+pub mod hosts;
 pub mod html;
 pub mod ips;
 pub mod package;
@@ -166,6 +167,17 @@ pub(crate) fn deliver(
     files: &[(PathBuf, Vec<u8>)],
     details: impl FnOnce(&[WrittenFile]) -> serde_json::Value,
 ) -> Result<Vec<WrittenFile>> {
+    deliver_with(vault, kind, files, details, |_| Ok(()))
+}
+
+/// [`deliver`], also making `also`'s change to the vault in the same transaction.
+pub(crate) fn deliver_with(
+    vault: &mut Vault,
+    kind: AuditKind,
+    files: &[(PathBuf, Vec<u8>)],
+    details: impl FnOnce(&[WrittenFile]) -> serde_json::Value,
+    also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+) -> Result<Vec<WrittenFile>> {
     // Staged files delete themselves if anything below fails before they are moved.
     let mut staged = Vec::with_capacity(files.len());
     for (path, content) in files {
@@ -181,7 +193,8 @@ pub(crate) fn deliver(
         .collect();
     let details = details(&written);
     let mut placed: Vec<PathBuf> = Vec::new();
-    let result = vault.write(kind, |_tx| {
+    let result = vault.write(kind, |tx| {
+        also(tx)?;
         for (temp, (path, _)) in staged.drain(..).zip(files) {
             temp.persist(path).map_err(|e| Error::io(path, e.error))?;
             placed.push(path.clone());
@@ -315,6 +328,8 @@ pub struct LinkRequest {
 /// What a share produced. The passcode and the link text are shown once and never stored.
 #[derive(Debug)]
 pub struct Shared {
+    /// The share's id (see `Vault::shares`).
+    pub id: String,
     pub package: WrittenFile,
     pub passcode: zeroize::Zeroizing<String>,
     pub expires: Option<String>,
@@ -334,11 +349,47 @@ pub struct SharedLink {
     pub qr_png_bytes: Vec<u8>,
     /// The encrypted file, when the patient places it themselves.
     pub encrypted_file: Option<WrittenFile>,
+    /// The share host the link lives on, when made through one.
+    pub host: Option<String>,
+    /// Whether the link asks for the passcode (flag P).
+    pub passcode_required: bool,
+}
+
+/// A SMART Health Link through a configured share host (`ownrecord hosts add`).
+#[derive(Debug, Clone)]
+pub struct HostLink {
+    /// The host's URL, as configured.
+    pub host: String,
+    /// The passcode the link asks for (flag P); it also opens the package. None: the package
+    /// gets a generated passcode and the link opens without one.
+    pub passcode: Option<zeroize::Zeroizing<String>>,
+    /// The host serves the link at most this many times.
+    pub max_uses: Option<u32>,
 }
 
 /// `share`: an age-encrypted package (PDF + IPS + manifest) and, if asked, a SMART Health Link
 /// to the IPS with its QR code. One disclosure row records all of it.
 pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Result<Shared> {
+    share_via(vault, request, None, out).await
+}
+
+/// [`share`], with the link made through a share host when `via` says so (then
+/// `request.link` must be `None`). A pending disclosure row is written before the upload and
+/// a completed one, with the files and the share's record, after it; a failed upload appends a
+/// `failed` row and leaves nothing else.
+pub async fn share_via(
+    vault: &mut Vault,
+    request: &ShareRequest,
+    via: Option<&HostLink>,
+    out: &Path,
+) -> Result<Shared> {
+    if via.is_some() && request.link.is_some() {
+        return Err(Error::Internal(
+            "a link goes either through a share host or to an address, not both".into(),
+        ));
+    }
+    let host = via.map(|v| vault.share_host(&v.host)).transpose()?;
+    let id = hosts::new_id();
     let now = vault.clock_now();
     let created = crate::clock::rfc3339(now);
     let expires_at = request
@@ -376,26 +427,28 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
         ],
         u64::try_from(now.unix_timestamp()).unwrap_or(0),
     )?;
-    let passcode = package::generate_passcode();
+    let passcode = match via.and_then(|v| v.passcode.as_ref()) {
+        Some(chosen) if chosen.trim().is_empty() => {
+            return Err(Error::Internal("the passcode is empty".into()));
+        }
+        Some(chosen) => chosen.clone(),
+        None => package::generate_passcode(),
+    };
     let sealed = package::encrypt(&tar, &passcode)?;
     let mut files = vec![(out.to_owned(), sealed)];
 
+    let sibling = |suffix: &str| {
+        let stem = out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "share".into());
+        out.with_file_name(format!("{stem}{suffix}"))
+    };
+    let label = format!("Health summary for {}", request.recipient);
+    let exp = expires_at.map(|t| t.unix_timestamp());
     let mut link_parts = None;
     if let Some(link_request) = &request.link {
-        let label = format!("Health summary for {}", request.recipient);
-        let link = shl::make(
-            &ips,
-            &link_request.url,
-            &label,
-            expires_at.map(|t| t.unix_timestamp()),
-        )?;
-        let sibling = |suffix: &str| {
-            let stem = out
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "share".into());
-            out.with_file_name(format!("{stem}{suffix}"))
-        };
+        let link = shl::make(&ips, &link_request.url, &label, exp)?;
         files.push((
             sibling(".shlink.txt"),
             format!("{}\n", link.text).into_bytes(),
@@ -406,7 +459,72 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
         } else {
             files.push((sibling(".jwe"), link.jwe.clone().into_bytes()));
         }
-        link_parts = Some((link, link_request.clone()));
+        link_parts = Some((link, link_request.clone(), None));
+    }
+    if let (Some(host), Some(via)) = (&host, via) {
+        let sealed_ips = shl::seal(&ips)?;
+        let pending = serde_json::json!({
+            "event": "pending",
+            "share_id": id,
+            "what": "share package and SMART Health Link",
+            "recipient": request.recipient,
+            "purpose": request.purpose,
+            "person": selection.person,
+            "sections": selection.section_names(),
+            "since": selection.since.map(|d| d.to_string()),
+            "expires": expires,
+            "host": host.url,
+            "content_sha256": sha256_hex(&ips),
+        });
+        vault.write(AuditKind::Share, |_| Ok(((), pending)))?;
+        let failed = |vault: &mut Vault, e: &Error| {
+            let details = serde_json::json!({
+                "event": "failed",
+                "share_id": id,
+                "recipient": request.recipient,
+                "host": host.url,
+                "why": e.code(),
+            });
+            // The upload's own error is the one to report; this row is best effort.
+            let _ = vault.write(AuditKind::Share, |_| Ok(((), details)));
+        };
+        let created = hosts::create_link(
+            host,
+            &hosts::NewLink {
+                jwe: &sealed_ips.jwe,
+                passcode: via.passcode.as_deref().map(String::as_str),
+                expires_at: exp,
+                max_uses: via.max_uses,
+                label: &label,
+            },
+        )
+        .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(e) => {
+                failed(vault, &e);
+                return Err(e);
+            }
+        };
+        let flag = if via.passcode.is_some() { "P" } else { "" };
+        let link = match shl::link(sealed_ips, &created.manifest_url, &label, exp, flag) {
+            Ok(link) => link,
+            Err(e) => {
+                let _ = hosts::revoke_link(&host.url, &created.id, &created.management_token).await;
+                failed(vault, &e);
+                return Err(e);
+            }
+        };
+        files.push((
+            sibling(".shlink.txt"),
+            format!("{}\n", link.text).into_bytes(),
+        ));
+        files.push((sibling(".qr.png"), link.qr_png.clone()));
+        let request = LinkRequest {
+            url: created.manifest_url.clone(),
+            upload: true,
+        };
+        link_parts = Some((link, request, Some(created)));
     }
 
     let what = if link_parts.is_some() {
@@ -414,40 +532,93 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
     } else {
         "share package"
     };
-    let link_details = link_parts.as_ref().map(|(link, req)| {
+    let link_details = link_parts.as_ref().map(|(link, req, created)| {
         serde_json::json!({
             "url": link.payload.url,
             "flag": link.payload.flag,
             "exp": link.payload.exp,
             "uploaded": req.upload,
             "content_sha256": sha256_hex(&ips),
+            "host": host.as_ref().map(|h| h.url.clone()),
+            "link_id": created.as_ref().map(|c| c.id.clone()),
+            "max_uses": via.and_then(|v| v.max_uses),
         })
     });
-    let mut written = deliver(vault, AuditKind::Share, &files, |written| {
-        let mut details = disclosure(
-            what,
-            &request.recipient,
-            &request.purpose,
-            selection,
-            written,
-            expires.as_deref(),
-        );
-        if let Some(fields) = details.as_object_mut() {
-            fields.insert("package_contents".into(), serde_json::json!(manifest.files));
-            fields.insert(
-                "link".into(),
-                link_details.unwrap_or(serde_json::Value::Null),
+    let created_link = link_parts.as_ref().and_then(|(_, _, c)| c.as_ref());
+    let record = hosts::Share {
+        id: id.clone(),
+        recipient: request.recipient.clone(),
+        purpose: request.purpose.clone(),
+        what: what.to_owned(),
+        sections: manifest.sections.clone(),
+        created: created.clone(),
+        expires: expires.clone(),
+        host: created_link.and(host.as_ref()).map(|h| h.url.clone()),
+        link_id: created_link.map(|c| c.id.clone()),
+        status: if created_link.is_some() {
+            "active".into()
+        } else {
+            "given".into()
+        },
+        opens: Vec::new(),
+        events_seen: 0,
+    };
+    let management_token = created_link.map(|c| c.management_token.clone());
+    let delivered = deliver_with(
+        vault,
+        AuditKind::Share,
+        &files,
+        |written| {
+            let mut details = disclosure(
+                what,
+                &request.recipient,
+                &request.purpose,
+                selection,
+                written,
+                expires.as_deref(),
             );
+            if let Some(fields) = details.as_object_mut() {
+                fields.insert("package_contents".into(), serde_json::json!(manifest.files));
+                fields.insert(
+                    "link".into(),
+                    link_details.unwrap_or(serde_json::Value::Null),
+                );
+                fields.insert("share_id".into(), serde_json::json!(id));
+                if host.is_some() {
+                    fields.insert("event".into(), serde_json::json!("completed"));
+                }
+            }
+            details
+        },
+        |tx| hosts::store_share(tx, &record, management_token.as_deref()),
+    );
+    let mut written = match delivered {
+        Ok(written) => written.into_iter(),
+        Err(e) => {
+            if let (Some(host), Some(created)) = (&host, created_link) {
+                // The files could not be put in place: take the link back at the host.
+                let _ = hosts::revoke_link(&host.url, &created.id, &created.management_token).await;
+                let details = serde_json::json!({
+                    "event": "failed",
+                    "share_id": id,
+                    "recipient": request.recipient,
+                    "host": host.url,
+                    "why": e.code(),
+                });
+                let _ = vault.write(AuditKind::Share, |_| Ok(((), details)));
+            }
+            return Err(e);
         }
-        details
-    })?
-    .into_iter();
+    };
     // Cannot panic (here and for the link): `deliver` returns one path for each file given, in
     // order, and `files` holds the package, then the link's two files when there is a link.
     #[allow(clippy::expect_used)]
     let package_file = written.next().expect("the package was written");
+    let host_url = host.map(|h| h.url);
     #[allow(clippy::expect_used)]
-    let link = link_parts.map(|(link, req)| SharedLink {
+    let link = link_parts.map(|(link, req, created)| SharedLink {
+        passcode_required: link.payload.flag.contains('P'),
+        host: created.and(host_url.clone()),
         text: link.text,
         url: req.url,
         uploaded: req.upload,
@@ -457,6 +628,7 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
         encrypted_file: written.next(),
     });
     Ok(Shared {
+        id,
         package: package_file,
         passcode,
         expires,

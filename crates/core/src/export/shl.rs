@@ -19,6 +19,7 @@ pub struct Payload {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub flag: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -37,23 +38,49 @@ pub struct Link {
 
 /// Encrypts `content` (FHIR JSON) for a link to `url` with a fresh key.
 pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<Link> {
-    let parsed = url::Url::parse(url).map_err(|_| Error::BadLinkHost(url.to_owned()))?;
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(Error::BadLinkHost(url.to_owned()));
-    }
+    check_url(url)?;
+    let sealed = seal(content)?;
+    link(sealed, url, label, exp, "U")
+}
+
+/// A file encrypted under a fresh key, before the address it will live at is known (a share
+/// host names it only once the file is there).
+pub struct Sealed {
+    key: Zeroizing<[u8; 32]>,
+    pub jwe: String,
+}
+
+/// Encrypts `content` (FHIR JSON) with a fresh 256-bit key.
+pub fn seal(content: &[u8]) -> Result<Sealed> {
     let mut key = Zeroizing::new([0u8; 32]);
     // Cannot panic: OS randomness, no fallback (a link key must not be guessable).
     #[allow(clippy::expect_used)]
     getrandom::fill(key.as_mut_slice()).expect("the OS random number generator works");
     let jwe = encrypt(content, key.as_slice())?;
+    Ok(Sealed { key, jwe })
+}
+
+/// Refuses a link address that is not https (plain http only on this computer).
+pub fn check_url(url: &str) -> Result<()> {
+    let parsed = url::Url::parse(url).map_err(|_| Error::BadLinkHost(url.to_owned()))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(Error::BadLinkHost(url.to_owned()));
+    }
+    Ok(())
+}
+
+/// The `shlink:/` for a sealed file at `url` (`flag`: `U` for a direct file, `P`, `L`, or none
+/// for a manifest), and its QR code.
+pub fn link(sealed: Sealed, url: &str, label: &str, exp: Option<i64>, flag: &str) -> Result<Link> {
+    check_url(url)?;
     // Labels are at most 80 characters (SHL STU1).
     let label: String = label.chars().take(80).collect();
     let payload = Payload {
         url: url.to_owned(),
-        key: URL_SAFE_NO_PAD.encode(key.as_slice()),
+        key: URL_SAFE_NO_PAD.encode(sealed.key.as_slice()),
         exp,
-        flag: "U".to_owned(),
+        flag: flag.to_owned(),
         label: (!label.is_empty()).then_some(label),
         v: 1,
     };
@@ -65,7 +92,7 @@ pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<
     Ok(Link {
         text,
         payload,
-        jwe,
+        jwe: sealed.jwe,
         qr_png,
     })
 }

@@ -27,3 +27,12 @@ pub(crate) fn set(tx: &Transaction<'_>, name: &str, value: Option<&str>) -> Resu
     };
     Ok(())
 }
+
+/// Every `(name, value)` whose name starts with `prefix`, by name.
+pub(crate) fn list(conn: &Connection, prefix: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, value FROM preferences WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

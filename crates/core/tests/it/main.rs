@@ -14,6 +14,7 @@ mod malformed;
 mod peers;
 mod people;
 mod portal;
+mod shares;
 mod vault;
 mod vendors;
 mod wipe;
