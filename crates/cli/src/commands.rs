@@ -187,6 +187,11 @@ pub fn run(cli: Cli) -> Outcome {
             passcode,
             max_uses,
         } => {
+            if host.is_none() && (passcode.is_some() || max_uses.is_some()) {
+                return Err(Failure::Usage(
+                    "--passcode and --max-uses are kept by a share host: add --shl --host URL (see `ownrecord hosts`)".into(),
+                ));
+            }
             let via = host.map(|host| export::HostLink {
                 host,
                 passcode: passcode.map(Zeroizing::new),
