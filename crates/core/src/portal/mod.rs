@@ -155,9 +155,19 @@ impl Vault {
             return Err(Error::NeedsPractice { portal: name });
         }
         // Decided before anything is sent: the client id and a redirect the portal accepts.
-        let client_id = match request.client_id.as_str() {
-            "" => self.client_id_of_vendor(vendor.as_deref())?,
-            given => given.to_owned(),
+        let client_id = match (
+            request.client_id.as_str(),
+            directory.vendor_of(&request.fhir_base),
+        ) {
+            ("", Some(listed)) => self.client_id_of_vendor(Some(&listed))?,
+            // An unlisted portal (a practice's test server, say): the patient's own id for the
+            // vendor they named, else the default; the shipped ids are for the listed portals.
+            ("", None) => match vendor.as_deref() {
+                Some(named) => self.vendor_client_id(named)?,
+                None => None,
+            }
+            .unwrap_or_else(|| client_ids::DEFAULT_CLIENT_ID.to_owned()),
+            (given, _) => given.to_owned(),
         };
         let use_app_redirect = match (&callbacks, profile.redirect.first()) {
             (Some(_), Some(RedirectKind::PrivateUse)) => true,
