@@ -129,7 +129,7 @@ fn a_link_through_the_share_host_opens_is_logged_with_its_recipient_and_is_revok
                 "--json",
                 "share",
                 "--to",
-                "Dr. Lee",
+                "Lee Cardiology",
                 "--purpose",
                 "Second opinion",
             ])
@@ -167,6 +167,7 @@ fn a_link_through_the_share_host_opens_is_logged_with_its_recipient_and_is_revok
         .collect();
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0]["details"]["recipient"], "Dr. Lee");
+    assert_eq!(opened[0]["details"]["shared_with"], "Lee Cardiology");
     assert_eq!(opened[0]["details"]["share_id"], id.as_str());
     run_expecting(ownrecord(&vault).args(["audit", "verify"]), 0);
 
@@ -176,7 +177,7 @@ fn a_link_through_the_share_host_opens_is_logged_with_its_recipient_and_is_revok
     ));
     let share = &shares.as_array().unwrap()[0];
     assert_eq!(share["id"], id.as_str());
-    assert_eq!(share["recipient"], "Dr. Lee");
+    assert_eq!(share["recipient"], "Lee Cardiology");
     assert_eq!(share["purpose"], "Second opinion");
     assert_eq!(share["status"], "active");
     assert!(share["expires"].is_string());

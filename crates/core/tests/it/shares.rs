@@ -77,7 +77,8 @@ fn share_rows(vault: &Vault) -> Vec<Value> {
 
 fn request() -> ShareRequest {
     ShareRequest {
-        recipient: "Dr. Lee".into(),
+        // Shared with the practice; the viewer declares the doctor.
+        recipient: "Lee Cardiology".into(),
         purpose: "Second opinion".into(),
         selection: Selection::default(),
         expires_in_days: Some(7),
@@ -235,6 +236,7 @@ async fn a_host_link_opens_for_the_recipient_its_opens_are_logged_once_and_revok
     assert_eq!(opened.len(), 2);
     for row in &opened {
         assert_eq!(row["recipient"], "Dr. Lee");
+        assert_eq!(row["shared_with"], "Lee Cardiology");
         assert_eq!(row["share_id"], shared.id.as_str());
         assert!(
             row["text"]
