@@ -133,9 +133,11 @@ pub fn restore(
     };
     let (mut v, report) = restore_backup(request, Arc::new(SystemClock))?;
     let new_key = v.take_new_recovery_key();
+    // Cannot panic: a derived struct with string keys.
+    #[allow(clippy::expect_used)]
     let mut value = serde_json::to_value(&report).expect("a report serializes");
-    if let Some(key) = &new_key {
-        value["recovery_key"] = key.to_text().as_str().into();
+    if let (Some(key), Some(object)) = (&new_key, value.as_object_mut()) {
+        object.insert("recovery_key".into(), key.to_text().as_str().into());
     }
     out.print(&value, || {
         let mut text = format!(

@@ -310,9 +310,9 @@ fn init(dir: &Path, ask_passphrase: bool, out: &Output) -> Outcome {
     };
     let uses_keyring = protection.keyring;
     let mut v = Vault::create(dir, protection, Arc::new(SystemClock))?;
-    let recovery_key = v
-        .take_new_recovery_key()
-        .expect("a new vault has a recovery key");
+    let recovery_key = v.take_new_recovery_key().ok_or_else(|| {
+        Failure::Core(Error::Internal("the new vault has no recovery key".into()))
+    })?;
     out.print(
         &serde_json::json!({
             "vault": dir,
@@ -565,10 +565,10 @@ pub struct Output {
 impl Output {
     pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).expect("output serializes")
-            );
+            // Cannot panic: the outputs are derived structs and JSON values with string keys.
+            #[allow(clippy::expect_used)]
+            let text = serde_json::to_string_pretty(value).expect("output serializes");
+            println!("{text}");
         } else {
             print!("{}", human());
         }

@@ -1,6 +1,18 @@
 //! `ownrecord`: the command line over ownrecord-core. Parses, calls the core, prints.
 //! Exit code 0 on success; otherwise one clear sentence on stderr and a non-zero code.
 
+// No panic from input: no indexing, slicing or unwrapping outside tests.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod args;
 mod backup;
 mod commands;

@@ -10,6 +10,8 @@ use ownrecord_core::sync::SyncOptions;
 
 use crate::commands::{Failure, Output, open};
 
+/// The async runtime; without one (no threads or file descriptors left) nothing can go on.
+#[allow(clippy::expect_used)]
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -30,11 +30,12 @@ impl ProgressView {
         let bar = self.bar.get_or_insert_with(|| {
             let bar =
                 ProgressBar::with_draw_target(Some(p.total.max(1)), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {elapsed}")
-                    .expect("template is valid")
-                    .progress_chars("=> "),
-            );
+            // Cannot panic: a fixed template (checked by every test that shows progress).
+            #[allow(clippy::expect_used)]
+            let style = ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {elapsed}")
+                .expect("template is valid")
+                .progress_chars("=> ");
+            bar.set_style(style);
             bar
         });
         bar.set_length(p.total.max(1));

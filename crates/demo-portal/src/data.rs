@@ -48,7 +48,11 @@ impl DemoData {
     pub fn from_bundles(bundles: Vec<Value>) -> DemoData {
         let mut data = DemoData::default();
         for bundle in bundles {
-            let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+            let entries = bundle
+                .get("entry")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let full_urls: HashMap<String, String> = entries
                 .iter()
                 .filter_map(|e| {
@@ -60,16 +64,28 @@ impl DemoData {
                 })
                 .collect();
             for entry in entries {
-                let mut resource = entry["resource"].clone();
-                let (Some(t), Some(id)) = (
-                    resource["resourceType"].as_str().map(str::to_owned),
-                    resource["id"].as_str().map(str::to_owned),
-                ) else {
+                let Some(mut resource) = entry.get("resource").cloned() else {
+                    continue;
+                };
+                let text = |key: &str| resource.get(key).and_then(Value::as_str).map(str::to_owned);
+                let (Some(t), Some(id)) = (text("resourceType"), text("id")) else {
                     continue;
                 };
                 resolve_references(&mut resource, &full_urls);
-                resource["meta"]["versionId"] = "1".into();
-                resource["meta"]["lastUpdated"] = LAST_UPDATED.into();
+                // A `meta` that is not an object (a hand-made file) is replaced, never indexed into.
+                let Some(object) = resource.as_object_mut() else {
+                    continue;
+                };
+                let meta = object
+                    .entry("meta")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if !meta.is_object() {
+                    *meta = Value::Object(Default::default());
+                }
+                if let Some(meta) = meta.as_object_mut() {
+                    meta.insert("versionId".into(), "1".into());
+                    meta.insert("lastUpdated".into(), LAST_UPDATED.into());
+                }
                 if t == "Patient" {
                     data.patients.push(DemoPatient {
                         id: id.clone(),
@@ -119,7 +135,7 @@ impl DemoData {
             } else {
                 ["subject", "patient", "beneficiary"]
                     .iter()
-                    .find_map(|k| resource[*k]["reference"].as_str())
+                    .find_map(|k| resource.get(*k)?.get("reference")?.as_str())
                     .and_then(|r| r.strip_prefix("Patient/"))
                     .map(str::to_owned)
             };
@@ -182,7 +198,7 @@ fn resolve_references(value: &mut Value, full_urls: &HashMap<String, String>) {
 }
 
 fn patient_name(patient: &Value) -> String {
-    let name = &patient["name"][0];
+    let name = patient.pointer("/name/0").unwrap_or(&Value::Null);
     let given: Vec<&str> = name["given"]
         .as_array()
         .into_iter()
@@ -191,4 +207,30 @@ fn patient_name(patient: &Value) -> String {
         .collect();
     let family = name["family"].as_str().unwrap_or("");
     format!("{} {family}", given.join(" ")).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-made bundle (`demo-portal --patients DIR`) whose `meta` is not an object, or whose
+    /// entries are odd, is read without a panic.
+    #[test]
+    fn odd_bundles_are_read_without_a_panic() {
+        let data = DemoData::from_bundles(vec![
+            serde_json::json!({"entry": [
+                {"resource": {"resourceType": "Patient", "id": "p1", "meta": "not an object", "name": "x"}},
+                {"resource": {"resourceType": "Condition", "id": "c1", "subject": {"reference": 7}}},
+                {"resource": "a string"},
+                {"fullUrl": 3},
+                "not an entry"
+            ]}),
+            serde_json::json!({"entry": "not a list"}),
+            serde_json::json!([1, 2]),
+        ]);
+        assert_eq!(data.patients.len(), 1);
+        assert_eq!(data.patients[0].name, "");
+        let patient = &data.resources[&("Patient".to_owned(), "p1".to_owned())];
+        assert_eq!(patient["meta"]["versionId"], "1");
+    }
 }

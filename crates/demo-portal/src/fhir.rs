@@ -41,9 +41,12 @@ pub async fn metadata(State(portal): State<Arc<Portal>>) -> Response {
         .map(|t| {
             let mut resource = json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
                 "searchParam": [{"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]});
-            if t == "Patient" && offers_everything(&portal) {
-                resource["operation"] = json!([{"name": "everything",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
+            if t == "Patient"
+                && offers_everything(&portal)
+                && let Some(object) = resource.as_object_mut()
+            {
+                object.insert("operation".into(), json!([{"name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]));
             }
             resource
         })
@@ -76,7 +79,7 @@ fn authorize(portal: &Portal, headers: &HeaderMap) -> Result<Grant, Response> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match token.and_then(|t| portal.auth.lock().expect("auth lock").access_grant(t)) {
+    match token.and_then(|t| crate::lock(&portal.auth).access_grant(t)) {
         Some(grant)
             if portal.options.personality.needs_patient_scope()
                 && !grant
@@ -116,7 +119,7 @@ fn answer(portal: &Portal, body: &Value) -> Response {
 /// Counts the request and applies the next injected fault, if any.
 fn fault(portal: &Portal) -> Option<Fault> {
     portal.fhir_requests.fetch_add(1, Ordering::SeqCst);
-    portal.faults.lock().expect("faults lock").pop_front()
+    crate::lock(&portal.faults).pop_front()
 }
 
 fn faulty_response(fault: Fault, body: &Value) -> Response {
@@ -146,11 +149,14 @@ fn faulty_response(fault: Fault, body: &Value) -> Response {
                     "dropped",
                 )),
             ];
-            Response::builder()
+            // Cannot panic: a fixed status and a static, valid header.
+            #[allow(clippy::expect_used)]
+            let response = Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, FHIR_JSON)
                 .body(Body::from_stream(futures_util::stream::iter(chunks)))
-                .expect("response builds")
+                .expect("response builds");
+            response
         }
     }
 }
@@ -368,7 +374,10 @@ pub fn in_category(resource: &Value, code: &str) -> bool {
 /// `_lastUpdated=gtX` / `geX` / `X` (= ge), compared as RFC 3339 text (the demo data's are all UTC).
 fn last_updated_matches(resource: &Value, since: Option<&str>) -> bool {
     let Some(since) = since else { return true };
-    let updated = resource["meta"]["lastUpdated"].as_str().unwrap_or("");
+    let updated = resource
+        .pointer("/meta/lastUpdated")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if let Some(t) = since.strip_prefix("gt") {
         updated > t
     } else if let Some(t) = since.strip_prefix("ge") {

@@ -27,11 +27,7 @@ pub async fn gate(State(portal): State<Arc<Portal>>, request: Request, next: Nex
     };
     let status = response.status();
     if status.is_client_error() && (fhir || path == "/token" || path == "/register") {
-        portal
-            .refused
-            .lock()
-            .expect("refused lock")
-            .push((status.as_u16(), path));
+        crate::lock(&portal.refused).push((status.as_u16(), path));
     }
     response
 }
@@ -40,12 +36,7 @@ async fn fhir_gate(portal: &Portal, path: &str, request: Request, next: Next) ->
     let quota = match portal.rate_limit {
         None => None,
         Some((limit, length)) => {
-            let taken =
-                portal
-                    .window
-                    .lock()
-                    .expect("window lock")
-                    .take(limit, length, Instant::now());
+            let taken = crate::lock(&portal.window).take(limit, length, Instant::now());
             match taken {
                 Ok((remaining, reset)) => Some((limit, remaining, reset)),
                 Err(retry_after) => {

@@ -13,6 +13,17 @@
 
 // Handlers return `Result<_, Response>` (axum's idiom); the error side is a whole HTTP response.
 #![allow(clippy::result_large_err)]
+// No panic from a request or a data file: no indexing, slicing or unwrapping outside tests.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod data;
 mod fhir;
@@ -204,13 +215,13 @@ impl DemoPortal {
 
     /// Clients registered at `/register` (epic) and not forgotten.
     pub fn registered_clients(&self) -> usize {
-        self.portal.registry.lock().expect("registry lock").len()
+        crate::lock(&self.portal.registry).len()
     }
 
     /// Forgets every registered client, as when the patient removes a device in the portal: its
     /// JWT-bearer assertions stop working.
     pub fn forget_registrations(&self) {
-        self.portal.registry.lock().expect("registry lock").forget();
+        crate::lock(&self.portal.registry).forget();
     }
 
     /// How many 429s the rate limit gave.
@@ -222,21 +233,17 @@ impl DemoPortal {
 
     /// Every 4xx the FHIR side, the token endpoint and `/register` gave, in order: (status, path).
     pub fn refused(&self) -> Vec<(u16, String)> {
-        self.portal.refused.lock().expect("refused lock").clone()
+        crate::lock(&self.portal.refused).clone()
     }
 
     /// The next FHIR requests meet these faults, one each, in order.
     pub fn inject(&self, faults: &[Fault]) {
-        self.portal
-            .faults
-            .lock()
-            .expect("faults lock")
-            .extend(faults.iter().copied());
+        crate::lock(&self.portal.faults).extend(faults.iter().copied());
     }
 
     /// Drops faults not yet met.
     pub fn clear_faults(&self) {
-        self.portal.faults.lock().expect("faults lock").clear();
+        crate::lock(&self.portal.faults).clear();
     }
 
     /// FHIR requests served so far (all answers, faults included).
@@ -248,30 +255,22 @@ impl DemoPortal {
 
     /// Makes every issued access token expired (the next request gets 401).
     pub fn expire_access_tokens(&self) {
-        self.portal
-            .auth
-            .lock()
-            .expect("auth lock")
-            .expire_access_tokens();
+        crate::lock(&self.portal.auth).expire_access_tokens();
     }
 
     /// Forgets every grant: refresh tokens stop working, as when a portal ends a session.
     pub fn revoke_all(&self) {
-        self.portal.auth.lock().expect("auth lock").revoke_all();
+        crate::lock(&self.portal.auth).revoke_all();
     }
 
     /// Mints an access token for `patient` without a sign-in (benchmarks' baseline downloads).
     pub fn issue_access_token(&self, patient: &str) -> String {
-        self.portal
-            .auth
-            .lock()
-            .expect("auth lock")
-            .issue_access(patient, self.portal.options.access_token_ttl)
+        crate::lock(&self.portal.auth).issue_access(patient, self.portal.options.access_token_ttl)
     }
 
     /// Whether a token is still live (tests check revocation).
     pub fn token_is_active(&self, token: &str) -> bool {
-        self.portal.auth.lock().expect("auth lock").is_active(token)
+        crate::lock(&self.portal.auth).is_active(token)
     }
 }
 
@@ -297,8 +296,18 @@ fn router(portal: Arc<Portal>) -> Router {
         .with_state(portal)
 }
 
+/// A lock on the portal's state; a panicked holder (a failed test assertion) does not make the
+/// others fail too.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 24];
+    // Cannot go on without OS randomness: there is no safe fallback for tokens.
+    #[allow(clippy::expect_used)]
     getrandom::fill(&mut bytes).expect("OS randomness");
     hex::encode(bytes)
 }

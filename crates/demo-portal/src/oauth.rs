@@ -253,7 +253,7 @@ pub async fn decide(State(portal): State<Arc<Portal>>, Form(d): Form<Decision>) 
         nonce: p.nonce.clone(),
         expires: Instant::now(),
     };
-    portal.auth.lock().expect("auth lock").codes.insert(
+    crate::lock(&portal.auth).codes.insert(
         code.clone(),
         CodeGrant {
             client_id: p.client_id.clone().unwrap_or_default(),
@@ -303,7 +303,7 @@ pub async fn token(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("Basic "));
-    let mut auth = portal.auth.lock().expect("auth lock");
+    let mut auth = crate::lock(&portal.auth);
     let grant = match req.grant_type.as_str() {
         "authorization_code" => {
             let Some(code) = req.code.as_deref().and_then(|c| auth.codes.remove(c)) else {
@@ -402,11 +402,11 @@ pub async fn token(
         "scope": grant.scope,
     });
     if personality.token_names_patient() {
-        body["patient"] = grant.patient.clone().into();
+        set(&mut body, "patient", grant.patient.clone());
     }
     if let Some(subject) = personality.id_token() {
         match id_token(&portal, &grant, subject, ttl) {
-            Ok(token) => body["id_token"] = token.into(),
+            Ok(token) => set(&mut body, "id_token", token),
             Err(_) => return server_error(),
         }
     }
@@ -419,7 +419,7 @@ pub async fn token(
     if offline && refreshable {
         let refresh_token = random_token();
         auth.refresh.insert(refresh_token.clone(), grant);
-        body["refresh_token"] = refresh_token.into();
+        set(&mut body, "refresh_token", refresh_token);
     }
     (
         [(axum::http::header::CACHE_CONTROL, "no-store")],
@@ -493,10 +493,17 @@ pub async fn revoke(
     State(portal): State<Arc<Portal>>,
     Form(req): Form<RevokeRequest>,
 ) -> StatusCode {
-    let mut auth = portal.auth.lock().expect("auth lock");
+    let mut auth = crate::lock(&portal.auth);
     auth.access.remove(&req.token);
     if let Some(grant) = auth.refresh.remove(&req.token) {
         auth.access.retain(|_, g| g.id != grant.id);
     }
     StatusCode::OK
+}
+
+/// Adds a field to a JSON object the portal built.
+fn set(body: &mut serde_json::Value, key: &str, value: impl Into<serde_json::Value>) {
+    if let Some(object) = body.as_object_mut() {
+        object.insert(key.to_owned(), value.into());
+    }
 }

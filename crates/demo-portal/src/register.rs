@@ -67,7 +67,7 @@ pub async fn register(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| portal.auth.lock().expect("auth lock").access_grant(t));
+        .and_then(|t| crate::lock(&portal.auth).access_grant(t));
     let Some(grant) = grant else {
         let mut response = (
             StatusCode::UNAUTHORIZED,
@@ -111,19 +111,14 @@ pub async fn register(
         .filter(|s| *s != "offline_access")
         .collect::<Vec<_>>()
         .join(" ");
-    portal
-        .registry
-        .lock()
-        .expect("registry lock")
-        .clients
-        .insert(
-            client_id.clone(),
-            Client {
-                keys,
-                patient: grant.patient,
-                scope,
-            },
-        );
+    crate::lock(&portal.registry).clients.insert(
+        client_id.clone(),
+        Client {
+            keys,
+            patient: grant.patient,
+            scope,
+        },
+    );
     (
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
@@ -148,7 +143,7 @@ pub fn exchange(
     let Some(assertion) = assertion.filter(|a| !a.is_empty()) else {
         return refuse("assertion is required");
     };
-    let mut registry = portal.registry.lock().expect("registry lock");
+    let mut registry = crate::lock(&portal.registry);
     // The signature first: nothing in an unverified assertion is read.
     let Some((issuer, claims)) = registry.clients.iter().find_map(|(id, client)| {
         client
