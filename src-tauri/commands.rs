@@ -489,12 +489,9 @@ fn connect_request(v: &mut Vault, form: ConnectForm) -> ownrecord_core::Result<C
     if let (Some(vendor), Some(id)) = (&vendor, &own_id) {
         v.set_client_id(vendor, Some(id))?;
     }
-    let client_id = match (&vendor, own_id) {
-        (_, Some(id)) => id,
-        (Some(vendor), None) => v.vendor_client_id(vendor)?.unwrap_or_default(),
-        // Empty: the core's choice for the portal's vendor (see client_ids).
-        (None, None) => String::new(),
-    };
+    // None given: the core chooses, the patient's own for the vendor or the shipped one (see
+    // ownrecord_core::portal::client_ids).
+    let client_id = own_id.unwrap_or_default();
     Ok(ConnectRequest {
         vendor,
         practice: given(form.practice),

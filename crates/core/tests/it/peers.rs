@@ -228,31 +228,23 @@ async fn this_computers_key_registers_at_oidc_provider() {
         .await
         .unwrap();
     let registration = discovery["registration_endpoint"].as_str().unwrap();
-    let device = ownrecord_core::portal::device::register(
-        &client,
-        registration,
-        "unused-by-an-open-registration",
-        &peers.ready.client_id,
-        "org.ownrecord.app:/callback",
-        &issuer,
-    )
-    .await
-    .unwrap();
+    let register = || {
+        ownrecord_core::portal::device::register(
+            &client,
+            registration,
+            "unused-by-an-open-registration",
+            &peers.ready.client_id,
+            "org.ownrecord.app:/callback",
+            &issuer,
+        )
+    };
+    let device = register().await.unwrap();
     assert!(!device.client_id.is_empty());
     // The private key stays here; the server holds its public half under the same key id.
     let private: serde_json::Value = serde_json::from_str(&device.key).unwrap();
     assert!(private["d"].is_string());
     // A second registration is another client: each computer its own.
-    let again = ownrecord_core::portal::device::register(
-        &client,
-        registration,
-        "unused-by-an-open-registration",
-        &peers.ready.client_id,
-        "org.ownrecord.app:/callback",
-        &issuer,
-    )
-    .await
-    .unwrap();
+    let again = register().await.unwrap();
     assert_ne!(again.client_id, device.client_id);
     // Metadata a server refuses is an error in words, not a panic: a web client cannot have a
     // private-use redirect.
