@@ -48,6 +48,9 @@ const TEST_PACKAGES: &[&str] = &[
     "strace",
     // xdg-mime: the desktop app makes itself the handler of its private-use redirect scheme.
     "xdg-utils",
+    // A real browser for the share host's viewer page (headless, through WebDriver).
+    "chromium",
+    "chromium-driver",
 ];
 
 /// PyPI packages the tests use (a third-party SQLCipher client).
