@@ -51,6 +51,8 @@ const TEST_PACKAGES: &[&str] = &[
     // A real browser for the share host's viewer page (headless, through WebDriver).
     "chromium",
     "chromium-driver",
+    // Makes the share host's TLS test certificates.
+    "openssl",
 ];
 
 /// PyPI packages the tests use (a third-party SQLCipher client).
