@@ -74,6 +74,8 @@ pub struct Created {
     pub management_token: String,
     pub flags: String,
     pub expires_at: Option<String>,
+    /// The viewer page to put before `#shlink:/…` ([`crate::viewer`]).
+    pub viewer_url: String,
 }
 
 /// Checks a compact JWE's shape without decrypting: five base64url parts, an empty encrypted
@@ -234,6 +236,7 @@ pub async fn create(
         management_token,
         flags: link.flags.clone(),
         expires_at: link.expires_at.and_then(rfc3339),
+        viewer_url: format!("{}{}", state.settings.public_url, crate::viewer::PATH),
     };
     state
         .store

@@ -9,6 +9,8 @@
 //! - [`store`] is the SQLite database; each check-and-change is one statement or transaction.
 //! - [`error::Error`] is every failure as a kind, turned into an HTTP answer in one place.
 //! - [`tls`] serves the router over rustls with the operator's certificate.
+//! - [`viewer`] is the page a recipient opens the link in (`/view#shlink:/…`): static files in
+//!   the binary, decrypting in the browser.
 
 #![deny(
     clippy::indexing_slicing,
@@ -24,6 +26,7 @@ pub mod secret;
 pub mod shl;
 pub mod store;
 pub mod tls;
+pub mod viewer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -273,6 +276,9 @@ pub fn app(state: AppState) -> Router {
             post(shl::manifest).get(shl::direct).options(preflight),
         )
         .route("/shl/file/{ticket}", get(shl::file))
+        .route(viewer::PATH, get(viewer::page))
+        .route(viewer::SCRIPT_PATH, get(viewer::script))
+        .route(viewer::STYLE_PATH, get(viewer::style))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(request_max))
         .layer(axum::middleware::map_response(common_headers))

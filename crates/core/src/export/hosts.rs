@@ -99,11 +99,16 @@ pub(crate) struct Created {
     pub id: String,
     pub manifest_url: String,
     pub management_token: String,
+    /// The host's viewer page, when it serves one (`ownrecord-share-host` does, at `/view`).
+    #[serde(default)]
+    pub viewer_url: Option<String>,
 }
 
 /// What to send to a host for a new link.
 pub(crate) struct NewLink<'a> {
-    pub jwe: &'a str,
+    /// The link's files in manifest order, each a compact JWE of FHIR JSON under the link's key:
+    /// the IPS first, then the PDF as a DocumentReference.
+    pub files: &'a [&'a str],
     pub passcode: Option<&'a str>,
     pub expires_at: Option<i64>,
     pub max_uses: Option<u32>,
@@ -189,7 +194,11 @@ async fn call<T: serde::de::DeserializeOwned>(
 /// `POST /api/links` with the owner token.
 pub(crate) async fn create_link(host: &ShareHost, link: &NewLink<'_>) -> Result<Created> {
     let body = serde_json::json!({
-        "files": [{"jwe": link.jwe, "content_type": super::shl::CONTENT_TYPE}],
+        "files": link
+            .files
+            .iter()
+            .map(|jwe| serde_json::json!({"jwe": jwe, "content_type": super::shl::CONTENT_TYPE}))
+            .collect::<Vec<_>>(),
         "flags": if link.passcode.is_some() { "P" } else { "" },
         "passcode": link.passcode,
         "expires_at": link.expires_at,
@@ -203,6 +212,19 @@ pub(crate) async fn create_link(host: &ShareHost, link: &NewLink<'_>) -> Result<
     call::<Created>(&host.url, request)
         .await?
         .ok_or_else(|| unreachable(&host.url, "it has no owner API at this address"))
+}
+
+impl Created {
+    /// The viewer to put before `#shlink:/…`: the host's, when it is on the same origin as the
+    /// manifest (a host may not send the link, and with it the key, to another site).
+    pub fn viewer(&self) -> Option<&str> {
+        let viewer = self.viewer_url.as_deref()?;
+        let same_origin = match (url::Url::parse(viewer), url::Url::parse(&self.manifest_url)) {
+            (Ok(v), Ok(m)) => v.origin() == m.origin() && v.fragment().is_none(),
+            _ => false,
+        };
+        same_origin.then_some(viewer)
+    }
 }
 
 /// `POST /api/links/{id}/revoke`; a link the host no longer has counts as revoked.

@@ -304,6 +304,35 @@ fn ips_bytes(vault: &Vault, selection: &Selection) -> Result<(summary::Summary, 
     Ok((summary, bytes))
 }
 
+/// The share's PDF as a FHIR DocumentReference (JSON), the second file of a link through a
+/// share host: its viewer offers it to download.
+fn pdf_document(pdf: &[u8], summary: &summary::Summary, now: &str) -> Vec<u8> {
+    use base64::Engine;
+    let day = now.get(..10).unwrap_or(now);
+    let document = serde_json::json!({
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "type": {"coding": [{
+            "system": "http://loinc.org",
+            "code": "60591-5",
+            "display": "Patient summary Document",
+        }]},
+        "subject": {"display": summary.patient.name},
+        "date": now,
+        "description": format!("Health summary (PDF) made {day}"),
+        "content": [{"attachment": {
+            "contentType": "application/pdf",
+            "data": base64::engine::general_purpose::STANDARD.encode(pdf),
+            "title": format!("health-summary-{day}.pdf"),
+            "creation": now,
+        }}],
+    });
+    // Cannot panic: serializing a JSON value does not fail.
+    #[allow(clippy::expect_used)]
+    let bytes = serde_json::to_vec(&document).expect("a document serializes");
+    bytes
+}
+
 /// What to share, with whom and why.
 #[derive(Debug, Clone)]
 pub struct ShareRequest {
@@ -463,6 +492,7 @@ pub async fn share_via(
     }
     if let (Some(host), Some(via)) = (&host, via) {
         let sealed_ips = shl::seal(&ips)?;
+        let pdf_jwe = sealed_ips.seal_also(&pdf_document(&pdf, &summary, &created))?;
         let pending = serde_json::json!({
             "event": "pending",
             "share_id": id,
@@ -491,7 +521,7 @@ pub async fn share_via(
         let created = hosts::create_link(
             host,
             &hosts::NewLink {
-                jwe: &sealed_ips.jwe,
+                files: &[&sealed_ips.jwe, &pdf_jwe],
                 passcode: via.passcode.as_deref().map(String::as_str),
                 expires_at: exp,
                 max_uses: via.max_uses,
@@ -507,7 +537,14 @@ pub async fn share_via(
             }
         };
         let flag = if via.passcode.is_some() { "P" } else { "" };
-        let link = match shl::link(sealed_ips, &created.manifest_url, &label, exp, flag) {
+        let link = match shl::link(
+            sealed_ips,
+            &created.manifest_url,
+            &label,
+            exp,
+            flag,
+            created.viewer(),
+        ) {
             Ok(link) => link,
             Err(e) => {
                 let _ = hosts::revoke_link(&host.url, &created.id, &created.management_token).await;
@@ -539,6 +576,7 @@ pub async fn share_via(
             "exp": link.payload.exp,
             "uploaded": req.upload,
             "content_sha256": sha256_hex(&ips),
+            "pdf_sha256": created.as_ref().map(|_| sha256_hex(&pdf)),
             "host": host.as_ref().map(|h| h.url.clone()),
             "link_id": created.as_ref().map(|c| c.id.clone()),
             "max_uses": via.and_then(|v| v.max_uses),

@@ -2,6 +2,11 @@
 //! a fresh 256-bit key), a `shlink:/` payload with the `U` flag (one file, fetched directly with
 //! `GET url?recipient=...`), a label and an expiry, and a QR code of the link as a PNG.
 //! The encrypted file goes to a host the patient names; the key lives only in the link.
+//!
+//! Through a share host the link is a manifest (flag `P` or none) with more than one file under
+//! the one key ([`Sealed::seal_also`]: the PDF as a DocumentReference), and its text is the
+//! host's viewer URL before `#shlink:/…` (SHL STU1 allows a viewer prefix), so a phone camera
+//! opens the viewer from the QR code. The fragment never reaches a server.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,7 +45,7 @@ pub struct Link {
 pub fn make(content: &[u8], url: &str, label: &str, exp: Option<i64>) -> Result<Link> {
     check_url(url)?;
     let sealed = seal(content)?;
-    link(sealed, url, label, exp, "U")
+    link(sealed, url, label, exp, "U", None)
 }
 
 /// A file encrypted under a fresh key, before the address it will live at is known (a share
@@ -60,6 +65,13 @@ pub fn seal(content: &[u8]) -> Result<Sealed> {
     Ok(Sealed { key, jwe })
 }
 
+impl Sealed {
+    /// Encrypts another file of the same link (FHIR JSON) under the same key, the same way.
+    pub fn seal_also(&self, content: &[u8]) -> Result<String> {
+        encrypt(content, self.key.as_slice())
+    }
+}
+
 /// Refuses a link address that is not https (plain http only on this computer).
 pub fn check_url(url: &str) -> Result<()> {
     let parsed = url::Url::parse(url).map_err(|_| Error::BadLinkHost(url.to_owned()))?;
@@ -71,9 +83,23 @@ pub fn check_url(url: &str) -> Result<()> {
 }
 
 /// The `shlink:/` for a sealed file at `url` (`flag`: `U` for a direct file, `P`, `L`, or none
-/// for a manifest), and its QR code.
-pub fn link(sealed: Sealed, url: &str, label: &str, exp: Option<i64>, flag: &str) -> Result<Link> {
+/// for a manifest), and its QR code. With `viewer`, the text (and the QR code) is
+/// `VIEWER#shlink:/…`.
+pub fn link(
+    sealed: Sealed,
+    url: &str,
+    label: &str,
+    exp: Option<i64>,
+    flag: &str,
+    viewer: Option<&str>,
+) -> Result<Link> {
     check_url(url)?;
+    if let Some(viewer) = viewer {
+        check_url(viewer)?;
+        if viewer.contains('#') {
+            return Err(Error::BadLinkHost(viewer.to_owned()));
+        }
+    }
     // Labels are at most 80 characters (SHL STU1).
     let label: String = label.chars().take(80).collect();
     let payload = Payload {
@@ -87,7 +113,11 @@ pub fn link(sealed: Sealed, url: &str, label: &str, exp: Option<i64>, flag: &str
     // Cannot panic: a derived struct with string keys serializes.
     #[allow(clippy::expect_used)]
     let json = serde_json::to_vec(&payload).expect("a payload serializes");
-    let text = format!("shlink:/{}", URL_SAFE_NO_PAD.encode(json));
+    let shlink = format!("shlink:/{}", URL_SAFE_NO_PAD.encode(json));
+    let text = match viewer {
+        Some(viewer) => format!("{viewer}#{shlink}"),
+        None => shlink,
+    };
     let qr_png = qr_png(&text)?;
     Ok(Link {
         text,
@@ -221,6 +251,48 @@ mod tests {
         let other = make(content, "https://files.example.org/s/abc", "", None).unwrap();
         assert_ne!(other.payload.key, link.payload.key);
         assert!(decrypt(&other.payload, &link.jwe).is_err());
+    }
+
+    #[test]
+    fn a_viewer_prefixed_link_carries_two_files_under_one_key() {
+        let sealed = seal(b"{\"resourceType\":\"Bundle\"}").unwrap();
+        let second = sealed
+            .seal_also(b"{\"resourceType\":\"DocumentReference\"}")
+            .unwrap();
+        let link = link(
+            sealed,
+            "https://share.example.org/shl/abc",
+            "",
+            None,
+            "P",
+            Some("https://share.example.org/view"),
+        )
+        .unwrap();
+        assert!(
+            link.text
+                .starts_with("https://share.example.org/view#shlink:/"),
+            "{}",
+            link.text
+        );
+        let payload = parse(&link.text).unwrap();
+        assert_eq!(payload, link.payload);
+        assert_eq!(
+            decrypt(&payload, &second).unwrap(),
+            b"{\"resourceType\":\"DocumentReference\"}"
+        );
+        assert!(decrypt(&payload, &link.jwe).is_ok());
+        let bad = seal(b"{}").unwrap();
+        assert!(matches!(
+            super::link(
+                bad,
+                "https://a.example/shl/x",
+                "",
+                None,
+                "",
+                Some("http://a.example/view")
+            ),
+            Err(Error::BadLinkHost(_))
+        ));
     }
 
     #[test]
