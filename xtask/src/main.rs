@@ -1,13 +1,14 @@
 //! `cargo xtask run | test | bench import`: the developer commands, including the system
 //! packages they need. Std only, so it builds in seconds on a fresh machine.
 //!
-//! - `run`: installs missing build packages, starts the demo portal and the desktop app.
+//! - `run`: installs missing build packages, starts the demo portal, a local share host (its
+//!   address and an owner token passed to the app) and the desktop app.
 //! - `test`: installs missing build/test packages, the Python SQLCipher client and the npm test
 //!   peers (oidc-provider, medplum), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|browse|backup|pdf|ccda|app]`: the benchmarks, in release mode (`ccda`
-//!   first installs the npm and PyPI C-CDA converters it compares with).
+//! - `bench [import|sync|browse|backup|pdf|ccda|app|share-host]`: the benchmarks, in release mode
+//!   (`ccda` first installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 //! - `fuzz ccda [--minutes N | --replay PATH]`: AFL++ on the C-CDA importer (see fuzz.rs).
 
@@ -74,6 +75,13 @@ fn main() -> ExitCode {
         ["bench", "pdf"] => ensure_apt(&["chromium"]).and_then(|()| bench("pdf")),
         ["bench", "ccda"] => bench_ccda(),
         ["bench", "app"] => bench_app(),
+        ["bench", "share-host"] => status(cargo().args([
+            "bench",
+            "-p",
+            "ownrecord-share-host",
+            "--bench",
+            "share_host",
+        ])),
         ["bundle"] => bundle(),
         ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["bench"] => bench("import")
@@ -83,7 +91,7 @@ fn main() -> ExitCode {
             .and_then(|()| bench("pdf"))
             .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|backup|directory|pdf|ccda|app] \
+            "usage: cargo xtask run | test | bench [import|sync|browse|backup|directory|pdf|ccda|app|share-host] \
              | directory | bundle | fuzz ccda [--minutes N | --replay PATH]"
                 .into(),
         ),
@@ -125,20 +133,47 @@ fn status(cmd: &mut Command) -> Result {
 /// Port of the demo portal that `run` starts (the directory lists it there).
 const DEMO_PORT: &str = "8765";
 
+/// Port of the demo share host that `run` starts beside the portal.
+const DEMO_SHARE_HOST_PORT: &str = "8766";
+
+/// The vault the printed CLI lines use.
+const DEMO_VAULT: &str = "/tmp/ownrecord-demo";
+
 fn run() -> Result {
     ensure_apt(BUILD_PACKAGES)?;
     build_ui()?;
-    status(cargo().args(["build", "-p", "ownrecord-cli", "-p", "ownrecord-desktop"]))?;
+    status(cargo().args([
+        "build",
+        "-p",
+        "ownrecord-cli",
+        "-p",
+        "ownrecord-desktop",
+        "-p",
+        "ownrecord-share-host",
+    ]))?;
     let bin = repo_root().join("target/debug");
-    let mut portal = Command::new(bin.join("ownrecord"))
-        .args(["demo-portal", "--port", DEMO_PORT])
-        .spawn()
-        .map_err(|e| format!("the demo portal did not start: {e}"))?;
+    let _portal = Running::spawn(
+        "the demo portal",
+        Command::new(bin.join("ownrecord")).args(["demo-portal", "--port", DEMO_PORT]),
+    )?;
     eprintln!(
         "xtask: the demo portal is at http://127.0.0.1:{DEMO_PORT}/fhir (sign in as demo / demo). Try:\n  \
-         target/debug/ownrecord --vault /tmp/ownrecord-demo init\n  \
-         target/debug/ownrecord --vault /tmp/ownrecord-demo connect http://127.0.0.1:{DEMO_PORT}/fhir\n  \
-         target/debug/ownrecord --vault /tmp/ownrecord-demo sync"
+         target/debug/ownrecord --vault {DEMO_VAULT} init\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} connect http://127.0.0.1:{DEMO_PORT}/fhir\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} sync"
+    );
+    let host = DemoShareHost::start(&bin)?;
+    let (url, token) = (&host.url, &host.token);
+    eprintln!(
+        "xtask: the demo share host is at {url} (its data in target/demo-share-host); the desktop \
+         offers it in Export & share. With the CLI, after the sync:\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} hosts add {url} --token {token}\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} share --to 'Dr. Lee' --purpose 'Second opinion' \
+         --out /tmp/ownrecord-demo-share.age --shl --host {url} --passcode 1234\n    \
+         (open the link it prints, {url}/view#shlink:/..., in your browser, passcode 1234)\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} shares\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} shares refresh      # who opened it\n  \
+         target/debug/ownrecord --vault {DEMO_VAULT} shares revoke ID    # the link answers 404 from now on"
     );
     let desktop = bin.join("ownrecord-desktop");
     // Without a session bus GTK leaves helper processes behind.
@@ -149,10 +184,171 @@ fn run() -> Result {
     } else {
         Command::new(&desktop)
     };
-    let result = status(&mut app);
-    let _ = portal.kill();
-    let _ = portal.wait();
-    result
+    app.env("OWNRECORD_DEMO_SHARE_HOST", url)
+        .env("OWNRECORD_DEMO_SHARE_HOST_TOKEN", token);
+    // The portal and the share host stop (are dropped) when the app exits.
+    status(&mut app)
+}
+
+/// A child process that is killed and reaped when dropped, so neither an early return nor the
+/// app's exit leaves it running.
+struct Running(std::process::Child);
+
+impl Running {
+    fn spawn(what: &str, cmd: &mut Command) -> Result<Self> {
+        cmd.spawn()
+            .map(Running)
+            .map_err(|e| format!("{what} did not start: {e}"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The share host `run` starts on loopback (plain HTTP), with an owner token for the app.
+struct DemoShareHost {
+    url: String,
+    token: String,
+    _process: Running,
+}
+
+impl DemoShareHost {
+    fn start(bin: &Path) -> Result<Self> {
+        let exe = bin.join("ownrecord-share-host");
+        let data = repo_root().join("target/demo-share-host");
+        let addr = format!("127.0.0.1:{DEMO_SHARE_HOST_PORT}");
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return Err(format!(
+                "something already listens on {addr} (a demo share host left running?): stop it, \
+                 then run `cargo xtask run` again"
+            ));
+        }
+        let mut process = Running::spawn(
+            "the demo share host",
+            Command::new(&exe)
+                .arg("--data")
+                .arg(&data)
+                .args(["--listen", &addr]),
+        )?;
+        wait_until_answers(&addr, &mut process.0)?;
+        let token = demo_owner_token(&exe, &data, &addr)?;
+        Ok(DemoShareHost {
+            url: format!("http://{addr}"),
+            token,
+            _process: process,
+        })
+    }
+}
+
+/// Waits (up to 30 s) until the share host at `addr` answers HTTP, or fails if it exits first.
+fn wait_until_answers(addr: &str, child: &mut std::process::Child) -> Result {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(Some(exit)) = child.try_wait() {
+            return Err(format!(
+                "the demo share host stopped ({exit}); its message is above"
+            ));
+        }
+        if http_status(addr, "GET", "/", None, "").is_ok() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "the demo share host did not answer on {addr} within 30 s"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The owner token the demo uses. The host keeps only tokens' hashes, and keeps them across
+/// runs, so the token is kept beside its database (a demo on loopback; a real operator hands the
+/// token out once) and reused while the host still knows it: a vault that added the host in an
+/// earlier run keeps working. Otherwise the host makes a new one (`owner-token`, last line).
+fn demo_owner_token(exe: &Path, data: &Path, addr: &str) -> Result<String> {
+    let kept = data.join("demo-owner-token");
+    if let Ok(token) = std::fs::read_to_string(&kept) {
+        let token = token.trim();
+        if !token.is_empty() && owner_token_known(addr, token)? {
+            return Ok(token.to_owned());
+        }
+    }
+    let out = Command::new(exe)
+        .arg("--data")
+        .arg(data)
+        .arg("owner-token")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the demo share host made no owner token ({})",
+            out.status
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .ok_or("the demo share host printed no owner token")?
+        .to_owned();
+    if !owner_token_known(addr, &token)? {
+        return Err("the demo share host does not accept the owner token it just made".into());
+    }
+    std::fs::write(&kept, format!("{token}\n")).map_err(|e| format!("{}: {e}", kept.display()))?;
+    Ok(token)
+}
+
+/// Whether the host accepts `token`, without creating anything: a link with no files is
+/// refused after the token check, so 400 means known and 401 unknown.
+fn owner_token_known(addr: &str, token: &str) -> Result<bool> {
+    match http_status(addr, "POST", "/api/links", Some(token), r#"{"files":[]}"#) {
+        Ok(400) => Ok(true),
+        Ok(401) => Ok(false),
+        Ok(other) => Err(format!(
+            "the demo share host answered {other} to a check of the owner token"
+        )),
+        Err(e) => Err(format!("the demo share host did not answer on {addr}: {e}")),
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; the answer's status code.
+fn http_status(
+    addr: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> std::io::Result<u16> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line)?;
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not an HTTP answer: {line:?}"),
+            )
+        })
 }
 
 fn test() -> Result {
