@@ -234,3 +234,98 @@ fn attr(tag: &str, name: &str) -> Option<String> {
     }
     None
 }
+
+/// A real browser for pages a recipient opens (the share host's viewer): headless Chromium
+/// through Debian's `chromedriver`, both on 127.0.0.1. No display is needed.
+pub mod chromium {
+    use std::net::TcpListener;
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    /// The WebDriver client the sessions are, for tests that have no dependency on it.
+    pub use fantoccini;
+    use fantoccini::{Client, ClientBuilder};
+
+    /// Where Debian puts the browser (`apt install chromium chromium-driver`).
+    const BINARY: &str = "/usr/bin/chromium";
+
+    /// `chromedriver` on a free loopback port; it and the browsers it started are killed (as
+    /// one process group) when dropped.
+    pub struct Driver {
+        child: Child,
+        port: u16,
+    }
+
+    impl Driver {
+        /// Starts chromedriver. Fails the test with what to install when it is missing (CI
+        /// installs it: `chromium` and `chromium-driver` are among xtask's test packages).
+        pub fn start() -> Driver {
+            use std::os::unix::process::CommandExt;
+            let found = Command::new("chromedriver").arg("--version").output();
+            assert!(
+                found.as_ref().is_ok_and(|o| o.status.success()),
+                "chromedriver is not installed: apt install chromium chromium-driver (cargo xtask test does)"
+            );
+            assert!(
+                std::path::Path::new(BINARY).exists(),
+                "Chromium is not installed at {BINARY}: apt install chromium"
+            );
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("chromedriver starts");
+            let driver = Driver { child, port };
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return driver;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("chromedriver did not start");
+        }
+
+        /// A new headless browser session (its own profile, no sandbox: tests run as root).
+        pub async fn session(&self) -> Client {
+            let mut caps = serde_json::Map::new();
+            caps.insert(
+                "goog:chromeOptions".into(),
+                serde_json::json!({
+                    "binary": BINARY,
+                    "args": [
+                        "--headless=new",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-dev-shm-usage",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-default-apps",
+                        "--disable-sync",
+                    ],
+                }),
+            );
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+                .unwrap_or_else(|e| panic!("no session with headless Chromium: {e}"))
+        }
+    }
+
+    impl Drop for Driver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod portal;
 mod shares;
 mod vault;
 mod vendors;
+mod viewer;
 mod wipe;
 
 use std::path::Path;

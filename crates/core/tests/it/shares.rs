@@ -1,33 +1,82 @@
 //! Links through a share host: the real `ownrecord-share-host` router on 127.0.0.1:0 in this
-//! process, a viewer's requests over HTTP (manifest with recipient and passcode, then the
-//! file), kill-the-clipboard from tests/peers, the disclosure log, and revocation.
+//! process (every request it receives recorded), a viewer's requests over HTTP (manifest with
+//! recipient and passcode, then the files), kill-the-clipboard from tests/peers, the disclosure
+//! log, and revocation.
 
 use std::path::Path;
-use std::sync::Arc;
+
+use base64::Engine;
 use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
 
 use ownrecord_core::audit::{AuditKind, Filter};
 use ownrecord_core::export::{self, HostLink, Selection, ShareRequest, shl};
 use ownrecord_core::vault::people::PersonChoice;
 use ownrecord_core::{Error, Vault};
 use ownrecord_share_host::store::{self, Store};
-use ownrecord_share_host::{AppState, Clock, Settings, secret, serve_plain};
+use ownrecord_share_host::{AppState, Clock, PeerAddr, Settings, secret};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::{keyring_vault, no_progress};
 
-const PASSCODE: &str = "lee-4321-ok";
+pub(crate) const PASSCODE: &str = "lee-4321-ok";
 
-struct Host {
-    base: String,
-    owner: String,
-    _dir: tempfile::TempDir,
+/// Every request the host received, as bytes: method, path and query, headers, body.
+pub(crate) type Requests = Arc<Mutex<Vec<Vec<u8>>>>;
+
+pub(crate) struct Host {
+    pub base: String,
+    pub owner: String,
+    /// The host's clock (Unix seconds), for a test to move.
+    pub clock: Arc<AtomicI64>,
+    /// The host's data folder.
+    pub dir: tempfile::TempDir,
+    pub requests: Requests,
+}
+
+impl Host {
+    /// Whether `needle` is in any request the host received.
+    pub fn received(&self, needle: &[u8]) -> bool {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| ownrecord_testkit::contains(r, needle))
+    }
+}
+
+async fn record_request(
+    axum::extract::State(log): axum::extract::State<Requests>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 << 20).await.unwrap();
+    let mut seen = format!("{} {}\n", parts.method, parts.uri).into_bytes();
+    for (name, value) in &parts.headers {
+        seen.extend_from_slice(name.as_str().as_bytes());
+        seen.extend_from_slice(b": ");
+        seen.extend_from_slice(value.as_bytes());
+        seen.push(b'\n');
+    }
+    seen.extend_from_slice(&body);
+    log.lock().unwrap().push(seen);
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(body),
+    ))
+    .await
 }
 
 /// The share host with the vault's clock, and one owner token.
 async fn start_host() -> Host {
-    let now = time::macros::datetime!(2026-11-23 12:00 UTC).unix_timestamp();
+    start_host_at(time::macros::datetime!(2026-11-23 12:00 UTC).unix_timestamp()).await
+}
+
+/// The share host with its clock at `now`, one owner token, and every request it receives
+/// recorded.
+pub(crate) async fn start_host_at(now: i64) -> Host {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let owner = secret::random_token().unwrap();
@@ -37,25 +86,43 @@ async fn start_host() -> Host {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let clock = Arc::new(AtomicI64::new(now));
     let state = AppState::new(
         store,
         Settings::new(&base),
-        Clock::Manual(Arc::new(AtomicI64::new(now))),
+        Clock::Manual(Arc::clone(&clock)),
     );
-    tokio::spawn(serve_plain(listener, state));
+    let requests: Requests = Arc::default();
+    let app = ownrecord_share_host::app(state).layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&requests),
+        record_request,
+    ));
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<PeerAddr>(),
+        )
+        .await
+    });
     Host {
         base,
         owner,
-        _dir: dir,
+        clock,
+        dir,
+        requests,
     }
 }
 
-fn sample_vault(dir: &Path) -> Vault {
+pub(crate) fn sample_vault(dir: &Path) -> Vault {
+    sample_vault_with(keyring_vault(dir))
+}
+
+/// `vault` with the sample patient Tressa Bergstrom imported.
+pub(crate) fn sample_vault_with(mut vault: Vault) -> Vault {
     let patient = ownrecord_testkit::patient_files()
         .into_iter()
         .find(|f| f.to_string_lossy().contains("Tressa_Bergstrom"))
         .unwrap();
-    let mut vault = keyring_vault(dir);
     for file in ownrecord_testkit::support_files().iter().chain([&patient]) {
         vault
             .import_file(file, PersonChoice::New, &mut no_progress())
@@ -64,7 +131,7 @@ fn sample_vault(dir: &Path) -> Vault {
     vault
 }
 
-fn share_rows(vault: &Vault) -> Vec<Value> {
+pub(crate) fn share_rows(vault: &Vault) -> Vec<Value> {
     vault
         .audit_entries(&Filter {
             kinds: vec![AuditKind::Share],
@@ -75,7 +142,7 @@ fn share_rows(vault: &Vault) -> Vec<Value> {
         .collect()
 }
 
-fn request() -> ShareRequest {
+pub(crate) fn request() -> ShareRequest {
     ShareRequest {
         // Shared with the practice; the viewer declares the doctor.
         recipient: "Lee Cardiology".into(),
@@ -86,7 +153,7 @@ fn request() -> ShareRequest {
     }
 }
 
-fn via(host: &str, passcode: Option<&str>) -> HostLink {
+pub(crate) fn via(host: &str, passcode: Option<&str>) -> HostLink {
     HostLink {
         host: host.to_owned(),
         passcode: passcode.map(|p| Zeroizing::new(p.to_owned())),
@@ -181,6 +248,13 @@ async fn a_host_link_opens_for_the_recipient_its_opens_are_logged_once_and_revok
         "one passcode for the share"
     );
     let link = shared.link.as_ref().unwrap();
+    // The host's viewer before the fragment, so a phone camera opens the viewer.
+    assert!(
+        link.text
+            .starts_with(&format!("{}/view#shlink:/", host.base)),
+        "{}",
+        link.text
+    );
     let payload = shl::parse(&link.text).unwrap();
     assert_eq!(payload.flag, "P");
     assert!(payload.url.starts_with(&format!("{}/shl/", host.base)));
@@ -223,6 +297,22 @@ async fn a_host_link_opens_for_the_recipient_its_opens_are_logged_once_and_revok
     assert!(ok, "kill-the-clipboard resolves the link: {report}");
     assert_eq!(report["files"][0]["content"], bundle);
     assert_eq!(report["flag"], "P");
+    // The second file: the share's PDF as a DocumentReference, under the same key.
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{report}");
+    let document = &files[1]["content"];
+    assert_eq!(document["resourceType"], "DocumentReference");
+    let attachment = &document["content"][0]["attachment"];
+    assert_eq!(attachment["contentType"], "application/pdf");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(attachment["data"].as_str().unwrap())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let pdf_row = &rows[completed]["link"]["pdf_sha256"];
+    assert_eq!(pdf_row, &json!(export::sha256_hex(&pdf)));
+    // The key never reached the host: not in any request, not in its data folder.
+    assert!(!host.received(payload.key.as_bytes()));
+    assert!(ownrecord_testkit::scan_dir(host.dir.path(), &[payload.key.clone()]).is_empty());
 
     // refresh: each open is a disclosure row naming the declared recipient; twice records once.
     let refreshed = vault.refresh_shares().await.unwrap();
