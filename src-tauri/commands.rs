@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ownrecord_core::audit::{AuditEntry, AuditKind, Filter, Verified};
 use ownrecord_core::backup::restore::{RestoreReport, RestoreRequest, restore};
 use ownrecord_core::backup::{BackupReport, BackupStatus};
-use ownrecord_core::export::{self, LinkRequest, Section, Selection, ShareRequest, WrittenFile};
+use ownrecord_core::export::{self, Section, Selection, WrittenFile};
 use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
 use ownrecord_core::portal::{ConnectRequest, Connection, client_ids};
 use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
@@ -28,8 +28,9 @@ use zeroize::Zeroizing;
 use crate::backups::{self, BackupAttempt, Backups};
 use crate::deep_link::SignIns;
 use crate::error::CommandError;
+use crate::sharing::DemoShareHost;
 
-type Result<T> = std::result::Result<T, CommandError>;
+pub(crate) type Result<T> = std::result::Result<T, CommandError>;
 
 pub struct AppState {
     pub vault_dir: PathBuf,
@@ -39,6 +40,8 @@ pub struct AppState {
     pub backups: Arc<Backups>,
     /// The demo portal `cargo xtask run` starts.
     pub demo_portal: String,
+    /// The share host `cargo xtask run` starts, if it did.
+    pub demo_share_host: Option<DemoShareHost>,
     /// The sign-in waiting for an `org.ownrecord.app:` callback, if any.
     pub sign_ins: SignIns,
 }
@@ -51,6 +54,7 @@ impl AppState {
             backups: Arc::new(Backups::new()),
             demo_portal: std::env::var("OWNRECORD_DEMO_PORTAL")
                 .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
+            demo_share_host: DemoShareHost::from_env(),
             sign_ins: SignIns::default(),
         }
     }
@@ -58,7 +62,7 @@ impl AppState {
 
 /// Runs `f` on the unlocked vault, on a blocking thread (SQLite and the core's network calls
 /// never hold up the window or the async workers). Async core calls inside use [`block_on`].
-async fn with_vault<T: Send + 'static>(
+pub(crate) async fn with_vault<T: Send + 'static>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -66,7 +70,7 @@ async fn with_vault<T: Send + 'static>(
 }
 
 /// [`with_vault`] for a command that changes the vault: a backup follows once it is quiet.
-async fn changing<T: Send + 'static>(
+pub(crate) async fn changing<T: Send + 'static>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -114,7 +118,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Runs a core future to its end on the current (blocking) thread.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(future)
 }
 
@@ -125,6 +129,8 @@ pub struct VaultStatus {
     /// Where the vault lives, to tell the patient in one sentence.
     pub dir: String,
     pub demo_portal: String,
+    /// The share host on this computer for the demo (its address), when one runs.
+    pub demo_share_host: Option<String>,
     /// Whether the open vault has a recovery key (none while locked): without one, the window
     /// offers to make it.
     pub has_recovery_key: Option<bool>,
@@ -142,6 +148,7 @@ async fn status(state: &State<'_, AppState>) -> VaultStatus {
         unlocked: has_recovery_key.is_some(),
         dir: state.vault_dir.display().to_string(),
         demo_portal: state.demo_portal.clone(),
+        demo_share_host: state.demo_share_host.as_ref().map(|d| d.url.clone()),
         has_recovery_key,
     }
 }
@@ -636,7 +643,11 @@ pub async fn disconnect_portal(state: State<'_, AppState>, id: i64) -> Result<bo
     changing(&state, move |v| block_on(v.disconnect(id))).await
 }
 
-fn selection(person: i64, sections: Vec<Section>, since: Option<String>) -> Result<Selection> {
+pub(crate) fn selection(
+    person: i64,
+    sections: Vec<Section>,
+    since: Option<String>,
+) -> Result<Selection> {
     let mut selection = Selection {
         person: Some(person),
         ..Selection::default()
@@ -718,70 +729,6 @@ pub async fn export_ips(
     since: Option<String>,
 ) -> Result<WrittenFile> {
     export_to(state, export::export_ips, person, path, sections, since).await
-}
-
-/// What the window shows after a share: the passcode once, and the link with its QR code.
-#[derive(Serialize, ts_rs::TS)]
-pub struct ShareView {
-    pub package: String,
-    pub passcode: String,
-    pub expires: Option<String>,
-    pub link: Option<String>,
-    /// The QR code as a `data:image/png;base64,` URL.
-    pub qr: Option<String>,
-    /// Where the patient must put the encrypted file, when it was not uploaded.
-    pub encrypted_file: Option<String>,
-}
-
-#[derive(serde::Deserialize, ts_rs::TS)]
-pub struct ShareForm {
-    pub recipient: String,
-    pub purpose: String,
-    pub path: String,
-    pub sections: Vec<Section>,
-    pub since: Option<String>,
-    pub expires_days: Option<u32>,
-    /// Where the link's encrypted file will live (a SMART Health Link is made when set).
-    pub link_url: Option<String>,
-    pub upload: bool,
-}
-
-#[tauri::command]
-pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> Result<ShareView> {
-    use base64::Engine;
-    let request = ShareRequest {
-        recipient: form.recipient,
-        purpose: form.purpose,
-        selection: selection(person, form.sections, form.since)?,
-        expires_in_days: form.expires_days,
-        link: form
-            .link_url
-            .filter(|u| !u.is_empty())
-            .map(|url| LinkRequest {
-                url,
-                upload: form.upload,
-            }),
-    };
-    let path = PathBuf::from(&form.path);
-    let shared = changing(&state, move |v| block_on(export::share(v, &request, &path))).await?;
-    let qr = shared.link.as_ref().map(|link| {
-        format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(&link.qr_png_bytes)
-        )
-    });
-    Ok(ShareView {
-        package: shared.package.path.display().to_string(),
-        passcode: shared.passcode.to_string(),
-        expires: shared.expires.clone(),
-        link: shared.link.as_ref().map(|l| l.text.clone()),
-        qr,
-        encrypted_file: shared
-            .link
-            .as_ref()
-            .and_then(|l| l.encrypted_file.as_ref())
-            .map(|f| f.path.display().to_string()),
-    })
 }
 
 #[tauri::command]

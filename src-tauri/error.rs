@@ -12,6 +12,10 @@ pub enum CommandError {
     NotConfirmed,
     #[error("Choose a folder for your backups first. No backup was made.")]
     NoBackupFolder,
+    #[error(
+        "No share host runs on this computer for the demo. Add a share host by its address and owner token instead."
+    )]
+    NoDemoShareHost,
 }
 
 impl CommandError {
@@ -21,6 +25,21 @@ impl CommandError {
             CommandError::Locked => "locked",
             CommandError::NotConfirmed => "not_confirmed",
             CommandError::NoBackupFolder => "no_backup_folder",
+            CommandError::NoDemoShareHost => "no_demo_share_host",
+        }
+    }
+
+    /// The sentence the window shows: the core's, except where it names a CLI command.
+    pub fn message(&self) -> String {
+        use ownrecord_core::Error;
+        match self {
+            CommandError::Core(Error::UnknownHost(url)) => format!(
+                "No share host {url} is set up. Add it under Share hosts (its address and the owner token its operator gave you)."
+            ),
+            CommandError::Core(Error::UnknownShare(_)) => {
+                "OwnRecord has no record of this share. Open the Shared screen again.".to_owned()
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -30,7 +49,7 @@ impl Serialize for CommandError {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("CommandError", 2)?;
         s.serialize_field("code", self.code())?;
-        s.serialize_field("message", &self.to_string())?;
+        s.serialize_field("message", &self.message())?;
         s.end()
     }
 }

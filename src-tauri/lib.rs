@@ -4,6 +4,7 @@ mod backups;
 pub mod commands;
 mod deep_link;
 mod error;
+mod sharing;
 
 use tauri::{Builder, Runtime};
 
@@ -45,7 +46,15 @@ macro_rules! handlers {
             $crate::commands::choose_save_path,
             $crate::commands::export_pdf,
             $crate::commands::export_ips,
-            $crate::commands::share,
+            $crate::sharing::share_hosts,
+            $crate::sharing::add_share_host,
+            $crate::sharing::add_demo_share_host,
+            $crate::sharing::remove_share_host,
+            $crate::sharing::share_preview,
+            $crate::sharing::share,
+            $crate::sharing::shares,
+            $crate::sharing::refresh_shares,
+            $crate::sharing::revoke_share,
             $crate::commands::audit_log,
             $crate::commands::audit_verify,
             $crate::commands::wipe,
@@ -105,8 +114,12 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     commands::BackupsView::export_all_to(dir)?;
     backup::BackupReport::export_all_to(dir)?;
     backup::restore::RestoreReport::export_all_to(dir)?;
-    commands::ShareView::export_all_to(dir)?;
-    commands::ShareForm::export_all_to(dir)?;
+    sharing::ShareView::export_all_to(dir)?;
+    sharing::ShareForm::export_all_to(dir)?;
+    sharing::HostView::export_all_to(dir)?;
+    sharing::SharePreview::export_all_to(dir)?;
+    sharing::ShareRecord::export_all_to(dir)?;
+    sharing::RefreshView::export_all_to(dir)?;
     commands::ImportReport::export_all_to(dir)?;
     commands::ImportProgress::export_all_to(dir)?;
     commands::ConnectForm::export_all_to(dir)?;

@@ -12,14 +12,18 @@ import type { DocumentView } from "./bindings/DocumentView";
 import type { ImportProgress } from "./bindings/ImportProgress";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { LabSeries } from "./bindings/LabSeries";
+import type { HostView } from "./bindings/HostView";
 import type { ListPage } from "./bindings/ListPage";
 import type { Person } from "./bindings/Person";
 import type { PersonChoice } from "./bindings/PersonChoice";
+import type { RefreshView } from "./bindings/RefreshView";
 import type { ResourceDetail } from "./bindings/ResourceDetail";
 import type { RestoreReport } from "./bindings/RestoreReport";
 import type { SearchHit } from "./bindings/SearchHit";
 import type { Section } from "./bindings/Section";
 import type { ShareForm } from "./bindings/ShareForm";
+import type { SharePreview } from "./bindings/SharePreview";
+import type { ShareRecord } from "./bindings/ShareRecord";
 import type { ShareView } from "./bindings/ShareView";
 import type { Summary } from "./bindings/Summary";
 import type { SyncProgress } from "./bindings/SyncProgress";
@@ -111,7 +115,18 @@ export const api = {
     call<WrittenFile>("export_pdf", { person, path, sections, since }),
   exportIps: (person: number, path: string, sections: Section[], since: string | null) =>
     call<WrittenFile>("export_ips", { person, path, sections, since }),
+  shareHosts: () => call<HostView[]>("share_hosts"),
+  addShareHost: (url: string, token: string) => call<HostView>("add_share_host", { url, token }),
+  /** The share host `cargo xtask run` started on this computer (its token stays in the shell). */
+  addDemoShareHost: () => call<HostView>("add_demo_share_host"),
+  removeShareHost: (url: string) => call<null>("remove_share_host", { url }),
+  /** The summary a share of these sections would hold: what leaves, before it does. */
+  sharePreview: (person: number, sections: Section[], since: string | null) => call<SharePreview>("share_preview", { person, sections, since }),
   share: (person: number, form: ShareForm) => call<ShareView>("share", { person, form }),
+  shares: () => call<ShareRecord[]>("shares"),
+  /** Asks the share hosts who opened each active link; returns the shares after. */
+  refreshShares: () => call<RefreshView>("refresh_shares"),
+  revokeShare: (id: string) => call<ShareRecord>("revoke_share", { id }),
   auditLog: (disclosuresOnly: boolean) => call<AuditEntry[]>("audit_log", { disclosuresOnly }),
   auditVerify: () => call<Verified>("audit_verify"),
   wipe: (confirmation: string) => call<WipeReport>("wipe", { confirmation }),

@@ -12,6 +12,7 @@ import { backupsView } from "./views/backups";
 import { connectionsView } from "./views/connections";
 import { exportView } from "./views/export";
 import { peopleView } from "./views/people";
+import { sharedView } from "./views/shared";
 import { recordView } from "./views/record";
 import { wipeView } from "./views/wipe";
 
@@ -47,7 +48,7 @@ export async function start(view: ViewName = "record"): Promise<void> {
       ),
     );
   } else {
-    root.appendChild(shell(status.demo_portal, view));
+    root.appendChild(shell(status.demo_portal, status.demo_share_host, view));
     idle = new IdleLock(AUTO_LOCK_MINUTES, () => void lockNow());
     idle.start();
   }
@@ -153,12 +154,12 @@ function unlockScreen(): HTMLElement {
   return screen;
 }
 
-type ViewName = "record" | "people" | "connections" | "export" | "audit" | "backups" | "wipe";
+type ViewName = "record" | "people" | "connections" | "export" | "shared" | "audit" | "backups" | "wipe";
 
 /** The views that show one person's record: shown again when another person is chosen. */
 const PERSON_VIEWS: ViewName[] = ["record", "export"];
 
-function shell(demoPortal: string, first: ViewName): HTMLElement {
+function shell(demoPortal: string, demoShareHost: string | null, first: ViewName): HTMLElement {
   const content = h("div", { class: "content", id: "content" });
   // Files dropped on the window are imported from the Connections view (which asks whose they are).
   let dropped: string[] = [];
@@ -166,7 +167,8 @@ function shell(demoPortal: string, first: ViewName): HTMLElement {
     record: ["My record", () => recordView(chosen())],
     people: ["People", () => peopleView()],
     connections: ["Connections", () => connectionsView(demoPortal, dropped.splice(0))],
-    export: ["Export & share", () => exportView(chosen())],
+    export: ["Export & share", () => exportView(chosen(), { demoShareHost, showShared: () => show("shared") })],
+    shared: ["Shared", () => sharedView(demoShareHost)],
     audit: ["Audit log", () => auditView()],
     backups: ["Backups", () => backupsView((key) => showRecoveryKey(key, () => void start("backups")))],
     wipe: ["Wipe", () => wipeView(start)],

@@ -13,7 +13,7 @@ const tick = async (n = 8) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));
 };
 
-const status = (s: Partial<VaultStatus>): VaultStatus => ({ exists: true, unlocked: true, dir: "/v", demo_portal: "http://127.0.0.1/fhir", has_recovery_key: true, ...s });
+const status = (s: Partial<VaultStatus>): VaultStatus => ({ exists: true, unlocked: true, dir: "/v", demo_portal: "http://127.0.0.1/fhir", demo_share_host: null, has_recovery_key: true, ...s });
 
 /** The window, started afresh (its module state too) against `handler`. */
 async function startWindow(handler: (cmd: string, args: unknown) => unknown): Promise<void> {

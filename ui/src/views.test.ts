@@ -93,24 +93,7 @@ describe("whose record", () => {
 
     const exports = exportView({ ...ann, birth_date: null });
     expect(exports.querySelector("#person-banner")!.textContent).toBe("Exporting and sharing the record of Ann Lee · birth date not recorded");
-    expect([...exports.querySelectorAll("h2")].map((e) => e.textContent)).toEqual(["Save a copy of Ann Lee's record", "Share Ann Lee's record with someone"]);
-  });
-
-  it("shares the chosen person's record", async () => {
-    let sent: unknown;
-    mockIPC((cmd, args) => {
-      if (cmd === "share") {
-        sent = args;
-        return { package: "/tmp/p.age", passcode: "one-two-three", expires: null, link: null, qr: null, encrypted_file: null };
-      }
-    });
-    const view = exportView(ann);
-    view.querySelector<HTMLInputElement>("#share-to")!.value = "Dr. Lee";
-    view.querySelector<HTMLInputElement>("#share-path")!.value = "/tmp/p.age";
-    view.querySelector<HTMLButtonElement>("#share")!.click();
-    await tick();
-    expect((sent as { person: number }).person).toBe(7);
-    expect(view.querySelector("#share-passcode")!.textContent).toBe("one-two-three");
+    expect([...exports.querySelectorAll("h2")].map((e) => e.textContent)).toEqual(["Save a copy of Ann Lee's record for yourself", "Share Ann Lee's record with someone"]);
   });
 
   it("says the vault holds no record yet instead of asking for one", () => {

@@ -3,12 +3,20 @@
 /**
  * What the window shows after a share: the passcode once, and the link with its QR code.
  */
-export type ShareView = { package: string, passcode: string, expires: string | null, link: string | null, 
+export type ShareView = { 
+/**
+ * The share's id on the Shared screen.
+ */
+id: string, package: string, 
+/**
+ * Opens the package, and the link when it asks for one. Never stored.
+ */
+passcode: string, expires: string | null, link: string | null, 
 /**
  * The QR code as a `data:image/png;base64,` URL.
  */
-qr: string | null, 
+qr: string | null, link_passcode_required: boolean, 
 /**
- * Where the patient must put the encrypted file, when it was not uploaded.
+ * The share host the link lives on.
  */
-encrypted_file: string | null, };
+host: string | null, };

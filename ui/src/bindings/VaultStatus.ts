@@ -6,6 +6,10 @@ export type VaultStatus = { exists: boolean, unlocked: boolean,
  */
 dir: string, demo_portal: string, 
 /**
+ * The share host on this computer for the demo (its address), when one runs.
+ */
+demo_share_host: string | null, 
+/**
  * Whether the open vault has a recovery key (none while locked): without one, the window
  * offers to make it.
  */
