@@ -931,3 +931,363 @@ async fn start_demo_sign_in(c: &Client) -> String {
     .await;
     text(c, "#sign-in-url").await
 }
+
+/// `ownrecord-share-host`, the real binary, on 127.0.0.1 with its own data folder; killed when
+/// dropped.
+struct ShareHostProcess {
+    child: std::process::Child,
+    url: String,
+    token: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for ShareHostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The share host's binary, (re)built by cargo into the target folder this test runs from.
+fn share_host_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/workspace-… → target/<profile>
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "ownrecord-share-host", "--bin"])
+        .arg("ownrecord-share-host")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    assert!(build.status().unwrap().success(), "the share host builds");
+    let binary = profile_dir.join("ownrecord-share-host");
+    assert!(binary.exists(), "{}", binary.display());
+    binary
+}
+
+/// Starts the share host on a free loopback port with an owner token from its `owner-token`
+/// command (the token is its last line of output).
+fn start_share_host() -> ShareHostProcess {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let binary = share_host_binary();
+    let data = tempfile::tempdir().unwrap();
+    let issued = Command::new(&binary)
+        .arg("--data")
+        .arg(data.path())
+        .arg("owner-token")
+        .output()
+        .unwrap();
+    assert!(issued.status.success());
+    let token = String::from_utf8(issued.stdout)
+        .unwrap()
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut child = Command::new(&binary)
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // "ownrecord-share-host: serving http://127.0.0.1:PORT on ..."; the rest is drained.
+    let (sender, serving) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let line = serving
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the share host says where it serves");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    ShareHostProcess {
+        child,
+        url,
+        token,
+        _data: data,
+    }
+}
+
+/// The manifest URL inside a SMART Health Link (`shlink:/…` or a viewer URL with `#shlink:/…`).
+fn manifest_url(link: &str) -> String {
+    use base64::Engine;
+    let payload = link.split("shlink:/").nth(1).expect("a shlink payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    payload["url"].as_str().unwrap().to_owned()
+}
+
+/// The HTTP status of a manifest request (POST with the recipient and the passcode, as an SHL
+/// viewer sends it), over a plain socket to the loopback host.
+fn manifest_status(manifest: &str, recipient: &str, passcode: &str) -> u16 {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(manifest).unwrap();
+    let body = serde_json::json!({"recipient": recipient, "passcode": passcode}).to_string();
+    let mut socket =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    write!(
+        socket,
+        "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        url.path(),
+        url.host_str().unwrap(),
+        url.port().unwrap(),
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {answer}"))
+}
+
+/// kill-the-clipboard (tests/peers) resolving `link` as "Dr. Lee" with `passcode`.
+fn resolve_as_dr_lee(link: &str, passcode: &str) -> (bool, serde_json::Value) {
+    let out = std::process::Command::new("node")
+        .arg(ownrecord_testkit::checkers::peers_dir().join("shl-resolve.mjs"))
+        .arg(link)
+        .args(["--recipient", "Dr. Lee", "--passcode", passcode])
+        .output()
+        .expect("node runs");
+    (
+        out.status.success(),
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_shared_through_the_wizard_opened_by_a_doctor_and_stopped() {
+    use std::sync::Arc;
+    ownrecord_testkit::require_secret_service();
+    let host = start_share_host();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("vault");
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"given": ["Rosa"], "family": "Okafor"}], "birthDate": "1961-07-30"}},
+        {"resource": {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"},
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+            "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2019-04-02"}}]});
+    let file = work.path().join("record.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    {
+        let mut vault = ownrecord_core::Vault::create(
+            &dir,
+            ownrecord_core::KeyProtection::keyring(),
+            Arc::new(ownrecord_core::SystemClock),
+        )
+        .unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut |_| {})
+            .unwrap();
+    }
+    let driver = Driver::start(&[
+        ("OWNRECORD_VAULT", dir.to_str().unwrap()),
+        ("OWNRECORD_DEMO_SHARE_HOST", &host.url),
+        ("OWNRECORD_DEMO_SHARE_HOST_TOKEN", &host.token),
+    ]);
+    let c = driver.session(&app()).await;
+    click(&c, "#unlock").await;
+    click(&c, "#nav-export").await;
+
+    // Who: a name, the kind of recipient, why.
+    wait_for(&c, "#share-to")
+        .await
+        .send_keys("Lee Cardiology")
+        .await
+        .unwrap();
+    click(&c, "#share-kind-care_team").await;
+    wait_for(&c, "#share-purpose")
+        .await
+        .send_keys("Second opinion")
+        .await
+        .unwrap();
+    c.execute(
+        "document.querySelector('#share-wizard').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&c, "18-share-who").await;
+    click(&c, "#share-next").await;
+
+    // What: the preview of exactly what leaves names the patient and the problem.
+    wait_until(
+        &c,
+        "document.querySelector('#share-preview')?.textContent.includes('Asthma')",
+    )
+    .await;
+    assert!(text(&c, "#share-preview").await.contains("Rosa Okafor"));
+    c.execute(
+        "document.querySelector('#share-preview').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&c, "19-share-preview").await;
+    click(&c, "#share-next").await;
+
+    // How: a link through a share host. The demo's host is one click; removed again, it is
+    // added by its address and owner token, as a patient given them would.
+    let package = work.path().join("for-lee.age");
+    wait_for(&c, "#share-path")
+        .await
+        .send_keys(package.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#host-demo").await;
+    wait_until(
+        &c,
+        &format!(
+            "document.querySelector('#share-host')?.value === {:?}",
+            host.url
+        ),
+    )
+    .await;
+    click(&c, "#share-hosts .remove-host").await;
+    wait_for(&c, "#no-hosts").await;
+    wait_for(&c, "#host-url")
+        .await
+        .send_keys(&host.url)
+        .await
+        .unwrap();
+    wait_for(&c, "#host-token")
+        .await
+        .send_keys(&host.token)
+        .await
+        .unwrap();
+    click(&c, "#host-add").await;
+    wait_until(
+        &c,
+        &format!(
+            "document.querySelector('#share-host')?.value === {:?}",
+            host.url
+        ),
+    )
+    .await;
+    assert!(
+        !c.source().await.unwrap().contains(&host.token),
+        "the owner token is not in the page once added"
+    );
+    shot(&c, "20-share-how").await;
+    click(&c, "#share-next").await;
+
+    // Expiry, uses and a passcode of the patient's choosing.
+    let expires = wait_for(&c, "#share-expires").await;
+    expires.clear().await.unwrap();
+    expires.send_keys("7").await.unwrap();
+    wait_for(&c, "#share-max-uses")
+        .await
+        .send_keys("5")
+        .await
+        .unwrap();
+    click(&c, "#share-passcode-choose").await;
+    let passcode = "lee-4321-ok";
+    wait_for(&c, "#share-passcode-input")
+        .await
+        .send_keys(passcode)
+        .await
+        .unwrap();
+    shot(&c, "21-share-expiry-passcode").await;
+    click(&c, "#share-next").await;
+
+    // The result: the link, its QR code, the passcode and what to give.
+    let link = text(&c, "#share-link-text").await;
+    assert!(link.contains("shlink:/"), "{link}");
+    assert_eq!(text(&c, "#share-passcode").await, passcode);
+    let said = text(&c, "#share-instructions").await;
+    assert!(said.contains("Give Lee Cardiology the link"), "{said}");
+    wait_until(
+        &c,
+        "document.querySelector('#share-qr')?.complete && document.querySelector('#share-qr').naturalWidth > 0",
+    )
+    .await;
+    assert!(package.exists());
+    shot(&c, "22-share-link-made").await;
+
+    // The Shared screen lists it, live, not opened yet.
+    click(&c, "#share-see-shared").await;
+    wait_for(&c, "#shared-view .share.status-active").await;
+    let listed = text(&c, "#shares").await;
+    assert!(
+        listed.contains("Lee Cardiology") && listed.contains("Care team: Second opinion"),
+        "{listed}"
+    );
+    wait_until(
+        &c,
+        "document.querySelector('#shares-status')?.className === 'ok'",
+    )
+    .await;
+    assert!(text(&c, "#shares .share").await.contains("Not opened yet"));
+    shot(&c, "23-shared").await;
+
+    // A doctor opens it: kill-the-clipboard resolves and decrypts it as "Dr. Lee".
+    let (opened, report) = resolve_as_dr_lee(&link, passcode);
+    assert!(opened, "{report}");
+    assert!(report.to_string().contains("Okafor"), "{report}");
+    let manifest = manifest_url(&link);
+    assert_eq!(manifest_status(&manifest, "Dr. Lee", passcode), 200);
+
+    // "Check for new opens": the open, with the name the doctor gave.
+    click(&c, "#shares-refresh").await;
+    wait_until(
+        &c,
+        "document.querySelector('#shares .open')?.textContent.includes('Dr. Lee')",
+    )
+    .await;
+    let open = text(&c, "#shares .open").await;
+    assert!(
+        open.starts_with("Opened by ‘Dr. Lee’ (as they named themselves) on "),
+        "{open}"
+    );
+    assert!(text(&c, "#shares-status").await.contains("new open"));
+    shot(&c, "24-shared-opened").await;
+
+    // "Stop sharing", confirmed: revoked at the host, which then answers 404.
+    click(&c, "#shares .revoke").await;
+    let ask = text(&c, "#shares .revoke-ask").await;
+    assert!(ask.contains("Stop sharing with Lee Cardiology?"), "{ask}");
+    shot(&c, "25-stop-sharing").await;
+    assert_eq!(manifest_status(&manifest, "Dr. Lee", passcode), 200);
+    click(&c, "#shares .revoke-confirm").await;
+    wait_for(&c, "#shared-view .share.status-revoked").await;
+    assert_eq!(
+        text(&c, "#shares .share-status").await,
+        "Stopped: the link no longer opens"
+    );
+    assert!(
+        c.find_all(Locator::Css("#shares .revoke"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    shot(&c, "26-shared-stopped").await;
+    assert_eq!(manifest_status(&manifest, "Dr. Lee", passcode), 404);
+    let (opened, _) = resolve_as_dr_lee(&link, passcode);
+    assert!(!opened, "a stopped link does not resolve");
+
+    // The disclosure log holds it all and its chain verifies.
+    click(&c, "#nav-audit").await;
+    wait_until(
+        &c,
+        "document.querySelector('#audit-status')?.className === 'ok'",
+    )
+    .await;
+    c.close().await.unwrap();
+}

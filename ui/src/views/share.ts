@@ -197,6 +197,7 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
   const back = h("button", { id: "share-back", type: "button" }, "Back");
   const next = h("button", { id: "share-next", type: "button", class: "primary" }, "Next");
   const result = h("div", { id: "share-result", "aria-live": "polite" });
+  const buttons = h("div", { class: "row" }, back, next);
 
   // Who.
   const recipient = h("input", { type: "text", id: "share-to", autocomplete: "off" });
@@ -431,12 +432,12 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
     shared.addEventListener("click", () => options.showShared?.());
     append(result, h("div", { class: "row" }, again, shared));
     for (const step of Object.values(panels)) step.hidden = true;
-    progress.hidden = back.hidden = next.hidden = true;
+    progress.hidden = buttons.hidden = true;
     result.querySelector<HTMLElement>("h3")?.setAttribute("tabindex", "-1");
     result.querySelector<HTMLElement>("h3")?.focus();
   };
 
-  append(wizard, progress, ...(Object.values(panels) as HTMLElement[]), message, h("div", { class: "row" }, back, next), result);
+  append(wizard, progress, ...(Object.values(panels) as HTMLElement[]), message, buttons, result);
   showHow();
   go("who", false);
   return wizard;
