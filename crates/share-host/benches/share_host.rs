@@ -705,8 +705,9 @@ async fn run() {
     .await;
     report("share host, P", &passcode_stats);
     println!(
-        "  share host peak RSS after the passcode path: {:.1} MB",
-        status_mb(host.pid(), "VmHWM:")
+        "  share host peak RSS after the passcode path: {:.1} MB (now {:.1} MB)",
+        status_mb(host.pid(), "VmHWM:"),
+        status_mb(host.pid(), "VmRSS:"),
     );
     assert!(
         host.child.try_wait().unwrap().is_none(),
