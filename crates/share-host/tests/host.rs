@@ -802,3 +802,114 @@ fn plain_http_off_loopback_is_refused_with_a_sentence() {
             .contains("--public-url")
     );
 }
+
+/// The viewer's three answers: (path, content type).
+const VIEWER: [(&str, &str); 3] = [
+    ("/view", "text/html; charset=utf-8"),
+    ("/view/viewer.js", "text/javascript; charset=utf-8"),
+    ("/view/viewer.css", "text/css; charset=utf-8"),
+];
+
+#[tokio::test]
+async fn the_viewer_is_served_with_a_strict_policy_and_the_common_headers() {
+    let h = host().await;
+    for (path, content_type) in VIEWER {
+        let resp = h
+            .http
+            .get(format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("{path} has no {name}"))
+        };
+        assert_eq!(header("content-type"), content_type);
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "connect-src 'self' blob:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+            "require-trusted-types-for 'script'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert_eq!(header("cache-control"), "no-store");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(header("x-frame-options"), "DENY");
+    }
+    // No other file under /view, and the viewer takes no POST.
+    let (status, _, _) = h.get(&format!("{}/view/other.js", h.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let resp = h
+        .http
+        .post(format!("{}/view", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error());
+}
+
+#[tokio::test]
+async fn the_viewer_loads_nothing_from_elsewhere_and_writes_no_html_from_strings() {
+    let h = host().await;
+    let mut files = Vec::new();
+    for (path, _) in VIEWER {
+        let (status, _, body) = h.get(&format!("{}{path}", h.base)).await;
+        assert_eq!(status, StatusCode::OK);
+        files.push((path, body));
+    }
+    for (path, body) in &files {
+        // No address of any other site: no scheme, no protocol-relative URL, nothing imported.
+        for needle in ["://", "\"//", "'//", "(//", "@import", "url("] {
+            assert!(!body.contains(needle), "{path} has {needle}");
+        }
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ] {
+            assert!(
+                !body.contains(sink) || path.ends_with(".html"),
+                "{path} uses {sink}"
+            );
+        }
+    }
+    let page = &files[0].1;
+    assert!(page.contains("<html lang=\"en\">"));
+    assert!(page.contains("name=\"viewport\""));
+    assert!(page.contains("src=\"view/viewer.js\""));
+    assert!(page.contains("href=\"view/viewer.css\""));
+    assert!(page.contains("<label for=\"recipient\">Who is viewing?</label>"));
+    assert!(page.contains("<label for=\"passcode\">Passcode</label>"));
+    assert!(!page.contains("<script>"), "no inline script");
+    assert!(!page.contains("style="), "no inline style");
+    let script = &files[1].1;
+    assert!(
+        script
+            .contains("This link was withdrawn by the patient, has expired, or has been used up.")
+    );
+    assert!(script.contains("remainingAttempts"));
+    // The script never logs, and never puts the link in an address it asks for.
+    assert!(!script.contains("console."));
+    assert!(!script.contains("sendBeacon"));
+}
+
+#[tokio::test]
+async fn a_created_link_names_the_viewer() {
+    let h = host().await;
+    let link = h.link(json!({"files": [{"jwe": jwe("{}")}]})).await;
+    assert_eq!(link["viewer_url"], format!("{}/view", h.base));
+}

@@ -312,7 +312,9 @@ async fn a_host_link_opens_for_the_recipient_its_opens_are_logged_once_and_revok
     assert_eq!(pdf_row, &json!(export::sha256_hex(&pdf)));
     // The key never reached the host: not in any request, not in its data folder.
     assert!(!host.received(payload.key.as_bytes()));
-    assert!(ownrecord_testkit::scan_dir(host.dir.path(), &[payload.key.clone()]).is_empty());
+    assert!(
+        ownrecord_testkit::scan_dir(host.dir.path(), std::slice::from_ref(&payload.key)).is_empty()
+    );
 
     // refresh: each open is a disclosure row naming the declared recipient; twice records once.
     let refreshed = vault.refresh_shares().await.unwrap();

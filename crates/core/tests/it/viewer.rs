@@ -336,19 +336,21 @@ async fn expired_and_used_up_links_say_so_in_the_viewer() {
     open(&c, &format!("{}/view#shlink:/{encoded}", host.base)).await;
     assert_eq!(shown(&c, "#problem").await, WITHDRAWN);
     assert!(!is_shown(&c, "#ask").await);
-    let requests = host.requests.lock().unwrap();
-    let since: Vec<String> = requests
-        .iter()
-        .skip(asked)
-        .map(|r| {
-            String::from_utf8_lossy(r)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect();
-    drop(requests);
+    let since: Vec<String> = {
+        let requests = host.requests.lock().unwrap();
+        requests
+            .iter()
+            .skip(asked)
+            .map(|r| {
+                String::from_utf8_lossy(r)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert!(!since.is_empty());
     assert!(
         since.iter().all(|r| r.starts_with("GET /view")),
         "only the page was fetched: {since:?}"
