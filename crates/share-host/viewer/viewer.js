@@ -274,10 +274,11 @@ function describe(r, byUrl) {
   const push = (v) => { if (v) details.push(v); };
   switch (r.resourceType) {
     case 'Condition': {
-      push(code(r, 'clinicalStatus'));
+      const status = code(r, 'clinicalStatus');
+      const end = dateOf(r, ['abatementDateTime', 'abatementPeriod.start']);
+      if (!(end && status === 'resolved')) push(status);
       const onset = dateOf(r, ['onsetDateTime', 'onsetPeriod.start', 'recordedDate']);
       if (onset) push(`since ${onset}`);
-      const end = dateOf(r, ['abatementDateTime', 'abatementPeriod.start']);
       if (end) push(`resolved ${end}`);
       break;
     }
@@ -366,7 +367,6 @@ function showBundle(bundle) {
   facts.replaceChildren();
   fact(facts, 'Born', day(patient.birthDate));
   fact(facts, 'Gender', str(patient.gender));
-  fact(facts, 'Summary', str(composition.title));
   fact(facts, 'Made', day(composition.date));
 
   const sections = (Array.isArray(composition.section) ? composition.section : []).filter((s) => s && typeof s === 'object');
