@@ -53,3 +53,30 @@ impl Serialize for CommandError {
         s.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CommandError;
+    use ownrecord_core::Error;
+
+    #[test]
+    fn sharing_errors_speak_of_the_window_not_the_cli() {
+        for e in [
+            CommandError::Core(Error::UnknownHost("https://share.example.org".into())),
+            CommandError::Core(Error::UnknownShare("abc".into())),
+            CommandError::NoDemoShareHost,
+        ] {
+            let message = e.message();
+            assert!(!message.contains("ownrecord "), "{message}");
+            assert!(message.ends_with('.'), "{message}");
+        }
+        assert!(
+            CommandError::Core(Error::UnknownHost("https://share.example.org".into()))
+                .message()
+                .contains("under Share hosts")
+        );
+        // Other errors keep the core's sentence.
+        let locked = CommandError::Core(Error::ShareRevoked("abc".into()));
+        assert_eq!(locked.message(), locked.to_string());
+    }
+}
