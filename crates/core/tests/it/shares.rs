@@ -469,3 +469,48 @@ async fn a_refused_owner_token_leaves_a_failed_row_and_nothing_else() {
         Err(Error::UnknownHost(_))
     ));
 }
+
+/// The largest sample record's share (its IPS and its PDF, both as JWEs) fits in the host's
+/// default create limit, through the real host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_sample_records_link_fits_the_hosts_create_limit() {
+    let largest = ownrecord_testkit::patient_files()
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let host = start_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(&dir.path().join("vault"));
+    for file in ownrecord_testkit::support_files().iter().chain([&largest]) {
+        vault
+            .import_file(file, PersonChoice::New, &mut no_progress())
+            .unwrap();
+    }
+    vault.add_share_host(&host.base, &host.owner).unwrap();
+    let shared = export::share_via(
+        &mut vault,
+        &request(),
+        Some(&via(&host.base, Some(PASSCODE))),
+        &dir.path().join("largest.age"),
+    )
+    .await
+    .unwrap();
+    let create = host
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.starts_with(b"POST /api/links\n"))
+        .map(Vec::len)
+        .unwrap();
+    let limit = Settings::new(&host.base).create_body_max;
+    eprintln!(
+        "largest record: {} ({} bytes of PDF), create request {create} bytes, limit {limit}",
+        largest.display(),
+        shared.manifest.files[0].bytes
+    );
+    assert!(
+        create * 4 < limit,
+        "a quarter of the limit at most: {create} of {limit}"
+    );
+}
