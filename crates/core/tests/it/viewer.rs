@@ -413,3 +413,90 @@ async fn expired_and_used_up_links_say_so_in_the_viewer() {
     assert_host_never_saw_the_key(&host, &once);
     c.close().await.unwrap();
 }
+
+/// A link made by hand against the host's API: its file compressed (`zip: DEF`, as other SHL
+/// apps send them) and its record text hostile. The viewer inflates it, and shows the markup as
+/// text: no element is made from it and no script runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_inflates_compressed_files_and_shows_markup_as_text() {
+    let host = start_host_at(time::OffsetDateTime::now_utc().unix_timestamp()).await;
+    let hostile = "<img src=x onerror=\"document.title='pwned'\"><b>Asthma</b>";
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [
+            {"fullUrl": "urn:uuid:c", "resource": {
+                "resourceType": "Composition",
+                "section": [{
+                    "title": "Problem List",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "11450-4"}]},
+                    "entry": [{"reference": "urn:uuid:p1"}],
+                }],
+            }},
+            {"fullUrl": "urn:uuid:pt", "resource": {
+                "resourceType": "Patient",
+                "name": [{"given": ["<script>alert(1)</script>Zoë"], "family": "Test"}],
+                "birthDate": "1990-02-03",
+            }},
+            {"fullUrl": "urn:uuid:p1", "resource": {
+                "resourceType": "Condition",
+                "code": {"text": hostile},
+                "clinicalStatus": {"coding": [{"code": "active"}]},
+                "onsetDateTime": "2020-05-06",
+            }},
+        ],
+    });
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).unwrap();
+    let mut header = josekit::jwe::JweHeader::new();
+    header.set_content_encryption("A256GCM");
+    header.set_content_type("application/fhir+json");
+    header.set_compression("DEF");
+    let encrypter = josekit::jwe::Dir.encrypter_from_bytes(key).unwrap();
+    let plain = serde_json::to_vec(&bundle).unwrap();
+    let jwe = josekit::jwe::serialize_compact(&plain, &header, &encrypter).unwrap();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/api/links", host.base))
+        .bearer_auth(&host.owner)
+        .json(&json!({"files": [{"jwe": jwe}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payload = json!({
+        "url": created["manifest_url"],
+        "key": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, key),
+        "v": 1,
+    });
+    let link = format!(
+        "{}#shlink:/{}",
+        created["viewer_url"].as_str().unwrap(),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&payload).unwrap()
+        )
+    );
+
+    let driver = chromium::Driver::start();
+    let c = driver.session().await;
+    open(&c, &link).await;
+    submit(&c, "Dr. Lee", None).await;
+    assert_eq!(
+        shown(&c, "#patient-name").await,
+        "<script>alert(1)</script>Zoë Test"
+    );
+    assert_eq!(entries(&c, &["problems"]).await, vec![hostile.to_owned()]);
+    let made: Value = c
+        .execute(
+            "return [document.title, document.querySelectorAll('#sections img, #sections b, #summary script').length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(made, json!(["Shared health summary", 0]));
+    // No PDF in this link: nothing offered.
+    assert!(!is_shown(&c, "#pdf").await);
+    c.close().await.unwrap();
+}
