@@ -14,7 +14,7 @@
 //! file written beforehand and `GET /shl/file/{n}` with the same JWE bytes, read from disk on each
 //! request. It is what serving those bytes over HTTP costs on this machine, so the ratio is what
 //! the host adds: the link checks, the single-use ticket, the access events, SQLite with
-//! `synchronous=FULL`. (tower-http's `ServeDir` is in the tree without its `fs` feature, and a
+//! `synchronous=NORMAL` in WAL. (tower-http's `ServeDir` is in the tree without its `fs` feature, and a
 //! static server answers no POST; the same axum/hyper stack as the host keeps the HTTP layer out
 //! of the ratio.)
 //!

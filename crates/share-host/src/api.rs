@@ -222,10 +222,7 @@ pub async fn create(
     let now = state.clock.now();
     let (mut link, passcode) = plan(req, now)?;
     if let Some(code) = passcode {
-        let hashed = tokio::task::spawn_blocking(move || secret::hash_passcode(&code))
-            .await
-            .map_err(|_| Error::Internal)??;
-        link.passcode_hash = Some(hashed);
+        link.passcode_hash = Some(secret::hash_passcode_queued(code).await?);
     }
     link.id = secret::random_token()?;
     let management_token = secret::random_token()?;

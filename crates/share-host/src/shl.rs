@@ -126,15 +126,12 @@ pub async fn manifest(
             .await?
     };
 
-    // 2. The passcode, off the async threads (Argon2id is slow on purpose).
+    // 2. The passcode, on an Argon2id thread (slow on purpose, and few at once).
     let wrong = match gate {
         Gate::Open => None,
         Gate::Check { hash, remaining } => {
             let given = req.passcode.clone().unwrap_or_default();
-            let right =
-                tokio::task::spawn_blocking(move || secret::passcode_matches(&hash, &given))
-                    .await
-                    .map_err(|_| Error::Internal)?;
+            let right = secret::passcode_matches_queued(hash, given).await?;
             (!right).then_some(remaining)
         }
     };
@@ -164,18 +161,16 @@ pub async fn manifest(
             }
             store::purge_tickets(&tx, now)?;
             let mut files = Vec::new();
-            for (idx, f) in store::files(&tx, &id)?.into_iter().enumerate() {
-                let fits = embedded_max
-                    .is_some_and(|max| u64::try_from(f.jwe.len()).is_ok_and(|len| len <= max));
+            for (idx, content_type, len) in store::file_list(&tx, &id)? {
+                let fits = embedded_max.is_some_and(|max| len <= max);
                 if fits {
                     files.push(ManifestFile {
-                        content_type: f.content_type,
+                        content_type,
                         location: None,
-                        embedded: Some(f.jwe),
+                        embedded: store::file(&tx, &id, idx)?,
                     });
                 } else {
                     let ticket = secret::random_token()?;
-                    let idx = i64::try_from(idx).map_err(|_| Error::Internal)?;
                     let expires = now.checked_add(ttl).ok_or(Error::Internal)?;
                     store::add_ticket(
                         &tx,
@@ -186,7 +181,7 @@ pub async fn manifest(
                         expires,
                     )?;
                     files.push(ManifestFile {
-                        content_type: f.content_type,
+                        content_type,
                         location: Some(format!("{base}/shl/file/{ticket}")),
                         embedded: None,
                     });
@@ -262,7 +257,7 @@ pub async fn file(
     let hash = secret::token_hash(&ticket);
     let now = state.clock.now();
     let ip = client.logged_ip(&state);
-    let jwe = state
+    let taken = state
         .store
         .run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -280,11 +275,17 @@ pub async fn file(
                 tx.commit()?;
                 return Err(Error::NotFound);
             }
-            let jwe = store::file(&tx, &t.link_id, t.idx)?.ok_or(Error::NotFound)?;
             store::record(&tx, &t.link_id, &ev("ok"))?;
             tx.commit()?;
-            Ok(jwe)
+            Ok((t.link_id, t.idx))
         })
         .await?;
+    // The ciphertext is read beside the writer, after the ticket is taken and the access kept.
+    let (link_id, idx) = taken;
+    let jwe = state
+        .store
+        .read(move |c| store::file(c, &link_id, idx))
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(jose(jwe))
 }

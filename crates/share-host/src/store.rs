@@ -5,9 +5,10 @@
 //! under parallel requests by construction.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
 
@@ -54,7 +55,12 @@ CREATE TABLE IF NOT EXISTS events (
     ip TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_link ON events(link_id, seq);
+CREATE INDEX IF NOT EXISTS tickets_by_expiry ON file_tickets(expires_at);
 ";
+
+/// Read-only connections beside the one writer (WAL lets them read while it writes), for the
+/// files' ciphertext, the biggest reads.
+const READERS: usize = 4;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "share-host.sqlite3";
@@ -151,15 +157,11 @@ pub struct StoredEvent {
     pub ip: Option<String>,
 }
 
-/// A file the manifest hands out: embedded, or behind a new single-use ticket.
-pub struct ServedFile {
-    pub content_type: String,
-    pub jwe: String,
-}
-
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
 }
 
 impl Store {
@@ -167,15 +169,49 @@ impl Store {
         std::fs::create_dir_all(data).map_err(|_| Error::Internal)?;
         let conn = Connection::open(data.join(DB_FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        // In WAL, NORMAL syncs at checkpoints, not at each commit: a power cut may lose the last
+        // access events and attempt counts, never the database (a synced commit per manifest
+        // and file was most of a request's time).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Deleted ciphertext is overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    data.join(DB_FILE),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            readers: readers.into(),
+            next_reader: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Runs `f` on a read-only connection on a blocking thread; it sees what was committed.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let n = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            let reader = readers
+                .get(n.checked_rem(readers.len()).unwrap_or(0))
+                .ok_or(Error::Internal)?;
+            let guard = reader.lock().map_err(|_| Error::Internal)?;
+            f(&guard)
+        })
+        .await
+        .map_err(|_| Error::Internal)?
     }
 
     /// Runs `f` on the connection on a blocking thread.
@@ -385,16 +421,20 @@ pub fn is_live(conn: &Connection, id: &str, now: i64) -> Result<bool> {
         .is_some())
 }
 
-pub fn files(conn: &Connection, link_id: &str) -> Result<Vec<ServedFile>> {
-    let mut stmt =
-        conn.prepare("SELECT content_type, jwe FROM files WHERE link_id = ?1 ORDER BY idx")?;
+/// A link's files without their ciphertext: (index, content type, JWE length in bytes).
+pub fn file_list(conn: &Connection, link_id: &str) -> Result<Vec<(i64, String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT idx, content_type, length(CAST(jwe AS BLOB)) FROM files WHERE link_id = ?1
+         ORDER BY idx",
+    )?;
     let rows = stmt.query_map(params![link_id], |r| {
-        Ok(ServedFile {
-            content_type: r.get(0)?,
-            jwe: r.get(1)?,
-        })
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?))
     })?;
-    Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    rows.map(|row| {
+        let (idx, content_type, len) = row?;
+        Ok((idx, content_type, u64::try_from(len).unwrap_or(0)))
+    })
+    .collect()
 }
 
 pub fn file(conn: &Connection, link_id: &str, idx: i64) -> Result<Option<String>> {
