@@ -18,6 +18,10 @@
     clippy::unwrap_used,
     clippy::expect_used
 )]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod api;
 pub mod error;

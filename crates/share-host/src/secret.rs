@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -22,30 +25,76 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// An Argon2id hash (PHC string, random salt) of a passcode.
+/// Argon2id into `out`, with this thread's own block buffer: allocated at the first run and
+/// reused, so the memory an Argon2id thread holds is one run's, however many runs it makes.
+fn argon2id(params: &Params, version: Version, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    thread_local! {
+        static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+    BLOCKS.with_borrow_mut(|blocks| {
+        blocks.resize(params.block_count(), Block::default());
+        Argon2::new(Algorithm::Argon2id, version, params.clone())
+            .hash_password_into_with_memory(pwd, salt, out, blocks.as_mut_slice())
+            .is_ok()
+    })
+}
+
+/// An Argon2id hash (PHC string, random salt, the crate's default cost) of a passcode.
 pub fn hash_passcode(passcode: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|_| Error::Internal)?;
-    let salt = SaltString::encode_b64(&salt).map_err(|_| Error::Internal)?;
-    argon2::Argon2::default()
-        .hash_password(passcode.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| Error::Internal)
-}
-
-/// Whether `passcode` matches the stored hash. A hash that does not parse matches nothing.
-pub fn passcode_matches(stored: &str, passcode: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(hash) => argon2::Argon2::default()
-            .verify_password(passcode.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
+    let params = Params::default();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if !argon2id(
+        &params,
+        Version::V0x13,
+        passcode.as_bytes(),
+        &salt,
+        &mut out,
+    ) {
+        return Err(Error::Internal);
     }
+    let salt = SaltString::encode_b64(&salt).map_err(|_| Error::Internal)?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| Error::Internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|_| Error::Internal)?),
+    };
+    Ok(hash.to_string())
 }
 
-/// Most Argon2id runs at once. Each takes about 19 MiB (the default memory cost), and the
-/// allocator keeps a thread's freed blocks for that thread, so a few threads of their own (not
-/// the runtime's up to 512 blocking threads) bound both the work at once and the memory kept.
+/// Whether `passcode` matches the stored hash (compared in constant time). A hash that does not
+/// parse, or is not Argon2id, matches nothing.
+pub fn passcode_matches(stored: &str, passcode: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    hash.algorithm == argon2::ARGON2ID_IDENT
+        && argon2id(&params, version, passcode.as_bytes(), salt, &mut out)
+        && Output::new(&out).is_ok_and(|computed| computed == expected)
+}
+
+/// Most Argon2id runs at once. Each takes about 19 MiB (the default memory cost), kept by its
+/// thread for the next run, so a few threads of their own (not the runtime's up to 512 blocking
+/// threads) bound both the work at once and the memory held.
 const MAX_ARGON2_THREADS: usize = 4;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -120,5 +169,44 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         (!token.is_empty()).then_some(token)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    #[test]
+    fn hashes_are_standard_phc_argon2id_both_ways() {
+        let ours = hash_passcode("lee-4321-ok").unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"lee-4321-ok", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"lee-4321-no", &parsed)
+                .is_err()
+        );
+        let salt = SaltString::encode_b64(&[9u8; 16]).unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"lee-4321-ok", &salt)
+            .unwrap()
+            .to_string();
+        assert!(passcode_matches(&theirs, "lee-4321-ok"));
+        assert!(!passcode_matches(&theirs, "lee-4321-ok "));
+        assert!(!passcode_matches(&ours, "lee-4321-no"));
+        assert!(!passcode_matches(
+            "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$AAAA",
+            "x"
+        ));
+        assert!(!passcode_matches("not a hash", "x"));
     }
 }
