@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "remove_share_host",
     "share_preview",
     "share",
+    "share_pdf",
     "shares",
     "refresh_shares",
     "revoke_share",

@@ -52,6 +52,7 @@ macro_rules! handlers {
             $crate::sharing::remove_share_host,
             $crate::sharing::share_preview,
             $crate::sharing::share,
+            $crate::sharing::share_pdf,
             $crate::sharing::shares,
             $crate::sharing::refresh_shares,
             $crate::sharing::revoke_share,

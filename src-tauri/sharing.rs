@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ownrecord_core::export::hosts::{Open, Refreshed, Share, ShareHost};
 use ownrecord_core::export::summary::{Summary, Table};
-use ownrecord_core::export::{self, HostLink, Section, ShareRequest};
+use ownrecord_core::export::{self, HostLink, Section, ShareRequest, WrittenFile};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use zeroize::Zeroizing;
@@ -265,6 +265,26 @@ pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> 
         link_passcode_required: shared.link.as_ref().is_some_and(|l| l.passcode_required),
         host: shared.link.as_ref().and_then(|l| l.host.clone()),
     })
+}
+
+/// A PDF summary saved for the recipient to be given by hand: logged as a disclosure to them
+/// and listed under Shared (as given: a plain file cannot be taken back).
+#[tauri::command]
+pub async fn share_pdf(
+    state: State<'_, AppState>,
+    person: i64,
+    form: ShareForm,
+) -> Result<WrittenFile> {
+    let request = ShareRequest {
+        recipient: form.recipient.trim().to_owned(),
+        purpose: form.purpose.trim().to_owned(),
+        selection: selection(person, form.sections, form.since)?,
+        expires_in_days: None,
+        link: None,
+    };
+    let path = PathBuf::from(&form.path);
+    let shared = changing(&state, move |v| export::share_pdf(v, &request, &path)).await?;
+    Ok(shared.file)
 }
 
 /// One open of a shared link, as its host recorded it.

@@ -123,6 +123,8 @@ export const api = {
   /** The summary a share of these sections would hold: what leaves, before it does. */
   sharePreview: (person: number, sections: Section[], since: string | null) => call<SharePreview>("share_preview", { person, sections, since }),
   share: (person: number, form: ShareForm) => call<ShareView>("share", { person, form }),
+  /** A PDF for the recipient, logged as given to them (listed under Shared). */
+  sharePdf: (person: number, form: ShareForm) => call<WrittenFile>("share_pdf", { person, form }),
   shares: () => call<ShareRecord[]>("shares"),
   /** Asks the share hosts who opened each active link; returns the shares after. */
   refreshShares: () => call<RefreshView>("refresh_shares"),

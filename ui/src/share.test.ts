@@ -155,7 +155,7 @@ function vault(hosts: HostView[] = []) {
       return preview(a.sections.includes("problems") ? ["Asthma"] : []);
     }
     if (cmd === "share") return linkView;
-    if (cmd === "export_pdf") return { path: "/tmp/for-lee.pdf", sha256: "00", bytes: 10 };
+    if (cmd === "share_pdf") return { path: "/tmp/for-lee.pdf", sha256: "00", bytes: 10 };
   });
   return calls;
 }
@@ -241,7 +241,7 @@ describe("the share wizard", () => {
     expect($(w, "#share-back").hidden).toBe(true);
   });
 
-  it("saves a PDF without a link step, through the export", async () => {
+  it("saves a PDF without a link step, given to the recipient (not the patient's own export)", async () => {
     const calls = vault();
     const w = wizard();
     type(w, "#share-to", "Grandma");
@@ -253,8 +253,12 @@ describe("the share wizard", () => {
     expect($(w, "#share-next").textContent).toBe("Save the PDF");
     expect([...w.querySelectorAll("#share-steps li")].map((l) => l.textContent)).toEqual(["Who", "What", "How"]);
     await next(w);
-    expect(calls.find(([c]) => c === "export_pdf")![1]).toEqual({ person: 7, path: "/tmp/for-lee.pdf", sections: ["problems", "medications", "allergies", "immunizations", "results", "vitals", "visits", "procedures"], since: null });
-    expect(calls.some(([c]) => c === "share")).toBe(false);
+    const sent = calls.find(([c]) => c === "share_pdf")![1] as { person: number; form: Record<string, unknown> };
+    expect(sent.person).toBe(7);
+    expect(sent.form).toMatchObject({ recipient: "Grandma", path: "/tmp/for-lee.pdf", sections: ["problems", "medications", "allergies", "immunizations", "results", "vitals", "visits", "procedures"], since: null });
+    expect(String(sent.form.purpose)).toMatch(/^Family/);
+    expect(calls.some(([c]) => c === "share" || c === "export_pdf")).toBe(false);
+    expect($(w, "#share-see-shared").hidden).toBe(false);
     expect($(w, "#share-instructions").textContent).toContain("Give it to Grandma yourself");
   });
 

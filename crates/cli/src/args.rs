@@ -186,9 +186,14 @@ pub enum Command {
         /// Why you share it.
         #[arg(long, value_name = "TEXT")]
         purpose: String,
-        /// The encrypted package to write (opens with the standard `age` tool).
+        /// The encrypted package to write (opens with the standard `age` tool), or with --pdf
+        /// the PDF.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Give a plain PDF summary instead of an encrypted package (for someone you hand it to;
+        /// it cannot be taken back, and your log says you gave it to them).
+        #[arg(long, conflicts_with_all = ["shl", "expires"])]
+        pdf: bool,
         #[command(flatten)]
         selection: SelectionArgs,
         /// The share expires after this many days (in the manifest and the link).

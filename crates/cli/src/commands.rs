@@ -178,6 +178,7 @@ pub fn run(cli: Cli) -> Outcome {
             to,
             purpose,
             out: file,
+            pdf,
             selection,
             expires,
             shl,
@@ -215,7 +216,11 @@ pub fn run(cli: Cli) -> Outcome {
                 expires_in_days: expires,
                 link,
             };
-            crate::export::share(&dir, &request, via.as_ref(), &file, &out)
+            if pdf {
+                crate::export::share_pdf(&dir, &request, &file, &out)
+            } else {
+                crate::export::share(&dir, &request, via.as_ref(), &file, &out)
+            }
         }
         Command::Hosts { command } => crate::shares::hosts(&dir, command, &out),
         Command::Shares { command } => crate::shares::shares(&dir, command, &out),

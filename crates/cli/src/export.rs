@@ -94,7 +94,7 @@ pub fn share(
     struct Report<'a> {
         /// The share's id (`ownrecord shares`, `shares revoke ID`).
         id: &'a str,
-        /// The `shlink:/` text.
+        /// The link: the share host's viewer address with `#shlink:/…`, or the `shlink:/` text.
         link: Option<&'a str>,
         /// Opens the package, and the link when it asks for one.
         passcode: &'a str,
@@ -156,6 +156,41 @@ pub fn share(
                 }
             }
             text
+        },
+    );
+    Ok(())
+}
+
+/// `share --pdf`: a plain PDF summary for the recipient, logged as given to them.
+pub fn share_pdf(
+    dir: &Path,
+    request: &ShareRequest,
+    file: &Path,
+    out: &Output,
+) -> Result<(), Failure> {
+    let mut v = open(dir)?;
+    let mut request = request.clone();
+    request.selection.person = Some(reading_person(&v, request.selection.person)?);
+    let shared = export::share_pdf(&mut v, &request, file)?;
+    #[derive(Serialize)]
+    struct Report<'a> {
+        /// The share's id (`ownrecord shares`).
+        id: &'a str,
+        pdf: &'a export::WrittenFile,
+    }
+    out.print(
+        &Report {
+            id: &shared.id,
+            pdf: &shared.file,
+        },
+        || {
+            format!(
+                "Share {}: wrote the PDF summary for {} to {}. It is a plain file: anyone who has it can read it, and it cannot be taken back. Your disclosure log says you gave it to {}.\n",
+                shared.id,
+                request.recipient,
+                shared.file.path.display(),
+                request.recipient,
+            )
         },
     );
     Ok(())

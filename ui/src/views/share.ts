@@ -402,7 +402,7 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
     const whose = everyone().find((p) => p.id === draft.person) ?? person;
     clear(result);
     if (draft.how === "pdf") {
-      const written = await api.exportPdf(draft.person, draft.path.trim(), draft.sections, draft.since || null);
+      const written = await api.sharePdf(draft.person, shareForm(draft));
       append(
         result,
         h("h3", {}, "Saved"),
@@ -428,7 +428,7 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
     }
     const again = h("button", { id: "share-again", type: "button" }, "Share something else");
     again.addEventListener("click", () => wizard.replaceWith(shareWizard(person, options)));
-    const shared = h("button", { id: "share-see-shared", type: "button", hidden: draft.how === "pdf" || !options.showShared }, "See it under Shared");
+    const shared = h("button", { id: "share-see-shared", type: "button", hidden: !options.showShared }, "See it under Shared");
     shared.addEventListener("click", () => options.showShared?.());
     append(result, h("div", { class: "row" }, again, shared));
     for (const step of Object.values(panels)) step.hidden = true;

@@ -282,3 +282,48 @@ fn a_refused_owner_token_is_a_clear_error_and_leaves_only_a_failed_row() {
         2,
     );
 }
+
+#[test]
+fn a_pdf_given_to_someone_is_listed_as_given_to_them() {
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("vault");
+    vault_with_a_patient(&vault);
+    let pdf = work.path().join("for-grandma.pdf");
+    let given = json(&run_expecting(
+        ownrecord(&vault)
+            .args([
+                "--json",
+                "share",
+                "--pdf",
+                "--to",
+                "Grandma",
+                "--purpose",
+                "Family: for her files",
+            ])
+            .arg("--out")
+            .arg(&pdf),
+        0,
+    ));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let id = given["id"].as_str().unwrap();
+    let shares = json(&run_expecting(
+        ownrecord(&vault).args(["--json", "shares"]),
+        0,
+    ));
+    let share = &shares.as_array().unwrap()[0];
+    assert_eq!(share["id"], id);
+    assert_eq!(share["recipient"], "Grandma");
+    assert_eq!(share["status"], "given");
+    let row = disclosures(&vault).pop().unwrap();
+    assert_eq!(row["details"]["recipient"], "Grandma");
+    assert_eq!(row["details"]["what"], "PDF summary");
+    // A PDF has no link and no expiry.
+    run_expecting(
+        ownrecord(&vault)
+            .args(["share", "--pdf", "--shl", "--to", "X", "--purpose", "Y"])
+            .arg("--out")
+            .arg(&pdf),
+        2,
+    );
+    run_expecting(ownrecord(&vault).args(["audit", "verify"]), 0);
+}

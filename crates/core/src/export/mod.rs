@@ -402,6 +402,70 @@ pub async fn share(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Res
     share_via(vault, request, None, out).await
 }
 
+/// A PDF summary given to someone: the file, a disclosure row naming them and the purpose,
+/// and a share (status `given`: a plain file cannot be taken back) on the list of shares.
+#[derive(Debug)]
+pub struct SharedPdf {
+    /// The share's id (see `Vault::shares`).
+    pub id: String,
+    pub file: WrittenFile,
+}
+
+/// `share --pdf`: the PDF summary for `request.recipient`, logged as a disclosure to them (not
+/// as the patient's own export). `request.link` and `expires_in_days` do not apply to a file.
+pub fn share_pdf(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Result<SharedPdf> {
+    if request.link.is_some() {
+        return Err(Error::Internal("a PDF share has no link".into()));
+    }
+    let selection = &request.selection;
+    let (_, summary) = summarize(vault, selection)?;
+    let pdf = pdf::render(&summary);
+    let id = hosts::new_id();
+    let what = "PDF summary";
+    let record = hosts::Share {
+        id: id.clone(),
+        recipient: request.recipient.clone(),
+        purpose: request.purpose.clone(),
+        what: what.to_owned(),
+        sections: selection
+            .section_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        created: crate::clock::rfc3339(vault.clock_now()),
+        expires: None,
+        host: None,
+        link_id: None,
+        status: "given".into(),
+        opens: Vec::new(),
+        events_seen: 0,
+    };
+    let mut written = deliver_with(
+        vault,
+        AuditKind::Share,
+        &[(out.to_owned(), pdf)],
+        |files| {
+            let mut details = disclosure(
+                what,
+                &request.recipient,
+                &request.purpose,
+                selection,
+                files,
+                None,
+            );
+            if let Some(fields) = details.as_object_mut() {
+                fields.insert("share_id".into(), serde_json::json!(id));
+            }
+            details
+        },
+        |tx| hosts::store_share(tx, &record, None),
+    )?;
+    Ok(SharedPdf {
+        id,
+        file: written.remove(0),
+    })
+}
+
 /// [`share`], with the link made through a share host when `via` says so (then
 /// `request.link` must be `None`). A pending disclosure row is written before the upload and
 /// a completed one, with the files and the share's record, after it; a failed upload appends a

@@ -514,3 +514,40 @@ async fn the_largest_sample_records_link_fits_the_hosts_create_limit() {
         "a quarter of the limit at most: {create} of {limit}"
     );
 }
+
+/// A PDF given to someone is a disclosure to them and a share on the list (given: a file cannot
+/// be taken back), not the patient's own export.
+#[test]
+fn a_pdf_given_to_someone_is_logged_as_a_share_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = sample_vault(&dir.path().join("vault"));
+    let out = dir.path().join("for-dr-lee.pdf");
+    let mut request = request();
+    request.expires_in_days = None;
+    let shared = export::share_pdf(&mut vault, &request, &out).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let rows = share_rows(&vault);
+    let row = rows.last().unwrap();
+    assert_eq!(row["recipient"], "Lee Cardiology");
+    assert_eq!(row["purpose"], "Second opinion");
+    assert_eq!(row["what"], "PDF summary");
+    assert_eq!(row["share_id"], shared.id.as_str());
+    assert_eq!(
+        row["content_sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
+    let shares = vault.shares().unwrap();
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0].id, shared.id);
+    assert_eq!(shares[0].status, "given");
+    assert_eq!(shares[0].recipient, "Lee Cardiology");
+    // No export row: it went to someone else.
+    let exports = vault
+        .audit_entries(&Filter {
+            kinds: vec![AuditKind::Export],
+        })
+        .unwrap();
+    assert!(exports.is_empty(), "{exports:?}");
+    vault.verify_audit().unwrap();
+}
