@@ -153,6 +153,65 @@ struct Page {
     link: Vec<Link>,
 }
 
+impl Page {
+    /// The `next` link, on the portal's own origin only (the access token goes nowhere else).
+    fn next(&self, base: &Url) -> Option<Url> {
+        self.link
+            .iter()
+            .find(|l| l.relation == "next")
+            .and_then(|l| Url::parse(&l.url).ok())
+            .filter(|u| u.origin() == base.origin())
+    }
+
+    /// The resources of the page, search outcomes left out.
+    fn resources(self) -> Vec<Box<RawValue>> {
+        self.entry
+            .into_iter()
+            .filter(|e| e.search.as_ref().and_then(|s| s.mode.as_deref()) != Some("outcome"))
+            .filter_map(|e| e.resource)
+            .collect()
+    }
+}
+
+/// What sync makes of a portal's answers, without a network or a vault: the fuzzer's entry
+/// points (`fuzz/`, targets `search-page` and `smart`).
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// A search page's body as a sync reads it: the page (malformed: an error, which sync
+    /// retries), its `next` link, each resource checked and read as before storing it. Returns
+    /// the number of resources, the references and attachments they name, and the next URL.
+    pub fn read_page(body: &[u8], base: &Url) -> Result<(usize, usize, usize, Option<Url>)> {
+        let page: Page = serde_json::from_slice(body).map_err(|_| Error::Portal {
+            portal: base.origin().ascii_serialization(),
+            why: "it sent a page that is not valid FHIR JSON".into(),
+        })?;
+        let next = page.next(base);
+        let entries = page.resources();
+        let prepared = prepare_page(&entries, base)?;
+        Ok((
+            prepared.resources.len(),
+            prepared.referenced.len(),
+            prepared.attachments.len(),
+            next,
+        ))
+    }
+
+    /// A CapabilityStatement's body as sync reads it: the types it would fetch by patient, and
+    /// whether it would ask for `Patient/$everything`; `None` when it cannot be read.
+    pub fn read_capability_statement(body: &[u8]) -> Option<(Vec<String>, bool)> {
+        let metadata: serde_json::Value = serde_json::from_slice(body).ok()?;
+        capabilities_of(&metadata).map(|c| (c.patient_types(), c.everything))
+    }
+
+    /// An attachment's body as stored: its content type and length.
+    pub fn read_attachment(body: &[u8]) -> (Option<String>, usize) {
+        let (content_type, data) = binary_content(body);
+        (content_type, data.len())
+    }
+}
+
 #[derive(Deserialize)]
 struct PageEntry {
     resource: Option<Box<RawValue>>,
@@ -550,39 +609,12 @@ impl Vault {
         base: &Url,
         then: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<(StoreCounts, Option<String>)> {
-        let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut attachments: BTreeSet<String> = BTreeSet::new();
         let now = self.now();
-        let mut prepared = Vec::with_capacity(entries.len());
-        for raw in entries {
-            let value: serde_json::Value =
-                serde_json::from_str(raw.get()).map_err(|_| Error::Portal {
-                    portal: base.origin().ascii_serialization(),
-                    why: "it sent a resource that is not valid JSON".into(),
-                })?;
-            let facts = ResourceFacts::of(&value)
-                .ok()
-                .filter(|f| f.id.is_some())
-                .ok_or_else(|| Error::Portal {
-                    portal: base.origin().ascii_serialization(),
-                    why: "it sent a resource without a type or id".into(),
-                })?;
-            references::resolve(raw.get(), |reference| {
-                if let Some(target) = referenced_target(reference, base) {
-                    referenced.insert(target);
-                }
-                None
-            });
-            attachments.extend(attachment_urls(&value, base));
-            let entry = Entry::read(&value);
-            if matches!(entry.subject, Subject::Missing | Subject::Several(_)) {
-                return Err(Error::Portal {
-                    portal: base.origin().ascii_serialization(),
-                    why: "it sent a resource that names no patient, or several".into(),
-                });
-            }
-            prepared.push((facts, entry, raw.get()));
-        }
+        let PreparedPage {
+            resources: prepared,
+            referenced,
+            attachments,
+        } = prepare_page(entries, base)?;
         self.write_part(|tx| {
             let mut writer = ResourceWriter::new(tx);
             let mut counts = StoreCounts::default();
@@ -699,6 +731,55 @@ impl Vault {
     }
 }
 
+/// A page's resources checked and read before they are stored, with the references and
+/// attachment URLs they name.
+struct PreparedPage<'r> {
+    resources: Vec<(ResourceFacts, Entry, &'r str)>,
+    referenced: BTreeSet<(String, String)>,
+    attachments: BTreeSet<String>,
+}
+
+/// Checks and reads each resource of a page; refuses the page if one is not usable.
+fn prepare_page<'r>(entries: &'r [Box<RawValue>], base: &Url) -> Result<PreparedPage<'r>> {
+    let mut referenced: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut attachments: BTreeSet<String> = BTreeSet::new();
+    let mut prepared = Vec::with_capacity(entries.len());
+    for raw in entries {
+        let value: serde_json::Value =
+            serde_json::from_str(raw.get()).map_err(|_| Error::Portal {
+                portal: base.origin().ascii_serialization(),
+                why: "it sent a resource that is not valid JSON".into(),
+            })?;
+        let facts = ResourceFacts::of(&value)
+            .ok()
+            .filter(|f| f.id.is_some())
+            .ok_or_else(|| Error::Portal {
+                portal: base.origin().ascii_serialization(),
+                why: "it sent a resource without a type or id".into(),
+            })?;
+        references::resolve(raw.get(), |reference| {
+            if let Some(target) = referenced_target(reference, base) {
+                referenced.insert(target);
+            }
+            None
+        });
+        attachments.extend(attachment_urls(&value, base));
+        let entry = Entry::read(&value);
+        if matches!(entry.subject, Subject::Missing | Subject::Several(_)) {
+            return Err(Error::Portal {
+                portal: base.origin().ascii_serialization(),
+                why: "it sent a resource that names no patient, or several".into(),
+            });
+        }
+        prepared.push((facts, entry, raw.get()));
+    }
+    Ok(PreparedPage {
+        resources: prepared,
+        referenced,
+        attachments,
+    })
+}
+
 /// US Core categories, for servers that search Observation and Condition only by category.
 fn categories(resource_type: &str) -> &'static [&'static str] {
     match resource_type {
@@ -793,44 +874,51 @@ impl Portal {
             .await
             .ok()?;
         let metadata: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        let resources: Vec<&serde_json::Value> = metadata
-            .get("rest")?
-            .as_array()?
-            .iter()
-            .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
-            .collect();
-        let types: BTreeSet<String> = resources
-            .iter()
-            .filter_map(|r| r["type"].as_str().map(str::to_owned))
-            .collect();
-        let by_patient: BTreeSet<String> = resources
-            .iter()
-            .filter(|r| {
-                r["searchParam"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|p| p["name"] == "patient")
-            })
-            .filter_map(|r| r["type"].as_str().map(str::to_owned))
-            .collect();
-        let everything = resources
-            .iter()
-            .filter(|r| r["type"] == "Patient")
-            .any(|r| {
-                r["operation"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|o| o["name"] == "everything" || o["name"] == "$everything")
-            });
-        (!types.is_empty()).then_some(Capabilities {
-            types,
-            by_patient,
-            everything,
-        })
+        capabilities_of(&metadata)
     }
+}
 
+/// What a CapabilityStatement says; `None` if it names no types.
+fn capabilities_of(metadata: &serde_json::Value) -> Option<Capabilities> {
+    let resources: Vec<&serde_json::Value> = metadata
+        .get("rest")?
+        .as_array()?
+        .iter()
+        .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
+        .collect();
+    let types: BTreeSet<String> = resources
+        .iter()
+        .filter_map(|r| r["type"].as_str().map(str::to_owned))
+        .collect();
+    let by_patient: BTreeSet<String> = resources
+        .iter()
+        .filter(|r| {
+            r["searchParam"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["name"] == "patient")
+        })
+        .filter_map(|r| r["type"].as_str().map(str::to_owned))
+        .collect();
+    let everything = resources
+        .iter()
+        .filter(|r| r["type"] == "Patient")
+        .any(|r| {
+            r["operation"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["name"] == "everything" || o["name"] == "$everything")
+        });
+    (!types.is_empty()).then_some(Capabilities {
+        types,
+        by_patient,
+        everything,
+    })
+}
+
+impl Portal {
     /// Fetches every page of one type for the patient and hands each to the vault task. Servers that
     /// refuse an Observation or Condition search without a category (400) are asked per US Core
     /// category instead.
@@ -953,18 +1041,8 @@ impl Portal {
             if let Some(tokens) = self.take_rotated().await {
                 let _ = sender.send(Message::Tokens(tokens)).await;
             }
-            next = page
-                .link
-                .iter()
-                .find(|l| l.relation == "next")
-                .and_then(|l| Url::parse(&l.url).ok())
-                .filter(|u| u.origin() == self.base.origin());
-            let entries: Vec<Box<RawValue>> = page
-                .entry
-                .into_iter()
-                .filter(|e| e.search.as_ref().and_then(|s| s.mode.as_deref()) != Some("outcome"))
-                .filter_map(|e| e.resource)
-                .collect();
+            next = page.next(&self.base);
+            let entries = page.resources();
             let message = Message::Page {
                 resource_type: resource_type.to_owned(),
                 entries,

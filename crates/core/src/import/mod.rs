@@ -108,25 +108,15 @@ impl Vault {
         self.write(AuditKind::Import, |tx| {
             let source_id = resources::source_id(tx, SourceKind::File, &name, "", &now)?;
             let settler = people::Settler::new(tx, source_id, &name, person, &now)?;
-            let mut job = Job {
+            let mut store = VaultStore {
                 writer: resources::ResourceWriter::with_settler(tx, settler),
-                file: &name,
                 source_id,
                 now: &now,
-                report: FileReport {
-                    file: name.clone(),
-                    format: Format::Resource,
-                    bytes,
-                    counts: StoreCounts::default(),
-                    skipped: 0,
-                    unresolved_references: 0,
-                    people: Vec::new(),
-                    documents: Vec::new(),
-                },
-                progress,
             };
+            let mut job = Job::new(&mut store, &name, bytes, progress);
             job.run(path)?;
-            let links = job.writer.finish()?;
+            let report = job.report;
+            let links = store.writer.finish()?;
             people::refuse_replaced_patients(
                 tx,
                 source_id,
@@ -134,7 +124,7 @@ impl Vault {
                 &now,
                 "has the name of a file imported before, but its patient is someone else; rename the file and import it again",
             )?;
-            let mut report = job.report;
+            let mut report = report;
             report.people = links;
             // Cannot panic: a derived struct with string keys serializes.
             #[allow(clippy::expect_used)]
@@ -157,12 +147,61 @@ fn head(path: &Path) -> Result<Vec<u8>> {
     Ok(head)
 }
 
-/// The writing side of an import: owns the transaction, stores what the parser prepared.
-struct Job<'a, 't> {
+/// Reads a FHIR file (a Bundle, NDJSON, or a single resource) exactly as [`Vault::import_file`]
+/// does (format by content and extension, both passes over a Bundle, references resolved from the
+/// file, each resource checked and its facts and entry read), but stores nothing: conditional
+/// references the file does not resolve stay unresolved. C-CDA files are refused. Pure apart from
+/// reading `path`; the fuzzer's entry point (`fuzz/`, target `fhir-import`).
+#[doc(hidden)]
+pub fn read_file(path: &Path) -> Result<FileReport> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if ccda::is_ccda(&head(path)?) {
+        return Err(Error::import(
+            &name,
+            "is C-CDA, which read_file does not read",
+        ));
+    }
+    let mut store = NoStore;
+    let mut progress = |_: Progress| {};
+    let mut job = Job::new(&mut store, &name, bytes, &mut progress);
+    job.run(path)?;
+    Ok(job.report)
+}
+
+/// Where an import's prepared resources go.
+trait Store {
+    /// Stores one resource; `report` counts what that did.
+    fn put(&mut self, prepared: Prepared, report: &mut FileReport) -> Result<()>;
+}
+
+/// The vault's side of an import: owns the transaction.
+struct VaultStore<'a, 't> {
     writer: resources::ResourceWriter<'a, 't>,
-    file: &'a str,
     source_id: i64,
     now: &'a str,
+}
+
+/// [`read_file`]'s: nothing is kept, every resource counts as new.
+struct NoStore;
+
+impl Store for NoStore {
+    fn put(&mut self, prepared: Prepared, report: &mut FileReport) -> Result<()> {
+        std::hint::black_box(&prepared);
+        report.counts.add(resources::Stored::New);
+        Ok(())
+    }
+}
+
+/// The writing side of an import: hands what the parser prepared to its store.
+struct Job<'a> {
+    store: &'a mut dyn Store,
+    file: &'a str,
     report: FileReport,
     progress: &'a mut dyn FnMut(Progress),
 }
@@ -252,7 +291,30 @@ impl std::fmt::Display for Place {
     }
 }
 
-impl Job<'_, '_> {
+impl<'a> Job<'a> {
+    fn new(
+        store: &'a mut dyn Store,
+        file: &'a str,
+        bytes: u64,
+        progress: &'a mut dyn FnMut(Progress),
+    ) -> Self {
+        Job {
+            store,
+            file,
+            report: FileReport {
+                file: file.to_owned(),
+                format: Format::Resource,
+                bytes,
+                counts: StoreCounts::default(),
+                skipped: 0,
+                unresolved_references: 0,
+                people: Vec::new(),
+                documents: Vec::new(),
+            },
+            progress,
+        }
+    }
+
     fn fail(&self, problem: impl Into<String>) -> Error {
         Error::import(self.file, problem)
     }
@@ -439,10 +501,16 @@ impl Job<'_, '_> {
         Ok(())
     }
 
+    fn put(&mut self, prepared: Prepared) -> Result<()> {
+        self.report.unresolved_references += prepared.unresolved;
+        self.store.put(prepared, &mut self.report)
+    }
+}
+
+impl Store for VaultStore<'_, '_> {
     /// Stores a prepared resource, first resolving in the vault any conditional reference the
     /// file itself could not.
-    fn put(&mut self, mut prepared: Prepared) -> Result<()> {
-        self.report.unresolved_references += prepared.unresolved;
+    fn put(&mut self, mut prepared: Prepared, report: &mut FileReport) -> Result<()> {
         if prepared.look_in_vault {
             let tx = self.writer.transaction();
             let mut missing = 0;
@@ -462,7 +530,7 @@ impl Job<'_, '_> {
                 }
                 prepared.json = json;
             }
-            self.report.unresolved_references += missing;
+            report.unresolved_references += missing;
         }
         let stored = self.writer.put(
             self.source_id,
@@ -471,7 +539,7 @@ impl Job<'_, '_> {
             &prepared.json,
             self.now,
         )?;
-        self.report.counts.add(stored);
+        report.counts.add(stored);
         Ok(())
     }
 }

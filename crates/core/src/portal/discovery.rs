@@ -61,6 +61,30 @@ pub async fn discover(client: &reqwest::Client, fhir_base: &Url) -> Result<Smart
     Ok(config)
 }
 
+/// What [`discover`] makes of a portal's answers, without a network: `well_known` is the body of
+/// `.well-known/smart-configuration` (`None`: that request failed), `metadata` the
+/// CapabilityStatement's, read only when the first is missing or not the JSON expected. The
+/// fuzzer's entry point (`fuzz/`, target `smart`).
+#[doc(hidden)]
+pub fn read_answers(
+    well_known: Option<&[u8]>,
+    metadata: &[u8],
+    fhir_base: &Url,
+) -> Result<SmartConfiguration> {
+    let config = match well_known.and_then(|b| serde_json::from_slice(b).ok()) {
+        Some(config) => config,
+        None => serde_json::from_slice::<serde_json::Value>(metadata)
+            .ok()
+            .and_then(|m| oauth_uris(&m))
+            .ok_or_else(|| Error::NotSmart {
+                url: fhir_base.to_string(),
+                why: "it publishes no SMART configuration".into(),
+            })?,
+    };
+    check(&config, fhir_base)?;
+    Ok(config)
+}
+
 fn check(config: &SmartConfiguration, fhir_base: &Url) -> Result<()> {
     let not_smart = |why: &str| Error::NotSmart {
         url: fhir_base.to_string(),
@@ -97,6 +121,11 @@ async fn from_capability_statement(
 ) -> Result<SmartConfiguration> {
     let metadata: serde_json::Value =
         http::get_json(client, &http::join(fhir_base, "metadata"), None).await?;
+    oauth_uris(&metadata).ok_or_else(|| Error::Database("no oauth-uris".into()))
+}
+
+/// The endpoints of a CapabilityStatement's `oauth-uris` extension.
+fn oauth_uris(metadata: &serde_json::Value) -> Option<SmartConfiguration> {
     let uris = metadata
         .get("rest")
         .and_then(|r| r.as_array())
@@ -110,8 +139,7 @@ async fn from_capability_statement(
         })
         .find(|e| {
             e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
-        })
-        .ok_or_else(|| Error::Database("no oauth-uris".into()))?;
+        })?;
     let uri = |name: &str| {
         uris["extension"]
             .as_array()
@@ -121,7 +149,7 @@ async fn from_capability_statement(
             .and_then(|e| e["valueUri"].as_str())
             .map(str::to_owned)
     };
-    Ok(SmartConfiguration {
+    Some(SmartConfiguration {
         authorization_endpoint: uri("authorize").unwrap_or_default(),
         token_endpoint: uri("token").unwrap_or_default(),
         revocation_endpoint: uri("revoke"),

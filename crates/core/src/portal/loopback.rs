@@ -72,12 +72,10 @@ impl Loopback {
 /// Reads one request and answers it. `None`: not the callback, keep waiting.
 async fn answer(mut stream: TcpStream, expected_state: &str) -> Option<Result<String>> {
     let target = read_request_target(&mut stream).await?;
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    if path != CALLBACK_PATH {
+    let Some(callback) = callback_of(&target, expected_state) else {
         let _ = respond(&mut stream, "404 Not Found", "Not found.").await;
         return None;
-    }
-    let callback = parse_callback(query, expected_state);
+    };
     let (status, page) = match &callback {
         Callback::Code(_) => (
             "200 OK",
@@ -103,6 +101,60 @@ impl Callback {
             Callback::Refused(why) => Err(Error::SignInRefused(why)),
             Callback::Invalid(why) => Err(Error::SignInFailed(why.into())),
         }
+    }
+}
+
+/// The callback a request target carries; `None` for another path.
+fn callback_of(target: &str, expected_state: &str) -> Option<Callback> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    (path == CALLBACK_PATH).then(|| parse_callback(query, expected_state))
+}
+
+/// What the listener makes of the bytes of one connection, without a socket: they are taken in
+/// reads of [`READ_CHUNK`] bytes, as from the browser, until a request head is complete (or
+/// refused, or the bytes end). `None`: no request, or not the callback (the listener keeps
+/// waiting); else the code or why the sign-in failed. The fuzzer's entry point (`fuzz/`, target
+/// `loopback`).
+#[doc(hidden)]
+pub fn read_callback(bytes: &[u8], expected_state: &str) -> Option<Result<String>> {
+    let mut buf = Vec::with_capacity(READ_CHUNK);
+    for chunk in bytes.chunks(READ_CHUNK) {
+        buf.extend_from_slice(chunk);
+        match request_target(&buf) {
+            Head::Partial => continue,
+            Head::Complete(target) => {
+                return callback_of(&target?, expected_state).map(Callback::into_result);
+            }
+            Head::Refused => return None,
+        }
+    }
+    None
+}
+
+/// The most the listener reads at once.
+const READ_CHUNK: usize = 1024;
+
+/// A request head read so far.
+enum Head {
+    /// A whole head: the target of a GET (`None` for another method).
+    Complete(Option<String>),
+    /// More bytes are needed (and allowed).
+    Partial,
+    /// Not HTTP, or too long.
+    Refused,
+}
+
+fn request_target(buf: &[u8]) -> Head {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => Head::Complete(
+            (request.method == Some("GET"))
+                .then(|| request.path.map(str::to_owned))
+                .flatten(),
+        ),
+        Ok(httparse::Status::Partial) if buf.len() < MAX_REQUEST_HEAD => Head::Partial,
+        _ => Head::Refused,
     }
 }
 
@@ -140,8 +192,8 @@ pub(crate) fn parse_callback(query: &str, expected_state: &str) -> Callback {
 }
 
 async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    let mut buf = Vec::with_capacity(READ_CHUNK);
+    let mut chunk = [0u8; READ_CHUNK];
     loop {
         let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
             .await
@@ -151,16 +203,10 @@ async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
             return None;
         }
         buf.extend_from_slice(chunk.get(..n).unwrap_or(&chunk));
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf) {
-            Ok(httparse::Status::Complete(_)) => {
-                return (request.method == Some("GET"))
-                    .then(|| request.path.map(str::to_owned))
-                    .flatten();
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_REQUEST_HEAD => continue,
-            _ => return None,
+        match request_target(&buf) {
+            Head::Complete(target) => return target,
+            Head::Partial => continue,
+            Head::Refused => return None,
         }
     }
 }

@@ -150,17 +150,51 @@ pub async fn exchange_code(
         .request_async(http)
         .await
         .map_err(|e| token_error(e, "exchanging the sign-in code"))?;
+    signed_in(&response, authorization.nonce.as_deref(), now, patient_from)
+}
+
+/// What a token endpoint's answer to a sign-in code is read as, without a network: its body as
+/// the `oauth2` crate reads it (JSON), then as [`exchange_code`] reads that (the nonce, the
+/// patient from `patient_from`, the lifetime). The fuzzer's entry point (`fuzz/`, target `token`).
+#[doc(hidden)]
+pub fn read_sign_in_answer(
+    body: &[u8],
+    nonce: Option<&str>,
+    now: i64,
+    patient_from: &[PatientSource],
+) -> Result<Tokens> {
+    let response: SmartTokenResponse = serde_json::from_slice(body)
+        .map_err(|_| Error::SignInFailed("the portal's answer was not understood".into()))?;
+    signed_in(&response, nonce, now, patient_from)
+}
+
+/// What [`refresh`] makes of a token endpoint's answer, without a network (`fuzz/`, target
+/// `token`).
+#[doc(hidden)]
+pub fn read_refresh_answer(body: &[u8], now: i64, old_refresh: &str) -> Result<Tokens> {
+    let response: SmartTokenResponse = serde_json::from_slice(body)
+        .map_err(|_| Error::SignInFailed("the portal's answer was not understood".into()))?;
+    Ok(tokens(&response, now, Some(old_refresh)))
+}
+
+/// The tokens of a sign-in's answer: the id_token's nonce checked, the patient read.
+fn signed_in(
+    response: &SmartTokenResponse,
+    nonce: Option<&str>,
+    now: i64,
+    patient_from: &[PatientSource],
+) -> Result<Tokens> {
     let id_token = response.extra_fields().id_token.as_deref().map(jwt_claims);
     // An id_token must carry the nonce sent (OpenID Connect Core 3.1.3.7); without one there is
     // nothing to replay.
-    if let (Some(nonce), Some(claims)) = (&authorization.nonce, &id_token)
-        && claims["nonce"].as_str() != Some(nonce.as_str())
+    if let (Some(nonce), Some(claims)) = (nonce, &id_token)
+        && claims["nonce"].as_str() != Some(nonce)
     {
         return Err(Error::SignInFailed(
             "the portal's answer did not carry this sign-in's nonce, so it was refused".into(),
         ));
     }
-    let mut tokens = tokens(&response, now, None);
+    let mut tokens = tokens(response, now, None);
     let access_claims = jwt_claims(&tokens.access_token);
     tokens.patient = patient_from.iter().find_map(|source| match source {
         PatientSource::TokenResponse => response.extra_fields().patient.clone(),
