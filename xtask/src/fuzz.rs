@@ -1,12 +1,14 @@
-//! `cargo xtask fuzz ccda [--minutes N] | --replay PATH`: coverage-guided fuzzing of the C-CDA
-//! importer with AFL++ through cargo-afl, on stable Rust.
+//! `cargo xtask fuzz TARGET|all [--minutes N] | cargo xtask fuzz TARGET --replay PATH`:
+//! coverage-guided fuzzing of OwnRecord's parsers with AFL++ through cargo-afl, on stable Rust.
 //!
-//! The target (fuzz/ccda, outside the workspace) runs `unpack`, then `convert` on every
-//! ClinicalDocument part; an error is fine, a panic, abort or stack overflow is a crash. cargo-afl
-//! is installed into target/tools and builds its own AFL++ there (from the source it ships), so
-//! the fuzzer and the runtime linked into the target are the same version. Seeds are the sample
-//! documents of ../shared/data/ccda plus variants of fuzz/ccda/seed.xml made here (UTF-16, zips,
-//! MIME); each run writes its findings under target/fuzz/ccda/RUN/.
+//! The targets live in one crate outside the workspace (fuzz/: one module per target in
+//! fuzz/src/targets/, listed in fuzz/src/lib.rs); one AFL++ binary runs any of them
+//! (`fuzz-afl TARGET`), and a plain replayer (`fuzz-replay`) reruns saved inputs, writes each
+//! target's seeds (its hand-made files in fuzz/TARGET/ plus seeds made from ../shared/data) and
+//! lists the targets. cargo-afl is installed into target/tools and builds its own AFL++ there
+//! (from the source it ships), so the fuzzer and the runtime linked into the target are the same
+//! version. Each run writes its findings under target/fuzz/TARGET/RUN/; a saved crash fails the
+//! command. `all` runs every target in turn, N minutes each, and prints one table.
 
 use super::{Result, cargo, ensure_apt, repo_root, status};
 use std::fmt::Write as _;
@@ -14,31 +16,38 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// cargo-afl and the `afl` crate in fuzz/ccda/Cargo.toml must be the same version.
+/// cargo-afl and the `afl` crate in fuzz/Cargo.toml must be the same version.
 const CARGO_AFL_VERSION: &str = "0.18.2";
-/// Sample documents larger than this are left out of the seeds (they slow every execution).
-const MAX_SEED_BYTES: u64 = 64 * 1024;
 /// How long the replay lets one input run before calling it a hang.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MINUTES: u64 = 10;
 
-const USAGE: &str =
-    "usage: cargo xtask fuzz ccda [--minutes N] | cargo xtask fuzz ccda --replay PATH";
+const USAGE: &str = "usage: cargo xtask fuzz TARGET|all [--minutes N] \
+                     | cargo xtask fuzz TARGET --replay PATH (targets: cargo xtask fuzz list)";
 
 pub fn fuzz(args: &[&str]) -> Result {
-    match args {
-        ["ccda"] => run(10),
-        ["ccda", "--minutes", n] => run(n
-            .parse()
+    let minutes = |n: &str| {
+        n.parse()
             .ok()
             .filter(|&n| n > 0)
-            .ok_or(format!("--minutes wants a whole number above 0, not {n}"))?),
-        ["ccda", "--replay", path] => replay(Path::new(path)),
+            .ok_or(format!("--minutes wants a whole number above 0, not {n}"))
+    };
+    match args {
+        ["list"] => {
+            let replayer = build_replayer()?;
+            status(Command::new(replayer).arg("--list"))
+        }
+        ["all"] => run_all(DEFAULT_MINUTES),
+        ["all", "--minutes", n] => run_all(minutes(n)?),
+        [target, "--replay", path] => replay(target, Path::new(path)),
+        [target] => run_one(target, DEFAULT_MINUTES),
+        [target, "--minutes", n] => run_one(target, minutes(n)?),
         _ => Err(USAGE.into()),
     }
 }
 
 fn fuzz_dir() -> PathBuf {
-    repo_root().join("fuzz/ccda")
+    repo_root().join("fuzz")
 }
 
 fn tools_dir() -> PathBuf {
@@ -54,25 +63,73 @@ fn cargo_afl() -> Command {
     cmd
 }
 
-fn run(minutes: u64) -> Result {
-    let target = build_afl_target()?;
+/// The targets, as the fuzz crate lists them.
+fn targets(replayer: &Path) -> Result<Vec<String>> {
+    let out = Command::new(replayer)
+        .arg("--list")
+        .output()
+        .map_err(|e| format!("{}: {e}", replayer.display()))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// What one run found, from afl-fuzz's fuzzer_stats.
+struct Row {
+    target: String,
+    minutes: u64,
+    execs: String,
+    per_sec: String,
+    corpus: String,
+    edges: String,
+    coverage: String,
+    crashes: usize,
+    hangs: usize,
+    out: PathBuf,
+}
+
+fn run_one(target: &str, minutes: u64) -> Result {
     let replayer = build_replayer()?;
+    if !targets(&replayer)?.iter().any(|t| t == target) {
+        return Err(format!("no fuzz target {target}\n{USAGE}"));
+    }
+    let afl = build_afl_target()?;
+    let row = run(&afl, &replayer, target, minutes)?;
+    print_table(std::slice::from_ref(&row));
+    verdict(&[row])
+}
+
+fn run_all(minutes: u64) -> Result {
+    let replayer = build_replayer()?;
+    let afl = build_afl_target()?;
+    let mut rows = Vec::new();
+    for target in targets(&replayer)? {
+        rows.push(run(&afl, &replayer, &target, minutes)?);
+    }
+    print_table(&rows);
+    verdict(&rows)
+}
+
+fn run(afl: &Path, replayer: &Path, target: &str, minutes: u64) -> Result<Row> {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
-    let run_dir = repo_root().join(format!("target/fuzz/ccda/{stamp}"));
-    let seeds = std::env::temp_dir().join(format!("ownrecord-fuzz-ccda-{}", std::process::id()));
-    let result = write_seeds(&seeds)
-        .and_then(|n| {
-            eprintln!("xtask: {n} seeds in {}", seeds.display());
+    let run_dir = repo_root().join(format!("target/fuzz/{target}/{stamp}"));
+    let seeds =
+        std::env::temp_dir().join(format!("ownrecord-fuzz-{target}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&seeds);
+    let result = write_seeds(replayer, target, &seeds)
+        .and_then(|()| {
             // A seed that already crashes would stop afl-fuzz before it starts: say which.
-            replay_files(&replayer, &files_in(&seeds)?, true)
+            replay_files(replayer, target, &files_in(&seeds)?, true)
         })
-        .and_then(|()| afl_fuzz(&target, &seeds, &run_dir, minutes));
+        .and_then(|()| afl_fuzz(afl, target, &seeds, &run_dir, minutes));
     let _ = std::fs::remove_dir_all(&seeds);
     result?;
-    report(&run_dir.join("default"))
+    read_stats(target, minutes, &run_dir.join("default"))
 }
 
 /// Installs cargo-afl into target/tools and builds AFL++ once per Rust version.
@@ -120,7 +177,7 @@ fn afl_runtime() -> Result<PathBuf> {
     )))
 }
 
-/// fuzz/ccda resolves its dependencies from the workspace's lockfile, so it builds the same
+/// fuzz/ resolves its dependencies from the workspace's lockfile, so it builds the same
 /// versions as the app (cargo drops what it does not use and adds afl).
 fn seed_lockfile() -> Result {
     let lock = fuzz_dir().join("Cargo.lock");
@@ -142,14 +199,14 @@ fn build_afl_target() -> Result<PathBuf> {
                 "--features",
                 "afl",
                 "--bin",
-                "ccda-afl",
+                "fuzz-afl",
             ])
             .arg("--manifest-path")
             .arg(fuzz_dir().join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir),
     )?;
-    Ok(target_dir.join("release/ccda-afl"))
+    Ok(target_dir.join("release/fuzz-afl"))
 }
 
 fn build_replayer() -> Result<PathBuf> {
@@ -157,28 +214,64 @@ fn build_replayer() -> Result<PathBuf> {
     let target_dir = repo_root().join("target/fuzz/plain");
     status(
         cargo()
-            .args(["build", "--release", "--bin", "ccda-replay"])
+            .args(["build", "--release", "--bin", "fuzz-replay"])
             .arg("--manifest-path")
             .arg(fuzz_dir().join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir),
     )?;
-    Ok(target_dir.join("release/ccda-replay"))
+    Ok(target_dir.join("release/fuzz-replay"))
 }
 
-/// The dictionaries: ours, and AFL++'s XML one (from cargo-afl's AFL++, else Debian's).
-fn dictionaries() -> Vec<PathBuf> {
-    let mut dicts = vec![fuzz_dir().join("ccda.dict")];
-    let xml = [
-        tools_dir().join("share/afl.rs/AFLplusplus/dictionaries/xml.dict"),
-        PathBuf::from("/usr/share/afl/dictionaries/xml.dict"),
-        PathBuf::from("/usr/share/doc/afl++-doc/afl/dictionaries/xml.dict"),
-    ];
-    dicts.extend(xml.into_iter().find(|p| p.exists()));
+fn write_seeds(replayer: &Path, target: &str, dir: &Path) -> Result {
+    let out = Command::new(replayer)
+        .args(["--seeds", target])
+        .arg(dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", replayer.display()))?;
+    if !out.status.success() {
+        return Err(format!("writing the seeds of {target} failed"));
+    }
+    let n = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    eprintln!("xtask: {n} seeds for {target} in {}", dir.display());
+    Ok(())
+}
+
+/// AFL++'s own dictionary (from cargo-afl's AFL++, else Debian's) for the input's format.
+fn afl_dictionary(name: &str) -> Option<PathBuf> {
+    [
+        tools_dir().join("share/afl.rs/AFLplusplus/dictionaries"),
+        PathBuf::from("/usr/share/afl/dictionaries"),
+        PathBuf::from("/usr/share/doc/afl++-doc/afl/dictionaries"),
+    ]
+    .into_iter()
+    .map(|d| d.join(name))
+    .find(|p| p.exists())
+}
+
+/// The dictionaries of a target: the `.dict` files of fuzz/TARGET/ (the JSON targets that read
+/// FHIR also fuzz/fhir-model/fhir.dict) and AFL++'s for the format.
+fn dictionaries(target: &str) -> Vec<PathBuf> {
+    let mut dicts: Vec<PathBuf> = files_in(&fuzz_dir().join(target))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dict"))
+        .collect();
+    let (fhir, formats): (bool, &[&str]) = match target {
+        "ccda" => (false, &["xml.dict"]),
+        "loopback" => (false, &["http.dict", "url.dict"]),
+        "fhir-import" | "search-page" => (true, &["json.dict"]),
+        _ => (false, &["json.dict"]),
+    };
+    if fhir {
+        dicts.push(fuzz_dir().join("fhir-model/fhir.dict"));
+    }
+    dicts.extend(formats.iter().filter_map(|f| afl_dictionary(f)));
     dicts
 }
 
-fn afl_fuzz(target: &Path, seeds: &Path, run_dir: &Path, minutes: u64) -> Result {
+fn afl_fuzz(afl: &Path, target: &str, seeds: &Path, run_dir: &Path, minutes: u64) -> Result {
     std::fs::create_dir_all(run_dir).map_err(|e| e.to_string())?;
     let mut cmd = cargo_afl();
     cmd.arg("fuzz")
@@ -188,25 +281,32 @@ fn afl_fuzz(target: &Path, seeds: &Path, run_dir: &Path, minutes: u64) -> Result
         .arg(run_dir)
         .arg("-V")
         .arg((minutes * 60).to_string());
-    for dict in dictionaries() {
+    // Setting a passcode runs the host's Argon2id: slow on purpose, not a hang.
+    if target == "share-host-api" {
+        cmd.args(["-t", "2000"]);
+    }
+    for dict in dictionaries(target) {
         cmd.arg("-x").arg(dict);
     }
     let log_path = run_dir.join("afl-fuzz.log");
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
     cmd.arg("--")
+        .arg(afl)
         .arg(target)
-        // No status screen; no interactive checks of the machine's CPU and core settings.
+        // No status screen; no interactive checks of the machine's CPU and core settings; no
+        // pinning to a core (other work may hold them all).
         .env("AFL_NO_UI", "1")
         .env("AFL_SKIP_CPUFREQ", "1")
+        .env("AFL_NO_AFFINITY", "1")
         .env("AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES", "1")
         .env("AFL_FAST_CAL", "1")
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
     eprintln!(
-        "xtask: fuzzing the C-CDA importer for {minutes} minute(s) on one core; afl-fuzz's \
-         output goes to {}",
+        "xtask: fuzzing {target} for {minutes} minute(s) on one core; afl-fuzz's output goes \
+         to {}",
         log_path.display()
     );
     let result = status(&mut cmd);
@@ -220,8 +320,7 @@ fn afl_fuzz(target: &Path, seeds: &Path, run_dir: &Path, minutes: u64) -> Result
     result
 }
 
-/// Prints afl-fuzz's closing numbers; fails when it saved a crash.
-fn report(out: &Path) -> Result {
+fn read_stats(target: &str, minutes: u64, out: &Path) -> Result<Row> {
     let stats = std::fs::read_to_string(out.join("fuzzer_stats"))
         .map_err(|e| format!("{}: {e}", out.join("fuzzer_stats").display()))?;
     let stat = |names: &[&str]| {
@@ -235,42 +334,83 @@ fn report(out: &Path) -> Result {
             })
             .unwrap_or_else(|| "?".into())
     };
-    let crashes = files_in(&out.join("crashes")).unwrap_or_default();
-    let hangs = files_in(&out.join("hangs")).unwrap_or_default();
-    println!("C-CDA fuzz run in {}:", out.display());
-    println!(
-        "  executions  {} ({} per second, {} s)",
-        stat(&["execs_done"]),
-        stat(&["execs_per_sec"]),
-        stat(&["run_time"])
-    );
-    println!(
-        "  corpus      {} inputs, {} edges of {} ({}), stability {}",
-        stat(&["corpus_count", "paths_total"]),
-        stat(&["edges_found"]),
-        stat(&["total_edges"]),
-        stat(&["bitmap_cvg"]),
-        stat(&["stability"])
-    );
-    println!(
-        "  crashes     {}",
-        stat(&["saved_crashes", "unique_crashes"])
-    );
-    println!("  hangs       {}", stat(&["saved_hangs", "unique_hangs"]));
-    for hang in &hangs {
-        println!("  hang: {}", hang.display());
+    Ok(Row {
+        target: target.to_owned(),
+        minutes,
+        execs: stat(&["execs_done"]),
+        per_sec: stat(&["execs_per_sec"]),
+        corpus: stat(&["corpus_count", "paths_total"]),
+        edges: format!("{} of {}", stat(&["edges_found"]), stat(&["total_edges"])),
+        coverage: stat(&["bitmap_cvg"]),
+        crashes: files_in(&out.join("crashes")).unwrap_or_default().len(),
+        hangs: files_in(&out.join("hangs")).unwrap_or_default().len(),
+        out: out.to_owned(),
+    })
+}
+
+fn print_table(rows: &[Row]) {
+    let header = [
+        "target", "minutes", "execs", "execs/s", "corpus", "edges", "coverage", "crashes", "hangs",
+    ];
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.target.clone(),
+                r.minutes.to_string(),
+                r.execs.clone(),
+                r.per_sec.clone(),
+                r.corpus.clone(),
+                r.edges.clone(),
+                r.coverage.clone(),
+                r.crashes.to_string(),
+                r.hangs.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.len());
+        }
     }
-    if crashes.is_empty() {
+    let line = |row: &[String]| {
+        let mut text = String::new();
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            // The target left-aligned, the numbers right-aligned.
+            let _ = if i == 0 {
+                write!(text, "{c:<w$}  ")
+            } else {
+                write!(text, "{c:>w$}  ")
+            };
+        }
+        println!("{}", text.trim_end());
+    };
+    line(&header.map(str::to_owned));
+    for row in &cells {
+        line(row);
+    }
+    for r in rows {
+        println!("{}: {}", r.target, r.out.display());
+    }
+}
+
+/// Fails when a crash was saved, saying how to reproduce each target's.
+fn verdict(rows: &[Row]) -> Result {
+    let crashed: Vec<&Row> = rows.iter().filter(|r| r.crashes > 0).collect();
+    if crashed.is_empty() {
         return Ok(());
     }
-    for crash in &crashes {
-        println!("  crash: {}", crash.display());
+    let mut msg = String::from("crashes saved; reproduce with:");
+    for r in crashed {
+        let _ = write!(
+            msg,
+            "\n  cargo xtask fuzz {} --replay {}",
+            r.target,
+            r.out.join("crashes").display()
+        );
     }
-    Err(format!(
-        "{} crash(es) saved; reproduce with: cargo xtask fuzz ccda --replay {}",
-        crashes.len(),
-        out.join("crashes").display()
-    ))
+    Err(msg)
 }
 
 /// The regular files of a directory (AFL's README.txt left out), sorted; or the path itself.
@@ -287,21 +427,25 @@ fn files_in(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn replay(path: &Path) -> Result {
+fn replay(target: &str, path: &Path) -> Result {
     let replayer = build_replayer()?;
+    if !targets(&replayer)?.iter().any(|t| t == target) {
+        return Err(format!("no fuzz target {target}\n{USAGE}"));
+    }
     let files = files_in(path)?;
     if files.is_empty() {
         return Err(format!("no files in {}", path.display()));
     }
-    replay_files(&replayer, &files, false)
+    replay_files(&replayer, target, &files, false)
 }
 
 /// Runs the replayer on each file in a process of its own (an abort or a stack overflow takes
 /// down only that one), with a time limit. `quiet` prints only the failures.
-fn replay_files(replayer: &Path, files: &[PathBuf], quiet: bool) -> Result {
+fn replay_files(replayer: &Path, target: &str, files: &[PathBuf], quiet: bool) -> Result {
     let mut failed = Vec::new();
     for file in files {
         let mut child = Command::new(replayer)
+            .arg(target)
             .arg(file)
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
@@ -337,7 +481,7 @@ fn replay_files(replayer: &Path, files: &[PathBuf], quiet: bool) -> Result {
         return Ok(());
     }
     let mut msg = format!(
-        "{} of {} file(s) failed (rerun one with {} FILE):",
+        "{} of {} file(s) failed (rerun one with {} {target} FILE):",
         failed.len(),
         files.len(),
         replayer.display()
@@ -346,235 +490,4 @@ fn replay_files(replayer: &Path, files: &[PathBuf], quiet: bool) -> Result {
         let _ = write!(msg, "\n  {f}");
     }
     Err(msg)
-}
-
-/// Fills `dir` with the seeds; returns how many.
-fn write_seeds(dir: &Path) -> Result<usize> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(name), bytes).map_err(|e| format!("{name}: {e}"))
-    };
-    let mut count = 0;
-    let samples = repo_root().join("../shared/data/ccda");
-    if samples.is_dir() {
-        for (name, path) in sample_documents(&samples)? {
-            std::fs::copy(&path, dir.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
-            count += 1;
-        }
-    } else {
-        eprintln!(
-            "xtask: no {} beside the repo; seeding with the hand-made documents only",
-            samples.display()
-        );
-    }
-    let seed_path = fuzz_dir().join("seed.xml");
-    let doc =
-        std::fs::read_to_string(&seed_path).map_err(|e| format!("{}: {e}", seed_path.display()))?;
-    let utf16 = doc.replacen("encoding=\"UTF-8\"", "encoding=\"UTF-16\"", 1);
-    let mut le = vec![0xff, 0xfe];
-    let mut be = vec![0xfe, 0xff];
-    for unit in utf16.encode_utf16() {
-        le.extend(unit.to_le_bytes());
-        be.extend(unit.to_be_bytes());
-    }
-    let mut bom = b"\xef\xbb\xbf".to_vec();
-    bom.extend(doc.as_bytes());
-    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-    let plain_zip = zip(&[("CCD.xml", doc.as_bytes(), false)]);
-    let metadata = b"<?xml version=\"1.0\"?><SubmitObjectsRequest/>";
-    let xdm_zip = zip(&[
-        ("IHE_XDM/SUBSET01/DOC0001.XML", doc.as_bytes(), true),
-        ("IHE_XDM/SUBSET01/METADATA.XML", metadata, true),
-        ("IHE_XDM/SUBSET01/DOC0002.PDF", pdf, false),
-        ("INDEX.HTM", b"<html></html>", false),
-    ]);
-    let nested_zip = zip(&[("inner.zip", &plain_zip, false)]);
-    let seeds: [(&str, &[u8]); 8] = [
-        ("hand-seed.xml", doc.as_bytes()),
-        ("hand-seed-bom.xml", &bom),
-        ("hand-seed-utf16le.xml", &le),
-        ("hand-seed-utf16be.xml", &be),
-        ("hand-seed.zip", &plain_zip),
-        ("hand-seed-xdm.zip", &xdm_zip),
-        ("hand-seed-nested.zip", &nested_zip),
-        ("hand-seed.eml", &mime(doc.as_bytes())),
-    ];
-    for (name, bytes) in seeds {
-        write(name, bytes)?;
-        count += 1;
-    }
-    Ok(count)
-}
-
-/// The XML files of the shared samples up to MAX_SEED_BYTES, named `folder__file`.
-fn sample_documents(root: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut found = Vec::new();
-    let mut dirs = vec![root.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for entry in entries.filter_map(std::result::Result::ok) {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let xml = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("ccda"));
-            let small = entry.metadata().is_ok_and(|m| m.len() <= MAX_SEED_BYTES);
-            if xml && small {
-                let name = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('/', "__");
-                found.push((name, path));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// A zip archive: each file stored, or "deflated" as stored deflate blocks (so the inflater
-/// runs) when its flag is set.
-fn zip(files: &[(&str, &[u8], bool)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for &(name, data, deflate) in files {
-        let (method, body) = if deflate {
-            (8u16, stored_deflate(data))
-        } else {
-            (0, data.to_vec())
-        };
-        let offset = out.len() as u32;
-        let crc = crc32(data);
-        // Shared by the local and central headers: version, flags, method, time, date, crc,
-        // sizes, name length.
-        let mut common = Vec::new();
-        common.extend(20u16.to_le_bytes());
-        common.extend(0u16.to_le_bytes());
-        common.extend(method.to_le_bytes());
-        common.extend(0u16.to_le_bytes());
-        common.extend(0x21u16.to_le_bytes());
-        common.extend(crc.to_le_bytes());
-        common.extend((body.len() as u32).to_le_bytes());
-        common.extend((data.len() as u32).to_le_bytes());
-        common.extend((name.len() as u16).to_le_bytes());
-        out.extend(0x0403_4b50u32.to_le_bytes());
-        out.extend(&common);
-        out.extend(0u16.to_le_bytes());
-        out.extend(name.as_bytes());
-        out.extend(&body);
-        central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend(20u16.to_le_bytes());
-        central.extend(&common);
-        // Extra and comment lengths, disk, internal and external attributes.
-        central.extend([0u8; 12]);
-        central.extend(offset.to_le_bytes());
-        central.extend(name.as_bytes());
-    }
-    let central_offset = out.len() as u32;
-    out.extend(&central);
-    out.extend(0x0605_4b50u32.to_le_bytes());
-    out.extend([0u8; 4]);
-    out.extend((files.len() as u16).to_le_bytes());
-    out.extend((files.len() as u16).to_le_bytes());
-    out.extend((central.len() as u32).to_le_bytes());
-    out.extend(central_offset.to_le_bytes());
-    out.extend(0u16.to_le_bytes());
-    out
-}
-
-/// A raw deflate stream of stored (uncompressed) blocks.
-fn stored_deflate(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut chunks = data.chunks(0xffff).peekable();
-    if chunks.peek().is_none() {
-        out.extend([1, 0, 0, 0xff, 0xff]);
-    }
-    while let Some(chunk) = chunks.next() {
-        out.push(u8::from(chunks.peek().is_none()));
-        let len = chunk.len() as u16;
-        out.extend(len.to_le_bytes());
-        out.extend((!len).to_le_bytes());
-        out.extend(chunk);
-    }
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A MIME message (as a portal's Direct message) with the document as a base64 part.
-fn mime(doc: &[u8]) -> Vec<u8> {
-    let mut msg = String::from(
-        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"seed-boundary\"\r\n\r\n\
-         --seed-boundary\r\nContent-Type: text/plain\r\n\r\nYour health summary is attached.\r\n\
-         --seed-boundary\r\nContent-Type: text/xml; name=\"CCD.xml\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\
-         Content-Disposition: attachment; filename=\"CCD.xml\"\r\n\r\n",
-    );
-    let encoded = base64(doc);
-    for line in encoded.as_bytes().chunks(76) {
-        msg.push_str(&String::from_utf8_lossy(line));
-        msg.push_str("\r\n");
-    }
-    msg.push_str("--seed-boundary--\r\n");
-    msg.into_bytes()
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crc32_and_base64_match_known_values() {
-        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn zip_ends_with_its_directory() {
-        let z = zip(&[("a.xml", b"<a/>", true), ("b.xml", b"", false)]);
-        assert!(z.starts_with(b"PK\x03\x04"));
-        let end = &z[z.len() - 22..];
-        assert!(end.starts_with(b"PK\x05\x06"));
-        assert_eq!(u16::from_le_bytes([end[10], end[11]]), 2);
-    }
 }

@@ -1,44 +1,56 @@
-//! Replays saved fuzz inputs without AFL: `ccda-replay FILE...` runs each through the same
-//! checks and prints what became of it. A panic shows its message and backtrace as usual and
-//! exits non-zero, so run one file per process to see every failing file.
+//! `fuzz-replay TARGET FILE...` runs each file through a target without AFL and prints what
+//! became of it. A panic shows its message and backtrace as usual and exits non-zero, so run one
+//! file per process to see every failing file (`cargo xtask fuzz TARGET --replay PATH` does).
+//!
+//! `fuzz-replay --seeds TARGET DIR` writes the target's seeds into DIR; `fuzz-replay --list`
+//! prints the targets.
 
+use std::path::Path;
 use std::process::ExitCode;
 
+const USAGE: &str =
+    "usage: fuzz-replay TARGET FILE... | fuzz-replay --seeds TARGET DIR | fuzz-replay --list";
+
 fn main() -> ExitCode {
-    let files: Vec<String> = std::env::args().skip(1).collect();
-    if files.is_empty() {
-        eprintln!("usage: ccda-replay FILE...");
-        return ExitCode::FAILURE;
-    }
-    for file in &files {
-        let bytes = match std::fs::read(file) {
-            Ok(bytes) => bytes,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["--list"] => {
+            for target in ownrecord_fuzz::TARGETS {
+                println!("{}\t{}", target.name, target.about);
+            }
+            ExitCode::SUCCESS
+        }
+        ["--seeds", name, dir] => match ownrecord_fuzz::seeds::write(name, Path::new(dir)) {
+            Ok(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
             Err(e) => {
-                eprintln!("{file}: {e}");
+                eprintln!("{name}: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        [name, files @ ..] if !files.is_empty() => {
+            let Some(target) = ownrecord_fuzz::target(name) else {
+                eprintln!("no fuzz target {name}\n{USAGE}");
                 return ExitCode::FAILURE;
+            };
+            for file in files {
+                let bytes = match std::fs::read(file) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        eprintln!("{file}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                println!("{file}: {} bytes; {}", bytes.len(), (target.run)(&bytes));
             }
-        };
-        let outcome = ownrecord_fuzz_ccda::exercise(&bytes, true);
-        let mut line = format!(
-            "{file}: {} bytes, looks_like_ccda={}",
-            bytes.len(),
-            outcome.looks_like_ccda
-        );
-        match &outcome.unpack_error {
-            Some(e) => line.push_str(&format!(", unpack: {e}")),
-            None => line.push_str(&format!(
-                ", {} document(s), {} attachment(s)",
-                outcome.documents, outcome.attachments
-            )),
+            ExitCode::SUCCESS
         }
-        for (path, result) in &outcome.converted {
-            let path = if path.is_empty() { "(file)" } else { path };
-            match result {
-                Ok(n) => line.push_str(&format!("; {path}: {n} resource(s)")),
-                Err(e) => line.push_str(&format!("; {path}: {e}")),
-            }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::FAILURE
         }
-        println!("{line}");
     }
-    ExitCode::SUCCESS
 }
