@@ -10,7 +10,8 @@
 //! - `bench [import|sync|browse|backup|pdf|ccda|app|share-host]`: the benchmarks, in release mode
 //!   (`ccda` first installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
-//! - `fuzz ccda [--minutes N | --replay PATH]`: AFL++ on the C-CDA importer (see fuzz.rs).
+//! - `fuzz TARGET|all [--minutes N] | fuzz TARGET --replay PATH`: AFL++ on one parser, or each
+//!   in turn (see fuzz.rs; `fuzz list` names the targets).
 
 mod fuzz;
 
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
             .and_then(|()| bench_ccda()),
         _ => Err(
             "usage: cargo xtask run | test | bench [import|sync|browse|backup|directory|pdf|ccda|app|share-host] \
-             | directory | bundle | fuzz ccda [--minutes N | --replay PATH]"
+             | directory | bundle | fuzz TARGET|all [--minutes N | --replay PATH]"
                 .into(),
         ),
     };
