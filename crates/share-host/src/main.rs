@@ -122,7 +122,7 @@ fn owner_token(opts: &Options) -> Result<(), String> {
     let hash = secret::token_hash(&token);
     let now = Clock::System.now();
     store
-        .run_sync(|c| store::add_owner_token(c, &hash, now))
+        .run_sync(move |c| store::add_owner_token(c, &hash, now))
         .map_err(|e| format!("Cannot store the token: {e}."))?;
     println!(
         "A new owner token for this host. Give it to OwnRecord (ownrecord hosts add URL --token TOKEN).\n\

@@ -66,10 +66,86 @@ fn event(
 
 /// What the first look at a link decided.
 enum Gate {
-    /// No passcode needed.
-    Open,
+    /// No passcode needed: the files were handed out.
+    Done(Manifest),
     /// An attempt is reserved; check this hash, `remaining` is what is left if it is wrong.
     Check { hash: String, remaining: i64 },
+}
+
+/// One manifest request's part in the database.
+#[derive(Clone)]
+struct Handout {
+    id: String,
+    recipient: String,
+    ip: Option<String>,
+    now: i64,
+    ttl: i64,
+    base: String,
+    embedded_max: Option<u64>,
+}
+
+impl Handout {
+    fn event(&self, outcome: &'static str) -> Event {
+        event(
+            self.now,
+            "manifest",
+            &self.recipient,
+            None,
+            outcome,
+            self.ip.clone(),
+        )
+    }
+
+    /// In one transaction: count a wrong passcode (`wrong`: the attempts left), or count the
+    /// use and hand out the files, embedded when they fit, else behind new single-use tickets.
+    fn files(&self, c: &mut rusqlite::Connection, wrong: Option<i64>) -> Result<Manifest> {
+        let Handout { id, now, .. } = self;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(remaining) = wrong {
+            store::record(&tx, id, &self.event("wrong_passcode"))?;
+            tx.commit()?;
+            return Err(Error::Passcode { remaining });
+        }
+        let link = store::load_link(&tx, id)?.ok_or(Error::NotFound)?;
+        if link.has_flag('P') {
+            store::refund_attempt(&tx, id)?;
+        }
+        if !store::take_use(&tx, id, *now, !link.has_flag('L'))? {
+            store::record(&tx, id, &self.event("inactive"))?;
+            tx.commit()?;
+            return Err(Error::NotFound);
+        }
+        store::purge_tickets(&tx, *now)?;
+        let mut files = Vec::new();
+        for (idx, content_type, len) in store::file_list(&tx, id)? {
+            if self.embedded_max.is_some_and(|max| len <= max) {
+                files.push(ManifestFile {
+                    content_type,
+                    location: None,
+                    embedded: store::file(&tx, id, idx)?,
+                });
+            } else {
+                let ticket = secret::random_token()?;
+                let expires = now.checked_add(self.ttl).ok_or(Error::Internal)?;
+                store::add_ticket(
+                    &tx,
+                    &secret::token_hash(&ticket),
+                    id,
+                    idx,
+                    &self.recipient,
+                    expires,
+                )?;
+                files.push(ManifestFile {
+                    content_type,
+                    location: Some(format!("{}/shl/file/{ticket}", self.base)),
+                    embedded: None,
+                });
+            }
+        }
+        store::record(&tx, id, &self.event("ok"))?;
+        tx.commit()?;
+        Ok(Manifest { files })
+    }
 }
 
 /// `POST /shl/{id}`: the manifest.
@@ -88,37 +164,44 @@ pub async fn manifest(
     {
         return Err(Error::Invalid(Invalid::Passcode));
     }
-    let now = state.clock.now();
-    let ip = client.logged_ip(&state);
-    let recipient = req.recipient.clone();
     let has_passcode = req.passcode.is_some();
+    let handout = Handout {
+        id,
+        recipient: req.recipient.clone(),
+        ip: client.logged_ip(&state),
+        now: state.clock.now(),
+        ttl: state.settings.location_ttl_secs,
+        base: state.settings.public_url.clone(),
+        embedded_max: req.embedded_length_max,
+    };
 
-    // 1. Is the link open, and if it needs a passcode, reserve one attempt.
+    // 1. Is the link open? Without a passcode, hand out the files in the same visit to the
+    //    database; with one, reserve an attempt.
     let gate = {
-        let (id, recipient, ip) = (id.clone(), recipient.clone(), ip.clone());
+        let handout = handout.clone();
         state
             .store
             .run(move |c| {
-                let link = store::load_link(c, &id)?.ok_or(Error::NotFound)?;
-                let ev = |outcome| event(now, "manifest", &recipient, None, outcome, ip.clone());
-                if !link.is_open(now) {
-                    store::record(c, &id, &ev("inactive"))?;
+                let Handout { id, now, .. } = &handout;
+                let link = store::load_link(c, id)?.ok_or(Error::NotFound)?;
+                if !link.is_open(*now) {
+                    store::record(c, id, &handout.event("inactive"))?;
                     return Err(Error::NotFound);
                 }
                 if !link.has_flag('P') {
-                    return Ok(Gate::Open);
+                    return handout.files(c, None).map(Gate::Done);
                 }
                 if !has_passcode {
-                    store::record(c, &id, &ev("missing_passcode"))?;
+                    store::record(c, id, &handout.event("missing_passcode"))?;
                     return Err(Error::Passcode {
                         remaining: link.remaining_attempts,
                     });
                 }
                 let hash = link.passcode_hash.ok_or(Error::NotFound)?;
-                match store::reserve_attempt(c, &id)? {
+                match store::reserve_attempt(c, id)? {
                     Some(remaining) => Ok(Gate::Check { hash, remaining }),
                     None => {
-                        store::record(c, &id, &ev("disabled"))?;
+                        store::record(c, id, &handout.event("disabled"))?;
                         Err(Error::Passcode { remaining: 0 })
                     }
                 }
@@ -126,72 +209,17 @@ pub async fn manifest(
             .await?
     };
 
-    // 2. The passcode, on an Argon2id thread (slow on purpose, and few at once).
-    let wrong = match gate {
-        Gate::Open => None,
+    // 2. The passcode, on an Argon2id thread (slow on purpose, and few at once); then count the
+    //    use and hand out the files, or count the wrong passcode.
+    let manifest = match gate {
+        Gate::Done(manifest) => manifest,
         Gate::Check { hash, remaining } => {
             let given = req.passcode.clone().unwrap_or_default();
             let right = secret::passcode_matches_queued(hash, given).await?;
-            (!right).then_some(remaining)
+            let wrong = (!right).then_some(remaining);
+            state.store.run(move |c| handout.files(c, wrong)).await?
         }
     };
-
-    // 3. Count the use and hand out the files.
-    let ttl = state.settings.location_ttl_secs;
-    let base = state.settings.public_url.clone();
-    let embedded_max = req.embedded_length_max;
-    let manifest = state
-        .store
-        .run(move |c| {
-            let ev = |outcome| event(now, "manifest", &recipient, None, outcome, ip.clone());
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(remaining) = wrong {
-                store::record(&tx, &id, &ev("wrong_passcode"))?;
-                tx.commit()?;
-                return Err(Error::Passcode { remaining });
-            }
-            let link = store::load_link(&tx, &id)?.ok_or(Error::NotFound)?;
-            if link.has_flag('P') {
-                store::refund_attempt(&tx, &id)?;
-            }
-            if !store::take_use(&tx, &id, now, !link.has_flag('L'))? {
-                store::record(&tx, &id, &ev("inactive"))?;
-                tx.commit()?;
-                return Err(Error::NotFound);
-            }
-            store::purge_tickets(&tx, now)?;
-            let mut files = Vec::new();
-            for (idx, content_type, len) in store::file_list(&tx, &id)? {
-                let fits = embedded_max.is_some_and(|max| len <= max);
-                if fits {
-                    files.push(ManifestFile {
-                        content_type,
-                        location: None,
-                        embedded: store::file(&tx, &id, idx)?,
-                    });
-                } else {
-                    let ticket = secret::random_token()?;
-                    let expires = now.checked_add(ttl).ok_or(Error::Internal)?;
-                    store::add_ticket(
-                        &tx,
-                        &secret::token_hash(&ticket),
-                        &id,
-                        idx,
-                        &recipient,
-                        expires,
-                    )?;
-                    files.push(ManifestFile {
-                        content_type,
-                        location: Some(format!("{base}/shl/file/{ticket}")),
-                        embedded: None,
-                    });
-                }
-            }
-            store::record(&tx, &id, &ev("ok"))?;
-            tx.commit()?;
-            Ok(Manifest { files })
-        })
-        .await?;
     Ok(Json(manifest).into_response())
 }
 

@@ -5,8 +5,7 @@
 //! under parallel requests by construction.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
@@ -61,6 +60,22 @@ CREATE INDEX IF NOT EXISTS tickets_by_expiry ON file_tickets(expires_at);
 /// Read-only connections beside the one writer (WAL lets them read while it writes), for the
 /// files' ciphertext, the biggest reads.
 const READERS: usize = 4;
+
+/// `execute` through the connection's statement cache (the hot paths run a few statements per
+/// request; parsing them each time was a good part of a request's time).
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+fn row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "share-host.sqlite3";
@@ -157,87 +172,129 @@ pub struct StoredEvent {
     pub ip: Option<String>,
 }
 
+type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// The database: one writer connection on a thread of its own, and [`READERS`] read-only
+/// connections on theirs, each taking jobs from a queue. Requests queue for the writer instead
+/// of holding a blocking thread each while they wait for a lock (a burst of requests had a
+/// couple of hundred threads waiting on one mutex).
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
-    readers: Arc<[Mutex<Connection>]>,
-    next_reader: Arc<AtomicUsize>,
+    writer: mpsc::Sender<WriteJob>,
+    readers: mpsc::Sender<ReadJob>,
 }
 
 impl Store {
     pub fn open(data: &Path) -> Result<Self> {
         std::fs::create_dir_all(data).map_err(|_| Error::Internal)?;
-        let conn = Connection::open(data.join(DB_FILE))?;
+        let mut conn = Connection::open(data.join(DB_FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // In WAL, NORMAL syncs at checkpoints, not at each commit: a power cut may lose the last
         // access events and attempt counts, never the database (a synced commit per manifest
         // and file was most of a request's time).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(32);
         // Deleted ciphertext is overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = Connection::open_with_flags(
-                    data.join(DB_FILE),
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                reader.busy_timeout(std::time::Duration::from_secs(5))?;
-                Ok(Mutex::new(reader))
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                data.join(DB_FILE),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            reader.busy_timeout(std::time::Duration::from_secs(5))?;
+            readers.push(reader);
+        }
+
+        let (writer, jobs) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                // Ends when the last Store is dropped.
+                while let Ok(job) = jobs.recv() {
+                    job(&mut conn);
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .map_err(|_| Error::Internal)?;
+        let (read_tx, read_jobs) = mpsc::channel::<ReadJob>();
+        let read_jobs = Arc::new(Mutex::new(read_jobs));
+        for (i, reader) in readers.into_iter().enumerate() {
+            let read_jobs = Arc::clone(&read_jobs);
+            std::thread::Builder::new()
+                .name(format!("store-reader-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The queue's lock is held only while waiting for the next job.
+                        let job = match read_jobs.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&reader),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|_| Error::Internal)?;
+        }
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-            readers: readers.into(),
-            next_reader: Arc::new(AtomicUsize::new(0)),
+            writer,
+            readers: read_tx,
         })
     }
 
-    /// Runs `f` on a read-only connection on a blocking thread; it sees what was committed.
+    /// Runs `f` on a read-only connection; it sees what was committed.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let readers = Arc::clone(&self.readers);
-        let n = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
-            let reader = readers
-                .get(n.checked_rem(readers.len()).unwrap_or(0))
-                .ok_or(Error::Internal)?;
-            let guard = reader.lock().map_err(|_| Error::Internal)?;
-            f(&guard)
-        })
-        .await
-        .map_err(|_| Error::Internal)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.readers
+            .send(Box::new(move |c: &Connection| {
+                let _ = tx.send(f(c));
+            }))
+            .map_err(|_| Error::Internal)?;
+        rx.await.map_err(|_| Error::Internal)?
     }
 
-    /// Runs `f` on the connection on a blocking thread.
+    /// Runs `f` on the writer connection, after the jobs queued before it.
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| Error::Internal)?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|_| Error::Internal)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Box::new(move |c: &mut Connection| {
+                let _ = tx.send(f(c));
+            }))
+            .map_err(|_| Error::Internal)?;
+        rx.await.map_err(|_| Error::Internal)?
     }
 
-    /// The same, for the command line (no runtime).
-    pub fn run_sync<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut guard = self.conn.lock().map_err(|_| Error::Internal)?;
-        f(&mut guard)
+    /// The same, for the command line and set-up (no runtime): waits for the writer.
+    pub fn run_sync<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        self.writer
+            .send(Box::new(move |c: &mut Connection| {
+                let _ = tx.send(f(c));
+            }))
+            .map_err(|_| Error::Internal)?;
+        rx.recv().map_err(|_| Error::Internal)?
     }
 }
 
 pub fn add_owner_token(conn: &Connection, hash: &[u8], now: i64) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO owner_tokens (hash, created_at) VALUES (?1, ?2)",
         params![hash, now],
     )?;
@@ -245,19 +302,20 @@ pub fn add_owner_token(conn: &Connection, hash: &[u8], now: i64) -> Result<()> {
 }
 
 pub fn owner_token_known(conn: &Connection, hash: &[u8]) -> Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM owner_tokens WHERE hash = ?1",
-            params![hash],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+    Ok(row(
+        conn,
+        "SELECT 1 FROM owner_tokens WHERE hash = ?1",
+        params![hash],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
 }
 
 pub fn insert_link(conn: &mut Connection, link: &NewLink, now: i64) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
+    exec(
+        &tx,
         "INSERT INTO links (id, manage_hash, flags, passcode_hash, remaining_attempts, expires_at,
                             max_uses, uses, status, label, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 'active', ?8, ?9)",
@@ -275,7 +333,8 @@ pub fn insert_link(conn: &mut Connection, link: &NewLink, now: i64) -> Result<()
     )?;
     for (idx, file) in link.files.iter().enumerate() {
         let idx = i64::try_from(idx).map_err(|_| Error::Internal)?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO files (link_id, idx, content_type, jwe) VALUES (?1, ?2, ?3, ?4)",
             params![link.id, idx, file.content_type, file.jwe],
         )?;
@@ -285,32 +344,32 @@ pub fn insert_link(conn: &mut Connection, link: &NewLink, now: i64) -> Result<()
 }
 
 pub fn load_link(conn: &Connection, id: &str) -> Result<Option<Link>> {
-    let row = conn
-        .query_row(
-            "SELECT id, flags, passcode_hash, remaining_attempts, expires_at, max_uses, uses, status,
+    let row = row(
+        conn,
+        "SELECT id, flags, passcode_hash, remaining_attempts, expires_at, max_uses, uses, status,
                     label, created_at, (SELECT COUNT(*) FROM files WHERE link_id = links.id)
              FROM links WHERE id = ?1",
-            params![id],
-            |r| {
-                Ok((
-                    Link {
-                        id: r.get(0)?,
-                        flags: r.get(1)?,
-                        passcode_hash: r.get(2)?,
-                        remaining_attempts: r.get(3)?,
-                        expires_at: r.get(4)?,
-                        max_uses: r.get(5)?,
-                        uses: r.get(6)?,
-                        status: Status::Active,
-                        label: r.get(8)?,
-                        created_at: r.get(9)?,
-                        files: r.get(10)?,
-                    },
-                    r.get::<_, String>(7)?,
-                ))
-            },
-        )
-        .optional()?;
+        params![id],
+        |r| {
+            Ok((
+                Link {
+                    id: r.get(0)?,
+                    flags: r.get(1)?,
+                    passcode_hash: r.get(2)?,
+                    remaining_attempts: r.get(3)?,
+                    expires_at: r.get(4)?,
+                    max_uses: r.get(5)?,
+                    uses: r.get(6)?,
+                    status: Status::Active,
+                    label: r.get(8)?,
+                    created_at: r.get(9)?,
+                    files: r.get(10)?,
+                },
+                r.get::<_, String>(7)?,
+            ))
+        },
+    )
+    .optional()?;
     match row {
         None => Ok(None),
         Some((mut link, status)) => {
@@ -322,13 +381,13 @@ pub fn load_link(conn: &Connection, id: &str) -> Result<Option<Link>> {
 
 /// The management token's check: `NotFound` for an unknown id, `Unauthorized` for a wrong token.
 pub fn authorize_manager(conn: &Connection, id: &str, token_hash: &[u8]) -> Result<()> {
-    let stored: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT manage_hash FROM links WHERE id = ?1",
-            params![id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let stored: Option<Vec<u8>> = row(
+        conn,
+        "SELECT manage_hash FROM links WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?;
     match stored {
         None => Err(Error::NotFound),
         Some(h) if h == token_hash => Ok(()),
@@ -337,7 +396,8 @@ pub fn authorize_manager(conn: &Connection, id: &str, token_hash: &[u8]) -> Resu
 }
 
 pub fn record(conn: &Connection, link_id: &str, e: &Event) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO events (link_id, at, kind, recipient, file_index, outcome, ip)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -374,19 +434,20 @@ pub fn events(conn: &Connection, link_id: &str) -> Result<Vec<StoredEvent>> {
 /// Reserves one passcode attempt before the passcode is checked, so parallel guesses can never
 /// be evaluated more times than attempts remain. `None`: no attempts left.
 pub fn reserve_attempt(conn: &Connection, id: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "UPDATE links SET remaining_attempts = remaining_attempts - 1
+    Ok(row(
+        conn,
+        "UPDATE links SET remaining_attempts = remaining_attempts - 1
              WHERE id = ?1 AND remaining_attempts > 0 RETURNING remaining_attempts",
-            params![id],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// Gives back the attempt a right passcode reserved (only wrong ones count).
 pub fn refund_attempt(conn: &Connection, id: &str) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE links SET remaining_attempts = remaining_attempts + 1 WHERE id = ?1",
         params![id],
     )?;
@@ -397,7 +458,8 @@ pub fn refund_attempt(conn: &Connection, id: &str) -> Result<()> {
 /// used up in the meantime). With `count` false only the openness is checked.
 pub fn take_use(conn: &Connection, id: &str, now: i64, count: bool) -> Result<bool> {
     let increment: i64 = if count { 1 } else { 0 };
-    let changed = conn.execute(
+    let changed = exec(
+        conn,
         "UPDATE links SET uses = uses + ?3
          WHERE id = ?1 AND status = 'active'
            AND (expires_at IS NULL OR expires_at > ?2)
@@ -410,15 +472,15 @@ pub fn take_use(conn: &Connection, id: &str, now: i64, count: bool) -> Result<bo
 /// Whether the link is active and not expired (a `location` fetched after the manifest used the
 /// last use is still served).
 pub fn is_live(conn: &Connection, id: &str, now: i64) -> Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM links WHERE id = ?1 AND status = 'active'
+    Ok(row(
+        conn,
+        "SELECT 1 FROM links WHERE id = ?1 AND status = 'active'
                AND (expires_at IS NULL OR expires_at > ?2)",
-            params![id, now],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+        params![id, now],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
 }
 
 /// A link's files without their ciphertext: (index, content type, JWE length in bytes).
@@ -438,13 +500,13 @@ pub fn file_list(conn: &Connection, link_id: &str) -> Result<Vec<(i64, String, u
 }
 
 pub fn file(conn: &Connection, link_id: &str, idx: i64) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT jwe FROM files WHERE link_id = ?1 AND idx = ?2",
-            params![link_id, idx],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(row(
+        conn,
+        "SELECT jwe FROM files WHERE link_id = ?1 AND idx = ?2",
+        params![link_id, idx],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn add_ticket(
@@ -455,7 +517,8 @@ pub fn add_ticket(
     recipient: &str,
     expires_at: i64,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO file_tickets (hash, link_id, idx, recipient, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![hash, link_id, idx, recipient, expires_at],
@@ -464,7 +527,8 @@ pub fn add_ticket(
 }
 
 pub fn purge_tickets(conn: &Connection, now: i64) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM file_tickets WHERE expires_at <= ?1",
         params![now],
     )?;
@@ -480,21 +544,21 @@ pub struct Ticket {
 
 /// Takes a ticket: it is gone after this, whatever the answer.
 pub fn take_ticket(conn: &Connection, hash: &[u8]) -> Result<Option<Ticket>> {
-    Ok(conn
-        .query_row(
-            "DELETE FROM file_tickets WHERE hash = ?1
+    Ok(row(
+        conn,
+        "DELETE FROM file_tickets WHERE hash = ?1
              RETURNING link_id, idx, recipient, expires_at",
-            params![hash],
-            |r| {
-                Ok(Ticket {
-                    link_id: r.get(0)?,
-                    idx: r.get(1)?,
-                    recipient: r.get(2)?,
-                    expires_at: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
+        params![hash],
+        |r| {
+            Ok(Ticket {
+                link_id: r.get(0)?,
+                idx: r.get(1)?,
+                recipient: r.get(2)?,
+                expires_at: r.get(3)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 /// A management change of status.
@@ -508,12 +572,14 @@ pub enum Change {
 
 pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<Status> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: String = tx
-        .query_row("SELECT status FROM links WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .ok_or(Error::NotFound)?;
+    let current: String = row(
+        &tx,
+        "SELECT status FROM links WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(Error::NotFound)?;
     let current = Status::parse(&current)?;
     let next = match (change, current) {
         (_, Status::Deleted) => match change {
@@ -526,16 +592,22 @@ pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<
         (Change::Resume, Status::Active | Status::Paused) => Status::Active,
         (Change::Pause | Change::Resume, Status::Revoked) => return Err(Error::Conflict),
     };
-    tx.execute(
+    exec(
+        &tx,
         "UPDATE links SET status = ?2 WHERE id = ?1",
         params![id, next.as_str()],
     )?;
     if next != Status::Active {
-        tx.execute("DELETE FROM file_tickets WHERE link_id = ?1", params![id])?;
+        exec(
+            &tx,
+            "DELETE FROM file_tickets WHERE link_id = ?1",
+            params![id],
+        )?;
     }
     if next == Status::Deleted {
-        tx.execute("DELETE FROM files WHERE link_id = ?1", params![id])?;
-        tx.execute(
+        exec(&tx, "DELETE FROM files WHERE link_id = ?1", params![id])?;
+        exec(
+            &tx,
             "UPDATE links SET passcode_hash = NULL, label = NULL WHERE id = ?1",
             params![id],
         )?;
@@ -546,17 +618,20 @@ pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<
 
 pub fn extend(conn: &mut Connection, id: &str, expires_at: Option<i64>) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: String = tx
-        .query_row("SELECT status FROM links WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .ok_or(Error::NotFound)?;
+    let current: String = row(
+        &tx,
+        "SELECT status FROM links WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(Error::NotFound)?;
     match Status::parse(&current)? {
         Status::Active | Status::Paused => {}
         Status::Revoked | Status::Deleted => return Err(Error::Conflict),
     }
-    tx.execute(
+    exec(
+        &tx,
         "UPDATE links SET expires_at = ?2 WHERE id = ?1",
         params![id, expires_at],
     )?;

@@ -32,7 +32,7 @@ async fn host_with(adjust: impl FnOnce(&mut Settings)) -> Host {
     let owner = secret::random_token().unwrap();
     let hash = secret::token_hash(&owner);
     store
-        .run_sync(|c| store::add_owner_token(c, &hash, T0))
+        .run_sync(move |c| store::add_owner_token(c, &hash, T0))
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
