@@ -570,17 +570,22 @@ pub enum Change {
     Delete,
 }
 
-pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<Status> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: String = row(
-        &tx,
+/// A link's status; NotFound for an unknown id.
+fn status_of(conn: &Connection, id: &str) -> Result<Status> {
+    let status: String = row(
+        conn,
         "SELECT status FROM links WHERE id = ?1",
         params![id],
         |r| r.get(0),
     )
     .optional()?
     .ok_or(Error::NotFound)?;
-    let current = Status::parse(&current)?;
+    Status::parse(&status)
+}
+
+pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<Status> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = status_of(&tx, id)?;
     let next = match (change, current) {
         (_, Status::Deleted) => match change {
             Change::Delete | Change::Revoke => Status::Deleted,
@@ -618,15 +623,7 @@ pub fn change_status(conn: &mut Connection, id: &str, change: Change) -> Result<
 
 pub fn extend(conn: &mut Connection, id: &str, expires_at: Option<i64>) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: String = row(
-        &tx,
-        "SELECT status FROM links WHERE id = ?1",
-        params![id],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or(Error::NotFound)?;
-    match Status::parse(&current)? {
+    match status_of(&tx, id)? {
         Status::Active | Status::Paused => {}
         Status::Revoked | Status::Deleted => return Err(Error::Conflict),
     }

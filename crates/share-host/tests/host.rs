@@ -12,6 +12,8 @@ use ownrecord_share_host::{AppState, Clock, Settings, secret, serve_plain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod common;
+
 const T0: i64 = 1_900_000_000;
 
 struct Host {
@@ -706,32 +708,11 @@ async fn rate_limits_answer_429_with_retry_after() {
 
 #[test]
 fn owner_token_prints_a_token_that_creates_links() {
-    use std::io::{BufRead, BufReader};
-    let bin = env!("CARGO_BIN_EXE_ownrecord-share-host");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(bin)
-        .arg("--data")
-        .arg(dir.path())
-        .arg("owner-token")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let token = stdout.lines().last().unwrap().to_owned();
+    let token = common::owner_token(dir.path());
     assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
-
-    let mut child = std::process::Command::new(bin)
-        .arg("--data")
-        .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.split_whitespace().nth(2).unwrap().to_owned();
+    let host = common::start(dir.path(), &[]);
+    let base = host.base.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -751,14 +732,13 @@ fn owner_token_prints_a_token_that_creates_links() {
         }
         statuses
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(host);
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::UNAUTHORIZED]);
 }
 
 #[test]
 fn plain_http_off_loopback_is_refused_with_a_sentence() {
-    let bin = env!("CARGO_BIN_EXE_ownrecord-share-host");
+    let bin = common::BIN;
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(bin)
         .arg("--data")

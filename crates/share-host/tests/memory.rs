@@ -2,15 +2,13 @@
 //! about 19 MiB, so they run a few at a time on threads of their own. The real binary, its peak
 //! RSS read from /proc.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ownrecord-share-host");
+mod common;
+use common::{owner_token, shaped_jwe, start};
 /// The host's own ~35 MB and at most four Argon2id buffers (19 MiB each), with room to spare;
 /// far below 40 runs at once (40 × 19 MiB), or a few runs' memory kept by each thread's heap.
 const PEAK_RSS_LIMIT_KB: u64 = 150 * 1024;
@@ -25,52 +23,27 @@ fn peak_rss_kb(pid: u32) -> u64 {
         .unwrap()
 }
 
-fn jwe() -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"dir","enc":"A256GCM"}"#);
-    let part = |n: usize| URL_SAFE_NO_PAD.encode(vec![7u8; n]);
-    format!("{header}..{}.{}.{}", part(12), part(64), part(16))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_passcode_checks_at_once_keep_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .arg("--data")
-        .arg(dir.path())
-        .arg("owner-token")
-        .output()
-        .unwrap();
-    let token = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(dir.path())
-        // Behind a proxy each request may name its own client, so the per-address limit does
-        // not stop the burst before it reaches the passcode check.
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--behind-proxy",
-            "--public-url",
-            "http://127.0.0.1",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.split_whitespace().nth(4).unwrap().to_owned();
+    let token = owner_token(dir.path());
+    // Behind a proxy each request may name its own client, so the per-address limit does not
+    // stop the burst before it reaches the passcode check.
+    let host = start(
+        dir.path(),
+        &[
+            OsStr::new("--behind-proxy"),
+            OsStr::new("--public-url"),
+            OsStr::new("http://127.0.0.1"),
+        ],
+    );
+    let base = host.base.clone();
+    let pid = host.child.id();
     let http = reqwest::Client::new();
     let link: Value = http
         .post(format!("{base}/api/links"))
         .bearer_auth(&token)
-        .json(&json!({"files": [{"jwe": jwe()}], "flags": "P", "passcode": "right one", "max_attempts": 1000}))
+        .json(&json!({"files": [{"jwe": shaped_jwe()}], "flags": "P", "passcode": "right one", "max_attempts": 1000}))
         .send()
         .await
         .unwrap()
@@ -78,7 +51,7 @@ async fn forty_passcode_checks_at_once_keep_memory_bounded() {
         .await
         .unwrap();
     let id = link["id"].as_str().unwrap().to_owned();
-    let before = peak_rss_kb(child.id());
+    let before = peak_rss_kb(pid);
     let checks = (0..40).map(|i| {
         let http = http.clone();
         let url = format!("{base}/shl/{id}");
@@ -96,10 +69,9 @@ async fn forty_passcode_checks_at_once_keep_memory_bounded() {
         })
     });
     let statuses: Vec<StatusCode> = futures_join(checks.collect()).await;
-    let peak = peak_rss_kb(child.id());
+    let peak = peak_rss_kb(pid);
     eprintln!("peak RSS {peak} kB (before: {before} kB)");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(host);
     // Every check ran (and was counted), none was turned away by a limit.
     assert!(
         statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),

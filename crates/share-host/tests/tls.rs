@@ -1,21 +1,21 @@
 //! The share host over TLS with an operator's certificate: the real binary with a self-signed
 //! certificate made by the `openssl` command (Debian `openssl`), and a client that trusts only it.
 
-use std::io::{BufRead, BufReader, Read};
+use std::ffi::OsStr;
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ownrecord-share-host");
+mod common;
+use common::{BIN, Running, owner_token, shaped_jwe, start};
 
 /// Runs `openssl` (Debian package `openssl`) with `args`.
-fn openssl(args: &[&std::ffi::OsStr]) {
+fn openssl(args: &[&OsStr]) {
     let out = Command::new("openssl")
         .args(args)
         .output()
@@ -31,7 +31,7 @@ fn openssl(args: &[&std::ffi::OsStr]) {
 /// (the chain, leaf first, the leaf's key, the CA's certificate).
 fn certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let p = |name: &str| dir.join(name);
-    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let os = |s: &'static str| OsStr::new(s);
     openssl(&[
         os("req"),
         os("-x509"),
@@ -94,59 +94,17 @@ fn certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (p("chain.pem"), p("key.pem"), p("ca.pem"))
 }
 
-fn owner_token(data: &Path) -> String {
-    let out = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .arg("owner-token")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
-}
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary on 127.0.0.1:0 with the certificate; its first line names the bound address.
-fn start(data: &Path, cert: &Path, key: &Path) -> Running {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(cert)
-        .arg("--tls-key")
-        .arg(key)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.split_whitespace().nth(2).unwrap().to_owned();
-    Running { child, base }
-}
-
-/// A compact JWE of the right shape (`dir` / `A256GCM`); the host never decrypts it.
-fn jwe() -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"dir","enc":"A256GCM"}"#);
-    let part = |n: usize| URL_SAFE_NO_PAD.encode(vec![7u8; n]);
-    format!("{header}..{}.{}.{}", part(12), part(64), part(16))
+/// The host with the operator's certificate and key.
+fn start_tls(data: &Path, cert: &Path, key: &Path) -> Running {
+    start(
+        data,
+        &[
+            OsStr::new("--tls-cert"),
+            cert.as_os_str(),
+            OsStr::new("--tls-key"),
+            key.as_os_str(),
+        ],
+    )
 }
 
 fn trusting(ca: &Path) -> reqwest::Client {
@@ -163,7 +121,7 @@ async fn links_are_made_and_opened_over_tls_with_the_operators_certificate() {
     let (cert, key, ca) = certificate(dir.path());
     let data = dir.path().join("data");
     let token = owner_token(&data);
-    let host = start(&data, &cert, &key);
+    let host = start_tls(&data, &cert, &key);
     assert!(
         host.base.starts_with("https://127.0.0.1:"),
         "serves {}",
@@ -175,7 +133,7 @@ async fn links_are_made_and_opened_over_tls_with_the_operators_certificate() {
         let resp = http
             .post(format!("{}/api/links", host.base))
             .bearer_auth(&token)
-            .json(&json!({"files": [{"jwe": jwe()}]}))
+            .json(&json!({"files": [{"jwe": shaped_jwe()}]}))
             .send()
             .await
             .unwrap();
@@ -205,7 +163,7 @@ async fn links_are_made_and_opened_over_tls_with_the_operators_certificate() {
         file.headers()["content-type"].to_str().unwrap(),
         "application/jose"
     );
-    assert_eq!(file.text().await.unwrap(), jwe());
+    assert_eq!(file.text().await.unwrap(), shaped_jwe());
 
     // A client that does not trust the certificate is refused at the handshake: this is TLS
     // with the operator's certificate, not plain HTTP.
@@ -235,7 +193,7 @@ async fn a_client_that_never_finishes_its_handshake_holds_up_nobody() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, ca) = certificate(dir.path());
     let data = dir.path().join("data");
-    let host = start(&data, &cert, &key);
+    let host = start_tls(&data, &cert, &key);
     let addr = host.base.trim_start_matches("https://").to_owned();
     // Connections that say nothing (a slow or hostile client).
     let idle: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(&addr).unwrap()).collect();
