@@ -57,6 +57,25 @@ async fn text(c: &Client, css: &str) -> String {
     wait_for(c, css).await.text().await.unwrap()
 }
 
+/// A new vault at `dir`, its key in the session's keyring.
+fn keyring_vault(dir: &Path) -> ownrecord_core::Vault {
+    ownrecord_core::Vault::create(
+        dir,
+        ownrecord_core::KeyProtection::keyring(),
+        std::sync::Arc::new(ownrecord_core::SystemClock),
+    )
+    .unwrap()
+}
+
+/// A new keyring vault at `dir` holding `bundle` (imported as a file beside it), closed again.
+fn keyring_vault_holding(dir: &Path, bundle: &serde_json::Value) {
+    let file = dir.with_extension("json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    keyring_vault(dir)
+        .import_file(&file, PersonChoice::New, &mut |_| {})
+        .unwrap();
+}
+
 fn demo_patients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-patients")
 }
@@ -399,7 +418,6 @@ async fn the_whole_flow_in_the_real_app() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
-    use std::sync::Arc;
     ownrecord_testkit::require_secret_service();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("vault");
@@ -411,19 +429,7 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
             "text": {"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{img}{script}</div>")},
             "code": {"text": format!("Rash {img} {script}")}, "subject": {"reference": "Patient/p1"},
             "onsetDateTime": "2024-02-03"}}]});
-    let file = work.path().join("evil.json");
-    std::fs::write(&file, bundle.to_string()).unwrap();
-    {
-        let mut vault = ownrecord_core::Vault::create(
-            &dir,
-            ownrecord_core::KeyProtection::keyring(),
-            Arc::new(ownrecord_core::SystemClock),
-        )
-        .unwrap();
-        vault
-            .import_file(&file, PersonChoice::New, &mut |_| {})
-            .unwrap();
-    }
+    keyring_vault_holding(&dir, &bundle);
     let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
     let c = driver.session(&app()).await;
     click(&c, "#unlock").await;
@@ -457,16 +463,10 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ccda_document_is_read_in_a_sandboxed_frame_beside_its_entries() {
-    use std::sync::Arc;
     ownrecord_testkit::require_secret_service();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("vault");
-    ownrecord_core::Vault::create(
-        &dir,
-        ownrecord_core::KeyProtection::keyring(),
-        Arc::new(ownrecord_core::SystemClock),
-    )
-    .unwrap();
+    keyring_vault(&dir);
     // HL7's example CCD with a script (HL7's namespace and XHTML's) and a remote image with an
     // onerror handler in its first section's narrative.
     let ccd = std::fs::read_to_string(ownrecord_testkit::ccda_sample(
@@ -577,7 +577,6 @@ async fn a_ccda_document_is_read_in_a_sandboxed_frame_beside_its_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_is_restored_on_a_new_computer_with_the_recovery_key() {
-    use std::sync::Arc;
     ownrecord_testkit::require_secret_service();
     let work = tempfile::tempdir().unwrap();
     let old = work.path().join("old-computer");
@@ -589,12 +588,7 @@ async fn a_backup_is_restored_on_a_new_computer_with_the_recovery_key() {
     let file = work.path().join("record.json");
     std::fs::write(&file, bundle.to_string()).unwrap();
     let recovery_key = {
-        let mut vault = ownrecord_core::Vault::create(
-            &old,
-            ownrecord_core::KeyProtection::keyring(),
-            Arc::new(ownrecord_core::SystemClock),
-        )
-        .unwrap();
+        let mut vault = keyring_vault(&old);
         let key = vault.take_new_recovery_key().unwrap();
         vault
             .import_file(&file, PersonChoice::New, &mut |_| {})
@@ -753,7 +747,6 @@ async fn connections_shown(c: &Client) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_that_refuses_loopback_signs_in_through_the_apps_own_scheme() {
-    use std::sync::Arc;
     ownrecord_testkit::require_secret_service();
     // healow registers no loopback redirect: only org.ownrecord.app:/callback.
     let portal = DemoPortal::start_with_patients(
@@ -769,12 +762,7 @@ async fn a_portal_that_refuses_loopback_signs_in_through_the_apps_own_scheme() {
     let fhir_base = portal.fhir_base();
     let work = tempfile::tempdir().unwrap();
     let vault = work.path().join("vault");
-    ownrecord_core::Vault::create(
-        &vault,
-        ownrecord_core::KeyProtection::keyring(),
-        Arc::new(ownrecord_core::SystemClock),
-    )
-    .unwrap();
+    keyring_vault(&vault);
     // The desktop's own folders, so that registering the scheme stays in this test.
     let data = work.path().join("data");
     let config = work.path().join("config");
@@ -1074,7 +1062,6 @@ fn resolve_as_dr_lee(link: &str, passcode: &str) -> (bool, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_is_shared_through_the_wizard_opened_by_a_doctor_and_stopped() {
-    use std::sync::Arc;
     ownrecord_testkit::require_secret_service();
     let host = start_share_host();
     let work = tempfile::tempdir().unwrap();
@@ -1084,19 +1071,7 @@ async fn a_link_is_shared_through_the_wizard_opened_by_a_doctor_and_stopped() {
         {"resource": {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"},
             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
             "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2019-04-02"}}]});
-    let file = work.path().join("record.json");
-    std::fs::write(&file, bundle.to_string()).unwrap();
-    {
-        let mut vault = ownrecord_core::Vault::create(
-            &dir,
-            ownrecord_core::KeyProtection::keyring(),
-            Arc::new(ownrecord_core::SystemClock),
-        )
-        .unwrap();
-        vault
-            .import_file(&file, PersonChoice::New, &mut |_| {})
-            .unwrap();
-    }
+    keyring_vault_holding(&dir, &bundle);
     let driver = Driver::start(&[
         ("OWNRECORD_VAULT", dir.to_str().unwrap()),
         ("OWNRECORD_DEMO_SHARE_HOST", &host.url),
