@@ -6,18 +6,7 @@ import type { Section } from "../bindings/Section";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner, possessive } from "../people";
-import { shareWizard, type WizardOptions } from "./share";
-
-export const SECTIONS: [Section, string][] = [
-  ["problems", "Problems"],
-  ["medications", "Medications"],
-  ["allergies", "Allergies"],
-  ["immunizations", "Immunizations"],
-  ["results", "Lab results"],
-  ["vitals", "Vital signs"],
-  ["visits", "Visits"],
-  ["procedures", "Procedures"],
-];
+import { SHARE_SECTIONS as SECTIONS, shareWizard, type WizardOptions } from "./share";
 
 /** The sections whose boxes are ticked. */
 export function chosenSections(form: ParentNode): Section[] {
