@@ -112,6 +112,22 @@ pub enum Error {
     #[error("The vault holds no patient record yet: import or sync your record first.")]
     NoPatient,
 
+    #[error(
+        "A study is named by the id its researchers gave it: 1 to 100 letters, digits or the signs . - _ : and /."
+    )]
+    BadStudy,
+
+    #[error("Say who receives the copy.")]
+    NoRecipient,
+
+    #[error("No copy was given to the study \"{0}\".")]
+    UnknownStudy(String),
+
+    #[error(
+        "The consent statement confirmed is not the one for this copy. Nothing was given; look at the preview again."
+    )]
+    ConsentNotGiven,
+
     #[error("The passcode is wrong, or the file is not a share package.")]
     WrongPasscode,
 
@@ -304,6 +320,10 @@ impl Error {
             Error::BadDate(_) => "bad_date",
             Error::NoPatient => "no_patient",
             Error::WrongPasscode => "wrong_passcode",
+            Error::BadStudy => "bad_study",
+            Error::NoRecipient => "no_recipient",
+            Error::UnknownStudy(_) => "unknown_study",
+            Error::ConsentNotGiven => "consent_not_given",
             Error::OutputNotEmpty(_) => "output_not_empty",
             Error::BadLinkHost(_) => "bad_link_host",
             Error::BadLink => "bad_link",

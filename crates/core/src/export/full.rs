@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::export::folder::Staged;
 use crate::export::sha256_hex;
 use crate::vault::Vault;
 
@@ -48,7 +49,7 @@ struct ManifestEntry {
 
 /// Files written so far, for the manifest.
 struct Writer {
-    root: PathBuf,
+    folder: Staged,
     entries: Vec<ManifestEntry>,
 }
 
@@ -58,15 +59,11 @@ impl Writer {
     }
 
     fn write_for(&mut self, relative: &str, content: &[u8], person: Option<i64>) -> Result<()> {
-        let path = self.root.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
-        }
-        crate::audit::write_synced(&path, content)?;
+        let file = self.folder.write(relative, content)?;
         self.entries.push(ManifestEntry {
-            path: relative.to_owned(),
-            bytes: content.len() as u64,
-            sha256: sha256_hex(content),
+            path: file.path,
+            bytes: file.bytes,
+            sha256: file.sha256,
             person,
         });
         Ok(())
@@ -79,26 +76,8 @@ pub fn export_all(vault: &mut Vault, dir: &Path, person: Option<i64>) -> Result<
     if let Some(id) = person {
         vault.person(id)?;
     }
-    if dir.exists() {
-        let empty = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(Error::OutputNotEmpty(dir.to_owned()));
-        }
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".ownrecord-export-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::write(parent, e))?;
     let mut writer = Writer {
-        root: staging.path().to_owned(),
+        folder: Staged::new(dir)?,
         entries: Vec::new(),
     };
     let created = vault.now();
@@ -161,7 +140,6 @@ pub fn export_all(vault: &mut Vault, dir: &Path, person: Option<i64>) -> Result<
     let manifest_sha256 = sha256_hex(&manifest_bytes);
     writer.write("manifest.json", &manifest_bytes)?;
 
-    let staged = staging.keep();
     let details = json!({
         "what": "full export",
         "recipient": "the patient (files on this computer)",
@@ -172,20 +150,9 @@ pub fn export_all(vault: &mut Vault, dir: &Path, person: Option<i64>) -> Result<
         "attachments": attachments,
         "content_sha256": manifest_sha256,
     });
-    let mut moved = false;
-    let result = vault.write(AuditKind::Export, |_tx| {
-        if dir.exists() {
-            std::fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
-        moved = true;
-        Ok(((), details))
-    });
-    if let Err(e) = result {
-        // Not recorded, so not left behind.
-        let _ = std::fs::remove_dir_all(if moved { dir } else { &staged });
-        return Err(e);
-    }
+    writer
+        .folder
+        .place(vault, AuditKind::Export, details, |_| Ok(()))?;
     Ok(FullExport {
         dir: dir.to_owned(),
         resources,

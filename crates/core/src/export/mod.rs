@@ -6,6 +6,7 @@
 //! HTML baseline of the benchmark show the same content. Every export and share is written to the
 //! disclosure log in the transaction that puts its files in place ([`deliver`]).
 
+pub mod folder;
 pub mod full;
 pub mod hosts;
 pub mod html;
@@ -13,6 +14,7 @@ pub mod ips;
 pub mod package;
 pub mod pdf;
 pub mod record;
+pub mod research;
 pub mod shl;
 pub mod summary;
 
@@ -240,11 +242,32 @@ pub fn summarize(
     Ok((record, summary))
 }
 
-fn disclosure(
+/// Whose record, which parts and from when, as a disclosure row names them.
+pub(crate) struct Disclosed<'a> {
+    pub person: Option<i64>,
+    pub sections: &'a [String],
+    pub since: Option<&'a str>,
+}
+
+impl Selection {
+    fn disclosed<'a>(&self, sections: &'a [String], since: Option<&'a str>) -> Disclosed<'a> {
+        Disclosed {
+            person: self.person,
+            sections,
+            since,
+        }
+    }
+
+    fn section_strings(&self) -> Vec<String> {
+        self.section_names().iter().map(|s| s.to_string()).collect()
+    }
+}
+
+pub(crate) fn disclosure(
     what: &str,
     recipient: &str,
     purpose: &str,
-    selection: &Selection,
+    disclosed: &Disclosed<'_>,
     files: &[WrittenFile],
     expires: Option<&str>,
 ) -> serde_json::Value {
@@ -252,9 +275,9 @@ fn disclosure(
         "what": what,
         "recipient": recipient,
         "purpose": purpose,
-        "person": selection.person,
-        "sections": selection.section_names(),
-        "since": selection.since.map(|d| d.to_string()),
+        "person": disclosed.person,
+        "sections": disclosed.sections,
+        "since": disclosed.since,
         "files": files.iter().map(|f| serde_json::json!({
             "path": f.path.display().to_string(),
             "sha256": hex::encode(&f.sha256),
@@ -289,7 +312,18 @@ fn export_file(
         vault,
         AuditKind::Export,
         &[(out.to_owned(), bytes)],
-        |files| disclosure(what, TO_SELF, "export", selection, files, None),
+        |files| {
+            let sections = selection.section_strings();
+            let since = selection.since.map(|d| d.to_string());
+            disclosure(
+                what,
+                TO_SELF,
+                "export",
+                &selection.disclosed(&sections, since.as_deref()),
+                files,
+                None,
+            )
+        },
     )?;
     Ok(written.remove(0))
 }
@@ -427,11 +461,7 @@ pub fn share_pdf(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Resul
         recipient: request.recipient.clone(),
         purpose: request.purpose.clone(),
         what: what.to_owned(),
-        sections: selection
-            .section_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        sections: selection.section_strings(),
         created: crate::clock::rfc3339(vault.clock_now()),
         expires: None,
         host: None,
@@ -445,11 +475,13 @@ pub fn share_pdf(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Resul
         AuditKind::Share,
         &[(out.to_owned(), pdf)],
         |files| {
+            let sections = selection.section_strings();
+            let since = selection.since.map(|d| d.to_string());
             let mut details = disclosure(
                 what,
                 &request.recipient,
                 &request.purpose,
-                selection,
+                &selection.disclosed(&sections, since.as_deref()),
                 files,
                 None,
             );
@@ -476,6 +508,94 @@ pub async fn share_via(
     via: Option<&HostLink>,
     out: &Path,
 ) -> Result<Shared> {
+    let selection = &request.selection;
+    let created = crate::clock::rfc3339(vault.clock_now());
+    let (summary, ips) = ips_bytes(vault, selection)?;
+    let pdf = pdf::render(&summary);
+    let pdf_document = pdf_document(&pdf, &summary, &created);
+    let pdf_sha256 = sha256_hex(&pdf);
+    let contents = Contents {
+        files: vec![
+            (package::PDF_NAME.to_owned(), "application/pdf", pdf),
+            (package::IPS_NAME.to_owned(), shl::CONTENT_TYPE, ips),
+        ],
+        link_files: vec![2],
+        link_extra: vec![pdf_document],
+        link_digest: Some(("pdf_sha256", pdf_sha256)),
+        what: ("share package", "share package and SMART Health Link"),
+        label: format!("Health summary for {}", request.recipient),
+        person: selection.person,
+        sections: selection.section_strings(),
+        since: selection.since.map(|d| d.to_string()),
+        details: serde_json::Map::new(),
+    };
+    share_contents(vault, &request.to(), via, out, contents, |_| Ok(())).await
+}
+
+impl ShareRequest {
+    fn to(&self) -> ShareTo {
+        ShareTo {
+            recipient: self.recipient.clone(),
+            purpose: self.purpose.clone(),
+            expires_in_days: self.expires_in_days,
+            link: self.link.clone(),
+        }
+    }
+}
+
+/// Who a share is for, why, until when, and where a link made without a share host lives.
+#[derive(Debug, Clone)]
+pub(crate) struct ShareTo {
+    pub recipient: String,
+    pub purpose: String,
+    pub expires_in_days: Option<u32>,
+    pub link: Option<LinkRequest>,
+}
+
+/// What a share carries, made before anything leaves.
+pub(crate) struct Contents {
+    /// The package's files beside its manifest: name, content type, bytes.
+    pub files: Vec<(String, &'static str, Vec<u8>)>,
+    /// A link resolves to `files[link_files[0] - 1]` (1-based, so 0 never names a file);
+    /// only the first is used for a link without a share host. The rest follow it.
+    pub link_files: Vec<usize>,
+    /// Files only the link carries (after `link_files`), sealed under the same key.
+    pub link_extra: Vec<Vec<u8>>,
+    /// Named in a host link's disclosure (the summary's PDF, whose file the link wraps).
+    pub link_digest: Option<(&'static str, String)>,
+    /// What the disclosure log calls the share, without and with a link.
+    pub what: (&'static str, &'static str),
+    pub label: String,
+    pub person: Option<i64>,
+    pub sections: Vec<String>,
+    pub since: Option<String>,
+    /// Added to each disclosure row of the share (a study, its rules, the consent's hash).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Contents {
+    /// The link's files, in manifest order.
+    fn linked(&self) -> Vec<&[u8]> {
+        self.link_files
+            .iter()
+            .filter_map(|i| i.checked_sub(1).and_then(|i| self.files.get(i)))
+            .map(|(_, _, bytes)| bytes.as_slice())
+            .chain(self.link_extra.iter().map(Vec::as_slice))
+            .collect()
+    }
+}
+
+/// Makes and records a share of `contents`: the age package (its manifest first), and a link
+/// when asked (through a share host when `via` says so). `also` makes a further change in the
+/// transaction that records it.
+pub(crate) async fn share_contents(
+    vault: &mut Vault,
+    request: &ShareTo,
+    via: Option<&HostLink>,
+    out: &Path,
+    contents: Contents,
+    also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+) -> Result<Shared> {
     if via.is_some() && request.link.is_some() {
         return Err(Error::Internal(
             "a link goes either through a share host or to an address, not both".into(),
@@ -489,37 +609,38 @@ pub async fn share_via(
         .expires_in_days
         .map(|days| now + time::Duration::days(i64::from(days)));
     let expires = expires_at.map(crate::clock::rfc3339);
-    let selection = &request.selection;
-    let (summary, ips) = ips_bytes(vault, selection)?;
-    let pdf = pdf::render(&summary);
+    let linked = contents.linked();
+    let Some(&main) = linked.first() else {
+        return Err(Error::Internal("a share carries at least one file".into()));
+    };
+    let content_sha256 = sha256_hex(main);
     let manifest = package::Manifest {
         format: "ownrecord-share/1".into(),
         recipient: request.recipient.clone(),
         purpose: request.purpose.clone(),
         created: created.clone(),
         expires: expires.clone(),
-        sections: selection
-            .section_names()
+        sections: contents.sections.clone(),
+        since: contents.since.clone(),
+        files: contents
+            .files
             .iter()
-            .map(|s| s.to_string())
+            .map(|(name, content_type, bytes)| package::ManifestFile::of(name, content_type, bytes))
             .collect(),
-        since: selection.since.map(|d| d.to_string()),
-        files: vec![
-            package::ManifestFile::of(package::PDF_NAME, "application/pdf", &pdf),
-            package::ManifestFile::of(package::IPS_NAME, shl::CONTENT_TYPE, &ips),
-        ],
     };
     // Cannot panic: a derived struct with string keys serializes.
     #[allow(clippy::expect_used)]
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-    let tar = package::archive(
-        &[
-            (package::MANIFEST_NAME, &manifest_bytes),
-            (package::PDF_NAME, &pdf),
-            (package::IPS_NAME, &ips),
-        ],
-        u64::try_from(now.unix_timestamp()).unwrap_or(0),
-    )?;
+    let entries: Vec<(&str, &[u8])> =
+        std::iter::once((package::MANIFEST_NAME, manifest_bytes.as_slice()))
+            .chain(
+                contents
+                    .files
+                    .iter()
+                    .map(|(name, _, bytes)| (name.as_str(), bytes.as_slice())),
+            )
+            .collect();
+    let tar = package::archive(&entries, u64::try_from(now.unix_timestamp()).unwrap_or(0))?;
     let passcode = match via.and_then(|v| v.passcode.as_ref()) {
         Some(chosen) if chosen.trim().is_empty() => {
             return Err(Error::Internal("the passcode is empty".into()));
@@ -529,6 +650,14 @@ pub async fn share_via(
     };
     let sealed = package::encrypt(&tar, &passcode)?;
     let mut files = vec![(out.to_owned(), sealed)];
+    let with_details = |mut details: serde_json::Value| {
+        if let Some(fields) = details.as_object_mut() {
+            for (k, v) in &contents.details {
+                fields.insert(k.clone(), v.clone());
+            }
+        }
+        details
+    };
 
     let sibling = |suffix: &str| {
         let stem = out
@@ -537,11 +666,11 @@ pub async fn share_via(
             .unwrap_or_else(|| "share".into());
         out.with_file_name(format!("{stem}{suffix}"))
     };
-    let label = format!("Health summary for {}", request.recipient);
+    let label = &contents.label;
     let exp = expires_at.map(|t| t.unix_timestamp());
     let mut link_parts = None;
     if let Some(link_request) = &request.link {
-        let link = shl::make(&ips, &link_request.url, &label, exp)?;
+        let link = shl::make(main, &link_request.url, label, exp)?;
         files.push((
             sibling(".shlink.txt"),
             format!("{}\n", link.text).into_bytes(),
@@ -555,21 +684,24 @@ pub async fn share_via(
         link_parts = Some((link, link_request.clone(), None));
     }
     if let (Some(host), Some(via)) = (&host, via) {
-        let sealed_ips = shl::seal(&ips)?;
-        let pdf_jwe = sealed_ips.seal_also(&pdf_document(&pdf, &summary, &created))?;
-        let pending = serde_json::json!({
+        let sealed_main = shl::seal(main)?;
+        let mut jwes = vec![sealed_main.jwe.clone()];
+        for also in linked.iter().skip(1) {
+            jwes.push(sealed_main.seal_also(also)?);
+        }
+        let pending = with_details(serde_json::json!({
             "event": "pending",
             "share_id": id,
-            "what": "share package and SMART Health Link",
+            "what": contents.what.1,
             "recipient": request.recipient,
             "purpose": request.purpose,
-            "person": selection.person,
-            "sections": selection.section_names(),
-            "since": selection.since.map(|d| d.to_string()),
+            "person": contents.person,
+            "sections": contents.sections,
+            "since": contents.since,
             "expires": expires,
             "host": host.url,
-            "content_sha256": sha256_hex(&ips),
-        });
+            "content_sha256": content_sha256,
+        }));
         vault.write(AuditKind::Share, |_| Ok(((), pending)))?;
         let failed = |vault: &mut Vault, e: &Error| {
             let details = serde_json::json!({
@@ -582,14 +714,15 @@ pub async fn share_via(
             // The upload's own error is the one to report; this row is best effort.
             let _ = vault.write(AuditKind::Share, |_| Ok(((), details)));
         };
+        let jwe_refs: Vec<&str> = jwes.iter().map(String::as_str).collect();
         let created = hosts::create_link(
             host,
             &hosts::NewLink {
-                files: &[&sealed_ips.jwe, &pdf_jwe],
+                files: &jwe_refs,
                 passcode: via.passcode.as_deref().map(String::as_str),
                 expires_at: exp,
                 max_uses: via.max_uses,
-                label: &label,
+                label,
             },
         )
         .await;
@@ -602,9 +735,9 @@ pub async fn share_via(
         };
         let flag = if via.passcode.is_some() { "P" } else { "" };
         let link = match shl::link(
-            sealed_ips,
+            sealed_main,
             &created.manifest_url,
-            &label,
+            label,
             exp,
             flag,
             created.viewer(),
@@ -629,22 +762,30 @@ pub async fn share_via(
     }
 
     let what = if link_parts.is_some() {
-        "share package and SMART Health Link"
+        contents.what.1
     } else {
-        "share package"
+        contents.what.0
     };
     let link_details = link_parts.as_ref().map(|(link, req, created)| {
-        serde_json::json!({
+        let mut details = serde_json::json!({
             "url": link.payload.url,
             "flag": link.payload.flag,
             "exp": link.payload.exp,
             "uploaded": req.upload,
-            "content_sha256": sha256_hex(&ips),
-            "pdf_sha256": created.as_ref().map(|_| sha256_hex(&pdf)),
+            "content_sha256": content_sha256,
             "host": host.as_ref().map(|h| h.url.clone()),
             "link_id": created.as_ref().map(|c| c.id.clone()),
             "max_uses": via.and_then(|v| v.max_uses),
-        })
+        });
+        if let (Some(fields), Some((name, digest))) =
+            (details.as_object_mut(), &contents.link_digest)
+        {
+            fields.insert(
+                (*name).into(),
+                serde_json::json!(created.as_ref().map(|_| digest)),
+            );
+        }
+        details
     });
     let created_link = link_parts.as_ref().and_then(|(_, _, c)| c.as_ref());
     let record = hosts::Share {
@@ -675,7 +816,11 @@ pub async fn share_via(
                 what,
                 &request.recipient,
                 &request.purpose,
-                selection,
+                &Disclosed {
+                    person: contents.person,
+                    sections: &contents.sections,
+                    since: contents.since.as_deref(),
+                },
                 written,
                 expires.as_deref(),
             );
@@ -690,9 +835,12 @@ pub async fn share_via(
                     fields.insert("event".into(), serde_json::json!("completed"));
                 }
             }
-            details
+            with_details(details)
         },
-        |tx| hosts::store_share(tx, &record, management_token.as_deref()),
+        |tx| {
+            hosts::store_share(tx, &record, management_token.as_deref())?;
+            also(tx)
+        },
     );
     let mut written = match delivered {
         Ok(written) => written.into_iter(),

@@ -58,8 +58,19 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record of `person` (or of the only person).
+    /// The record of `person` (or of the only person), of the types a summary reads.
     pub fn load(vault: &Vault, person: Option<i64>) -> Result<Record> {
+        Record::load_types(vault, person, SUMMARY_TYPES, SHARED_TYPES)
+    }
+
+    /// The record of `person` of the given types (the person's own, always with their
+    /// Patient) and of the given shared types their sources sent.
+    pub fn load_types(
+        vault: &Vault,
+        person: Option<i64>,
+        types: &[&str],
+        shared_types: &[&str],
+    ) -> Result<Record> {
         let person_id = vault.reading_person(person)?;
         let person = vault.person(person_id)?;
         let conn = vault.db();
@@ -68,7 +79,10 @@ impl Record {
             .iter()
             .map(|s| (s.id, s.name.clone()))
             .collect();
-        let placeholders = vec!["?"; SUMMARY_TYPES.len()].join(",");
+        let types: Vec<&str> = std::iter::once("Patient")
+            .chain(types.iter().copied().filter(|t| *t != "Patient"))
+            .collect();
+        let placeholders = vec!["?"; types.len()].join(",");
         let mut resources: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
         let mut displays = HashMap::new();
         let mut shown_by_row: HashMap<i64, (String, i64)> = HashMap::new();
@@ -81,7 +95,7 @@ impl Record {
                  ORDER BY r.resource_type, r.fhir_id, coalesce(r.last_updated, '') DESC, r.id DESC"
             ))?;
             let params = std::iter::once(rusqlite::types::Value::from(person_id)).chain(
-                SUMMARY_TYPES
+                types
                     .iter()
                     .map(|t| rusqlite::types::Value::from((*t).to_owned())),
             );
@@ -133,12 +147,17 @@ impl Record {
                  WHERE e.person_id IS NULL AND e.subject IS NULL
                    AND r.resource_type IN ({}) AND r.source_id IN ({})
                  ORDER BY r.id",
-                vec!["?"; SHARED_TYPES.len()].join(","),
+                vec!["?"; shared_types.len().max(1)].join(","),
                 vec!["?"; sources.len().max(1)].join(","),
             ))?;
-            let params: Vec<rusqlite::types::Value> = SHARED_TYPES
+            let params: Vec<rusqlite::types::Value> = shared_types
                 .iter()
                 .map(|t| rusqlite::types::Value::from((*t).to_owned()))
+                .chain(
+                    shared_types
+                        .is_empty()
+                        .then_some(rusqlite::types::Value::Null),
+                )
                 .chain(
                     sources
                         .iter()
