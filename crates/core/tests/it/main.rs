@@ -13,6 +13,7 @@ mod import;
 mod malformed;
 mod peers;
 mod people;
+mod research;
 mod portal;
 mod shares;
 mod vault;

@@ -1,0 +1,1 @@
+//! The de-identified research copy (issue 16).
