@@ -5,7 +5,7 @@
 //! addresses, contact details, free text, attachments, extensions not known to be safe,
 //! element names this list has never seen) is dropped and counted by its path, so the preview
 //! can say what was removed. Then:
-//! - every `identifier` becomes one pseudonym, every `reference` a pseudonymous `Type/id`
+//! - every `identifier` (and an imaging study's DICOM `uid`) becomes one pseudonym, every `reference` a pseudonymous `Type/id`
 //!   (the person's Patients, from any source, all one pseudonym), every resource id too:
 //!   [`Pseudonyms`] is a keyed hash, so one study's copies link up and two studies' cannot;
 //! - every date keeps its year only (instants, which FHIR requires to be complete, go); with
@@ -422,7 +422,8 @@ impl Pseudonyms {
         Pseudonyms { key }
     }
 
-    /// 32 hex digits for (`kind`, `value`), a valid FHIR id.
+    /// 32 letters `a`–`p` (one per half byte) for (`kind`, `value`), a valid FHIR id. No
+    /// digits, so a pseudonym can never spell a ZIP code, a date or a phone number.
     pub fn of(&self, kind: &str, value: &str) -> String {
         // Cannot fail: HMAC takes a key of any length.
         let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_slice()) else {
@@ -432,7 +433,12 @@ impl Pseudonyms {
         mac.update(&[0]);
         mac.update(value.as_bytes());
         let digest = mac.finalize().into_bytes();
-        hex::encode(digest.get(..16).unwrap_or_default())
+        digest
+            .iter()
+            .take(16)
+            .flat_map(|byte| [byte >> 4, byte & 0x0f])
+            .map(|nibble| char::from(b'a'.saturating_add(nibble)))
+            .collect()
     }
 }
 
@@ -533,6 +539,13 @@ impl Rules<'_> {
                         out.insert(key.clone(), kept);
                     }
                 }
+                // An imaging series' or instance's DICOM UID (required): a pseudonym too.
+                "uid" => match value.as_str() {
+                    Some(uid) => {
+                        out.insert(key.clone(), json!(self.pseudonyms.of("uid", uid)));
+                    }
+                    None => removed.add(here()),
+                },
                 "reference" => match value.as_str().and_then(|r| self.reference(r)) {
                     Some(kept) => {
                         out.insert(key.clone(), json!(kept));
