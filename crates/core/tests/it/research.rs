@@ -290,7 +290,7 @@ fn one_studys_copies_link_up_two_studies_share_no_pseudonym_and_stopping_unlinks
         &dir.path().join("vault"),
         &[patient_file("Tressa_Bergstrom")],
     );
-    let mut copy_for = |vault: &mut Vault, study: &str, name: &str| {
+    let copy_for = |vault: &mut Vault, study: &str, name: &str| {
         let copy = research::prepare(vault, &request(study)).unwrap();
         let out = dir.path().join(name);
         give(vault, &copy, &out);
