@@ -3,8 +3,10 @@
 // The link is in this page's fragment (#shlink:/…), which browsers never send to a server. The
 // page asks this host for the manifest (the viewer's declared name, and the passcode for flag P),
 // fetches the files, decrypts them here with WebCrypto (JWE: alg dir, enc A256GCM, optional
-// zip DEF) and shows the International Patient Summary. The key is used only in this page: it is
-// not logged, not put in a query string and not sent anywhere.
+// zip DEF) and shows the International Patient Summary (a document Bundle, with its
+// Composition); a Bundle without one (a de-identified research copy: type collection) is shown
+// as its count of resources per type, and offered as a download. The key is used only in this
+// page: it is not logged, not put in a query string and not sent anywhere.
 //
 // Record text is hostile input: it reaches the page only through textContent and createElement.
 // The host's Content-Security-Policy requires Trusted Types, so an HTML sink would throw.
@@ -433,6 +435,62 @@ function offerPdf(document_) {
   $('download').hidden = false;
 }
 
+/** Whether a Bundle is a document to read by section (it has a Composition). */
+function hasComposition(bundle) {
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  return entries.some((e) => e && e.resource && e.resource.resourceType === 'Composition');
+}
+
+/** [resourceType, count] of a Bundle's resources, by type. */
+function countByType(bundle) {
+  const counts = new Map();
+  for (const e of Array.isArray(bundle.entry) ? bundle.entry : []) {
+    const r = e && e.resource;
+    if (!r || typeof r !== 'object') continue;
+    const type = str(r.resourceType) || 'Without a type';
+    counts.set(type, (counts.get(type) || 0) + 1);
+  }
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * A Bundle without a Composition (a research copy is a collection of de-identified resources):
+ * its resources counted by type, and the file as it was decrypted (`bytes`) to download.
+ */
+function showCollection(bundle, bytes, label) {
+  const research = bundle.type === 'collection';
+  const heading = research ? 'De-identified research copy' : 'Shared health data';
+  document.title = research ? 'Shared research copy' : heading;
+  document.querySelector('header h1').textContent = document.title;
+  $('research-heading').textContent = heading;
+  $('research-about').textContent = research
+    ? 'A copy of a patient\'s record given for research: names, addresses, contact details, record numbers, free text and the day and month of each date are left out. The data is in FHIR, to download; there is no summary to read.'
+    : 'A patient\'s record entries in FHIR, to download; there is no summary to read.';
+  if (typeof label === 'string' && label.trim() !== '') {
+    // The study, in the article rather than above it.
+    $('research-label').textContent = label;
+    $('research-label').hidden = false;
+    $('label').hidden = true;
+  }
+
+  const body = $('research-counts').tBodies[0];
+  body.replaceChildren();
+  let total = 0;
+  for (const [type, count] of countByType(bundle)) {
+    const row = el('tr');
+    const name = el('th', null, type);
+    name.scope = 'row';
+    row.append(name, el('td', 'number', count));
+    body.append(row);
+    total += count;
+  }
+  $('research-total').textContent = String(total);
+
+  const link = $('research-download');
+  link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/fhir+json' }));
+  link.download = research ? 'research-copy.json' : 'health-data.json';
+}
+
 // --- The page -------------------------------------------------------------------------------
 
 async function open(link, form) {
@@ -455,28 +513,37 @@ async function open(link, form) {
     const files = await fetchFiles(link, recipient, passcode);
     setStatus('Decrypting…');
     const key = await crypto.subtle.importKey('raw', base64urlBytes(link.key), { name: 'AES-GCM' }, false, ['decrypt']);
-    let shown = false;
+    // The article shown, and the heading it is opened at.
+    let shown = null;
     for (const jwe of files) {
+      let plain;
       let resource;
       try {
-        resource = JSON.parse(utf8(await decryptJwe(jwe, key)));
+        plain = await decryptJwe(jwe, key);
+        resource = JSON.parse(utf8(plain));
       } catch (e) {
         if (e instanceof Stop) throw e;
         throw new Stop('A file of this link is not a readable health record.');
       }
       if (resource && resource.resourceType === 'Bundle' && !shown) {
-        showBundle(resource);
-        shown = true;
+        if (hasComposition(resource)) {
+          showBundle(resource);
+          shown = ['summary', 'patient-name'];
+        } else {
+          showCollection(resource, plain, link.label);
+          shown = ['research', 'research-heading'];
+        }
       } else if (resource && resource.resourceType === 'DocumentReference') {
         offerPdf(resource);
       }
     }
     if (!shown) throw new Stop('This link holds no health summary this viewer can show.');
+    const [article, heading] = shown;
     form.hidden = true;
-    $('summary').hidden = false;
+    $(article).hidden = false;
     setStatus('');
-    $('patient-name').tabIndex = -1;
-    $('patient-name').focus();
+    $(heading).tabIndex = -1;
+    $(heading).focus();
   } catch (e) {
     setStatus('');
     showProblem(e instanceof Stop ? e.message : 'Something went wrong while opening the link. Try again.');

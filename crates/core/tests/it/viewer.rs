@@ -1,13 +1,15 @@
 //! The share host's viewer in a real browser: links made by `share_via` through the real
 //! `ownrecord-share-host` router on 127.0.0.1 (see `shares.rs`), opened at `…/view#shlink:/…`
 //! in headless Chromium through chromedriver. What a doctor does: say who is viewing, type the
-//! passcode, read the summary, download the PDF; and what they see when the link is wrong,
-//! withdrawn, expired or used up.
+//! passcode, read the summary, download the PDF; what they see when the link is wrong,
+//! withdrawn, expired or used up; and a research copy's link (counts per type, the data to
+//! download, nothing that names the patient).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ownrecord_core::clock::SystemClock;
+use ownrecord_core::export::research::{self, ResearchRequest};
 use ownrecord_core::export::{self, Section, Selection, ShareRequest, shl};
 use ownrecord_core::{KeyProtection, Vault};
 use ownrecord_testkit::browser::chromium;
@@ -98,6 +100,30 @@ async fn downloaded_pdf(c: &Client) -> Value {
               href: a.href,
               name: a.download,
               start: String.fromCharCode(...bytes.slice(0, 5)),
+              sha256: Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join(''),
+            });
+          })
+          .catch((e) => done({ error: String(e) }));"#,
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+/// The file behind "Download the data (FHIR JSON)": its file name, text and SHA-256, read in
+/// the page.
+async fn downloaded_data(c: &Client) -> Value {
+    c.execute_async(
+        r#"const done = arguments[arguments.length - 1];
+        const a = document.getElementById('research-download');
+        fetch(a.href)
+          .then((r) => r.arrayBuffer())
+          .then(async (buf) => {
+            const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+            done({
+              href: a.href,
+              name: a.download,
+              text: new TextDecoder().decode(buf),
               sha256: Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join(''),
             });
           })
@@ -498,5 +524,139 @@ async fn the_viewer_inflates_compressed_files_and_shows_markup_as_text() {
     assert_eq!(made, json!(["Shared health summary", 0]));
     // No PDF in this link: nothing offered.
     assert!(!is_shown(&c, "#pdf").await);
+    c.close().await.unwrap();
+}
+
+/// A research copy's link (`research::share`): one file, a Bundle of type collection holding
+/// the de-identified resources, no Composition. The viewer shows the study's label and the
+/// count of resources per type (the preview's counts), offers the Bundle as it was decrypted to
+/// download, and nothing on the page names the patient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_a_research_copy_as_counts_per_type_and_no_phi() {
+    let host = start_host_at(time::macros::datetime!(2026-11-23 12:00 UTC).unix_timestamp()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = sample_vault(&dir.path().join("vault"));
+    vault.add_share_host(&host.base, &host.owner).unwrap();
+    let copy = research::prepare(
+        &vault,
+        &ResearchRequest {
+            study: "heart-cohort-2026".into(),
+            recipient: "City Heart Study".into(),
+            person: None,
+            keep_intervals: false,
+        },
+    )
+    .unwrap();
+    assert!(!copy.preview.counts.is_empty());
+    let consent = copy.preview.consent_sha256.clone();
+    // No expiry: the browser reads `exp` by the real clock, the vault's is fixed.
+    let shared = research::share(
+        &mut vault,
+        &copy,
+        &consent,
+        None,
+        Some(&via(&host.base, None)),
+        &dir.path().join("heart-cohort.age"),
+    )
+    .await
+    .unwrap();
+    let link = shared.link.as_ref().unwrap().text.clone();
+    assert!(link.starts_with(&format!("{}/view#shlink:/", host.base)));
+    let label = shl::parse(&link).unwrap().label.unwrap();
+    assert!(label.contains("heart-cohort-2026"), "{label}");
+
+    let driver = chromium::Driver::start();
+    let c = driver.session().await;
+    open(&c, &link).await;
+    submit(&c, "Dr. Okafor, City Heart Study", None).await;
+    assert_eq!(
+        shown(&c, "#research-heading").await,
+        "De-identified research copy"
+    );
+    assert_eq!(shown(&c, "#research-label").await, label);
+    assert!(!is_shown(&c, "#summary").await, "no IPS summary");
+    assert!(!is_shown(&c, "#problem").await);
+
+    // One row per resource type, with the count the patient saw in the preview.
+    let rows: Value = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#research-counts tbody tr'), \
+             (tr) => [tr.cells[0].textContent, Number(tr.cells[1].textContent)]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let expected: Vec<Value> = copy
+        .preview
+        .counts
+        .iter()
+        .map(|t| json!([t.resource_type, t.count]))
+        .collect();
+    assert_eq!(rows, json!(expected));
+    assert!(
+        expected.iter().any(|r| r == &json!(["Patient", 1])),
+        "{expected:?}"
+    );
+    assert_eq!(
+        shown(&c, "#research-total").await,
+        copy.preview.resources.to_string()
+    );
+
+    // Nothing that names the patient: not in what is shown, not anywhere in the document.
+    let patient = ownrecord_testkit::patient_files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("Tressa_Bergstrom"))
+        .unwrap();
+    let phi = ownrecord_testkit::phi_strings(&[patient]);
+    assert!(phi.iter().any(|s| s == "Bergstrom"), "{phi:?}");
+    let seen = shown(&c, "body").await;
+    let whole: String = c
+        .execute("return document.documentElement.textContent;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for needle in &phi {
+        assert!(!seen.contains(needle.as_str()), "{needle} is on the page");
+        assert!(!whole.contains(needle.as_str()), "{needle} is in the page");
+    }
+
+    // The data: a blob: link to the link's own Bundle (the package's copy of it).
+    assert_eq!(
+        shown(&c, "#research-download").await,
+        "Download the data (FHIR JSON)"
+    );
+    let data = downloaded_data(&c).await;
+    assert!(
+        data["href"].as_str().unwrap().starts_with("blob:"),
+        "{data}"
+    );
+    assert_eq!(data["name"], "research-copy.json", "{data}");
+    let in_package = shared
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.name == research::BUNDLE_NAME)
+        .map(|f| json!(f.sha256))
+        .unwrap();
+    assert_eq!(data["sha256"], in_package, "the share's own Bundle");
+    let text = data["text"].as_str().unwrap();
+    let bundle: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(bundle["type"], "collection");
+    for needle in &phi {
+        assert!(!text.contains(needle.as_str()), "{needle} is in the data");
+    }
+
+    // The open is in the patient's log under the name the viewer declared.
+    vault.refresh_shares().await.unwrap();
+    let rows = share_rows(&vault);
+    assert!(
+        rows.iter().any(|r| r["event"] == "opened"
+            && r["recipient"] == "Dr. Okafor, City Heart Study"
+            && r["share_id"] == shared.id.as_str()),
+        "{rows:?}"
+    );
+    assert_host_never_saw_the_key(&host, &link);
     c.close().await.unwrap();
 }
