@@ -178,7 +178,8 @@ pub enum Command {
         command: ExportCommand,
     },
     /// Share a summary with someone: an encrypted package (PDF + IPS), and with --shl a SMART
-    /// Health Link and its QR code. Prints the passcode that opens the package.
+    /// Health Link and its QR code. Prints the passcode that opens the package. With
+    /// `--purpose research --study ID --deidentify`, a de-identified research copy instead.
     Share {
         /// Who it is for (written in the package and in your disclosure log).
         #[arg(long, value_name = "NAME")]
@@ -230,6 +231,14 @@ pub enum Command {
         /// The host serves the link at most this many times.
         #[arg(long, value_name = "N", requires = "host")]
         max_uses: Option<u32>,
+        #[command(flatten)]
+        research: ResearchShareArgs,
+    },
+    /// The studies you gave de-identified research copies to; `studies stop ID` stops sending
+    /// updates (a later copy for it cannot be linked with the earlier ones).
+    Studies {
+        #[command(subcommand)]
+        command: Option<StudiesCommand>,
     },
     /// The share hosts your links can go through: `hosts add URL --token TOKEN`, `hosts remove
     /// URL`; with neither, lists them.
@@ -293,6 +302,34 @@ pub enum HostsCommand {
     Remove {
         #[arg(value_name = "URL")]
         url: String,
+    },
+}
+
+/// `share --purpose research --study ID --deidentify`: a de-identified research copy instead
+/// of a summary. The checks of which flags go together are in `commands.rs` (sentences, not
+/// clap's usage errors).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResearchShareArgs {
+    /// Give a de-identified research copy (HIPAA Safe Harbor) for the study named by --study,
+    /// with --purpose research.
+    #[arg(long)]
+    pub deidentify: bool,
+    /// The study's id, as the researcher gave it (with --deidentify).
+    #[arg(long, value_name = "ID")]
+    pub study: Option<String>,
+    /// Keep the number of days between events in the research copy (more useful to the study,
+    /// and easier to recognise).
+    #[arg(long)]
+    pub keep_intervals: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudiesCommand {
+    /// Stop sending updates to a study: its secret is destroyed, so a copy given to it later
+    /// cannot be linked with the earlier ones. Recorded in the disclosure log.
+    Stop {
+        #[arg(value_name = "ID")]
+        study: String,
     },
 }
 
@@ -404,6 +441,29 @@ pub enum ExportCommand {
         /// Only this person's record (default: everyone's, the manifest saying whose each file is).
         #[arg(long, value_name = "ID")]
         person: Option<i64>,
+    },
+    /// A de-identified copy for a research study (HIPAA Safe Harbor): NDJSON per resource type
+    /// and a manifest. Running it is your consent to give it; --preview first shows what goes.
+    Research {
+        /// The study's id, as the researcher gave it.
+        #[arg(long, value_name = "ID")]
+        study: String,
+        /// Who receives the copy (written in the manifest and in your disclosure log).
+        #[arg(long, value_name = "NAME")]
+        to: String,
+        /// A new (or empty) folder.
+        #[arg(long, value_name = "DIR", required_unless_present = "preview")]
+        out: Option<PathBuf>,
+        /// Whose record (see `ownrecord people`); needed when the vault holds several people.
+        #[arg(long, value_name = "ID")]
+        person: Option<i64>,
+        /// Keep the number of days between events (more useful to the study, and easier to
+        /// recognise).
+        #[arg(long)]
+        keep_intervals: bool,
+        /// Show what would go, what is removed and the consent statement; write nothing.
+        #[arg(long)]
+        preview: bool,
     },
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ownrecord_core::audit::{AuditKind, Filter};
+use ownrecord_core::export::research::ResearchRequest;
 use ownrecord_core::export::{self, LinkRequest, ShareRequest};
 use ownrecord_core::portal::ConnectRequest;
 use ownrecord_core::vault::people::{LinkedBy, PersonChoice};
@@ -187,7 +188,23 @@ pub fn run(cli: Cli) -> Outcome {
             host,
             passcode,
             max_uses,
+            research,
         } => {
+            if let Some(mistake) = crate::export::research_share_mistake(
+                &purpose,
+                &research,
+                crate::export::SummaryFlags {
+                    pdf,
+                    sections: selection.sections.is_some(),
+                    since: selection.since.is_some(),
+                    shl,
+                    upload: upload.is_some(),
+                    link_url: link_url.is_some(),
+                    host: host.is_some(),
+                },
+            ) {
+                return Err(Failure::Usage(mistake));
+            }
             if host.is_none() && (passcode.is_some() || max_uses.is_some()) {
                 return Err(Failure::Usage(
                     "--passcode and --max-uses are kept by a share host: add --shl --host URL (see `ownrecord hosts`)".into(),
@@ -198,6 +215,22 @@ pub fn run(cli: Cli) -> Outcome {
                 passcode: passcode.map(Zeroizing::new),
                 max_uses,
             });
+            if research.deidentify {
+                let request = ResearchRequest {
+                    study: research.study.unwrap_or_default(),
+                    recipient: to,
+                    person: selection.person,
+                    keep_intervals: research.keep_intervals,
+                };
+                return crate::export::share_research(
+                    &dir,
+                    &request,
+                    expires,
+                    via.as_ref(),
+                    &file,
+                    &out,
+                );
+            }
             let link = match (shl, upload, link_url) {
                 (false, _, _) => None,
                 (true, _, _) if via.is_some() => None,
@@ -224,6 +257,7 @@ pub fn run(cli: Cli) -> Outcome {
         }
         Command::Hosts { command } => crate::shares::hosts(&dir, command, &out),
         Command::Shares { command } => crate::shares::shares(&dir, command, &out),
+        Command::Studies { command } => crate::shares::studies(&dir, command, &out),
         Command::Wipe {
             yes,
             keep_disclosure_log,

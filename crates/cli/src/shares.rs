@@ -1,9 +1,12 @@
-//! `hosts` (the share hosts links go through) and `shares` (everything shared: list, refresh
-//! who opened the links, revoke one).
+//! `hosts` (the share hosts links go through), `shares` (everything shared: list, refresh
+//! who opened the links, revoke one) and `studies` (the studies given research copies; stop
+//! sending updates to one).
 
 use std::path::Path;
 
-use crate::args::{HostsCommand, SharesCommand};
+use ownrecord_core::export::research;
+
+use crate::args::{HostsCommand, SharesCommand, StudiesCommand};
 use crate::commands::{Failure, Output, open};
 
 pub fn hosts(dir: &Path, command: Option<HostsCommand>, out: &Output) -> Result<(), Failure> {
@@ -101,6 +104,58 @@ pub fn shares(dir: &Path, command: Option<SharesCommand>, out: &Output) -> Resul
                 format!(
                     "Stopped share {} (for {}): its link no longer opens.\n",
                     share.id, share.recipient
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn studies(dir: &Path, command: Option<StudiesCommand>, out: &Output) -> Result<(), Failure> {
+    let mut v = open(dir)?;
+    match command {
+        None => {
+            let studies = research::studies(&v)?;
+            out.print(&studies, || {
+                if studies.is_empty() {
+                    return "No research copies given yet.\n".into();
+                }
+                studies
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}  to {}: {} {}, first {}, last {}; {}\n",
+                            s.study,
+                            s.recipients.join(", "),
+                            s.copies,
+                            if s.copies == 1 { "copy" } else { "copies" },
+                            s.first_copy,
+                            s.last_copy,
+                            match &s.stopped {
+                                Some(at) => format!("updates stopped {at}"),
+                                None => "later copies link with these".into(),
+                            }
+                        )
+                    })
+                    .collect()
+            });
+        }
+        Some(StudiesCommand::Stop { study }) => {
+            let stopped = research::stop(&mut v, &study)?;
+            out.print(&stopped, || {
+                format!(
+                    "Stopped sending updates to the study \"{}\"{}: a copy you give it from now on cannot be linked with the earlier ones. The {} given already stay with {}.\n",
+                    stopped.study,
+                    stopped
+                        .stopped
+                        .as_deref()
+                        .map(|at| format!(" ({at})"))
+                        .unwrap_or_default(),
+                    match stopped.copies {
+                        1 => "copy".to_owned(),
+                        n => format!("{n} copies"),
+                    },
+                    stopped.recipients.join(", "),
                 )
             });
         }

@@ -3,7 +3,8 @@
 
 use crate::{init, json, ownrecord, run_expecting, stderr};
 
-fn vault_with_a_patient(dir: &std::path::Path) {
+/// A keyring vault holding one Synthea patient (Mathilda) and the files she refers to.
+pub(crate) fn vault_with_a_patient(dir: &std::path::Path) {
     init(dir);
     let patient = ownrecord_testkit::patient_files()
         .into_iter()

@@ -10,6 +10,7 @@ mod memory;
 mod network;
 mod people;
 mod portals;
+mod research;
 mod shares;
 mod sync;
 

@@ -10,14 +10,15 @@ use serde_json::Value;
 
 use crate::{init, json, ownrecord, run_expecting};
 
-struct Host {
-    base: String,
-    owner: String,
+pub(crate) struct Host {
+    pub(crate) base: String,
+    pub(crate) owner: String,
     _runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
 
-fn start_host() -> Host {
+/// The share host on 127.0.0.1:0 in this process, with one owner token.
+pub(crate) fn start_host() -> Host {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -77,7 +78,7 @@ fn family(bundle: &Value) -> Option<String> {
 }
 
 /// kill-the-clipboard resolving the link as "Dr. Lee" with the passcode.
-fn resolve(link: &str, passcode: &str) -> (bool, Value) {
+pub(crate) fn resolve(link: &str, passcode: &str) -> (bool, Value) {
     let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers");
     let out = std::process::Command::new("node")
         .arg(peers.join("shl-resolve.mjs"))
