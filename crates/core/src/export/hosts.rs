@@ -63,6 +63,9 @@ pub struct Share {
     /// Access events already read from the host (the host's list only grows).
     #[serde(default)]
     pub events_seen: usize,
+    /// The study, for a de-identified research copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
 }
 
 /// A share as stored: with the link's management token.

@@ -469,6 +469,7 @@ pub fn share_pdf(vault: &mut Vault, request: &ShareRequest, out: &Path) -> Resul
         status: "given".into(),
         opens: Vec::new(),
         events_seen: 0,
+        study: None,
     };
     let mut written = deliver_with(
         vault,
@@ -528,6 +529,7 @@ pub async fn share_via(
         sections: selection.section_strings(),
         since: selection.since.map(|d| d.to_string()),
         details: serde_json::Map::new(),
+        study: None,
     };
     share_contents(vault, &request.to(), via, out, contents, |_| Ok(())).await
 }
@@ -571,6 +573,8 @@ pub(crate) struct Contents {
     pub since: Option<String>,
     /// Added to each disclosure row of the share (a study, its rules, the consent's hash).
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The study, for a research copy (kept with the share).
+    pub study: Option<String>,
 }
 
 impl Contents {
@@ -805,6 +809,7 @@ pub(crate) async fn share_contents(
         },
         opens: Vec::new(),
         events_seen: 0,
+        study: contents.study.clone(),
     };
     let management_token = created_link.map(|c| c.management_token.clone());
     let delivered = deliver_with(

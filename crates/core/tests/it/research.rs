@@ -444,7 +444,8 @@ fn the_preview_is_exactly_what_leaves_and_cancelling_leaves_nothing() {
         .find(|s| s.id == written.id)
         .unwrap();
     assert_eq!(share.status, "given");
-    assert!(share.purpose.contains("HEART-2026"));
+    assert_eq!(share.purpose, "research");
+    assert_eq!(share.study.as_deref(), Some("HEART-2026"));
     // The manifest names the study and rules, and no date.
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();

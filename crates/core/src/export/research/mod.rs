@@ -11,7 +11,8 @@
 //! Identifiers, references and ids become pseudonyms under a secret per study, kept in the
 //! vault's preferences (`research_study/<id>`) from the first copy given: later copies for the
 //! same study link up, two studies' copies cannot. [`stop`] ("stop sending updates") destroys
-//! the secret, so a later copy for that study no longer links to the earlier ones.
+//! the secret, so a later copy for that study no longer links to the earlier ones. (Backups made
+//! before the stop still hold it, encrypted like the rest; restoring one brings it back.)
 //!
 //! ```text
 //! DIR/<Type>.ndjson   the person's de-identified resources of that type, one per line
@@ -572,7 +573,7 @@ impl ResearchCopy {
         hosts::Share {
             id: id.to_owned(),
             recipient: self.preview.recipient.clone(),
-            purpose: format!("{PURPOSE} (study {})", self.preview.study),
+            purpose: PURPOSE.into(),
             what: what.to_owned(),
             sections: self
                 .preview
@@ -587,6 +588,7 @@ impl ResearchCopy {
             status: "given".into(),
             opens: Vec::new(),
             events_seen: 0,
+            study: Some(self.preview.study.clone()),
         }
     }
 }
@@ -702,6 +704,7 @@ pub async fn share(
             .collect(),
         since: None,
         details: copy.details(),
+        study: Some(copy.preview.study.clone()),
     };
     let to = ShareTo {
         recipient: copy.preview.recipient.clone(),
