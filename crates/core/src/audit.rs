@@ -39,6 +39,8 @@ pub enum AuditKind {
     ClientId,
     /// A share host was added or removed (never its token).
     ShareHost,
+    /// The patient added something to their own record (its kind, never its content).
+    OwnEntry,
     Wipe,
 }
 
@@ -61,6 +63,7 @@ impl AuditKind {
             AuditKind::Restored => "restored",
             AuditKind::ClientId => "client_id",
             AuditKind::ShareHost => "share_host",
+            AuditKind::OwnEntry => "own_entry",
             AuditKind::Wipe => "wipe",
         }
     }

@@ -117,6 +117,9 @@ pub enum Error {
     )]
     BadStudy,
 
+    #[error("{0}")]
+    OwnEntry(OwnEntryProblem),
+
     #[error("Say who receives the copy.")]
     NoRecipient,
 
@@ -321,6 +324,7 @@ impl Error {
             Error::NoPatient => "no_patient",
             Error::WrongPasscode => "wrong_passcode",
             Error::BadStudy => "bad_study",
+            Error::OwnEntry(_) => "own_entry_refused",
             Error::NoRecipient => "no_recipient",
             Error::UnknownStudy(_) => "unknown_study",
             Error::ConsentNotGiven => "consent_not_given",
@@ -392,6 +396,25 @@ impl Error {
             problem: problem.into(),
         }
     }
+}
+
+/// Why something the patient adds themselves cannot be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OwnEntryProblem {
+    #[error("Give it a name.")]
+    NoName,
+    #[error("Write the note first.")]
+    NoText,
+    #[error("That is too long: keep it under 10,000 characters.")]
+    TooLong,
+    #[error("That day is in the future.")]
+    InTheFuture,
+    #[error("That reading is outside any possible range: check the number and its unit.")]
+    Implausible,
+    #[error("Only PDF files and JPEG or PNG photos can be added, and the file must be one.")]
+    FileType,
+    #[error("The file is larger than 32 MB.")]
+    TooLarge,
 }
 
 impl From<rusqlite::Error> for Error {

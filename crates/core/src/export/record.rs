@@ -54,6 +54,8 @@ pub struct Record {
     displays: HashMap<String, String>,
     /// `Type/id` → every source the fact came from, when more than one did.
     also_from: HashMap<String, Vec<String>>,
+    /// `Type/id` of what the patient added themselves (their own source, `vault/own.rs`).
+    own: std::collections::HashSet<String>,
     pub sources: Vec<Source>,
 }
 
@@ -87,6 +89,13 @@ impl Record {
         let mut displays = HashMap::new();
         let mut shown_by_row: HashMap<i64, (String, i64)> = HashMap::new();
         let mut patients: Vec<(String, Value)> = Vec::new();
+        let own_sources: std::collections::HashSet<i64> = person
+            .sources
+            .iter()
+            .filter(|s| s.kind == "self")
+            .map(|s| s.id)
+            .collect();
+        let mut own = std::collections::HashSet::new();
         {
             let mut stmt = conn.prepare(&format!(
                 "SELECT r.id, r.resource_type, r.fhir_id, r.json, e.display, r.source_id, coalesce(r.last_updated, '')
@@ -105,6 +114,14 @@ impl Record {
                 let id: String = row.get(2)?;
                 let value = parse(&row.get::<_, String>(3)?)?;
                 let key = format!("{resource_type}/{id}");
+                let source: i64 = row.get(5)?;
+                if own_sources.contains(&source) {
+                    // The own source's Patient only repeats the person's name and birth date.
+                    if resource_type == "Patient" {
+                        continue;
+                    }
+                    own.insert(key.clone());
+                }
                 if resource_type == "Patient" {
                     patients.push((row.get(6)?, value.clone()));
                 }
@@ -208,6 +225,7 @@ impl Record {
             resources,
             displays,
             also_from,
+            own,
             sources,
         })
     }
@@ -227,6 +245,11 @@ impl Record {
     /// The name of a resource of the record, as every view gives it (`Type/id`).
     pub fn display(&self, key: &str) -> Option<&str> {
         self.displays.get(key).map(String::as_str)
+    }
+
+    /// Whether the patient added this (`Type/id`) themselves.
+    pub fn is_own(&self, key: &str) -> bool {
+        self.own.contains(key)
     }
 
     /// Every source a fact (`Type/id`) came from, when more than one sent it.

@@ -227,12 +227,16 @@ impl Builder<'_> {
         }
     }
 
-    /// The name every view gives a resource (the entry index's display).
+    /// The name every view gives a resource (the entry index's display), and "patient-reported"
+    /// for what the patient added themselves.
     fn name(&self, resource: &Value) -> String {
-        self.record
-            .display(&key(resource))
-            .unwrap_or_default()
-            .to_owned()
+        let key = key(resource);
+        let name = self.record.display(&key).unwrap_or_default();
+        if self.record.is_own(&key) {
+            format!("{name} (patient-reported)")
+        } else {
+            name.to_owned()
+        }
     }
 
     /// The sources a row's fact came from, when more than one sent it.

@@ -10,6 +10,7 @@ pub mod document;
 pub mod entries;
 pub mod key;
 pub mod keyring;
+pub mod own;
 pub mod people;
 pub(crate) mod preferences;
 pub mod query;

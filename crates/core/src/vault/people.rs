@@ -130,6 +130,17 @@ fn link_patient(
     Ok(())
 }
 
+/// Links the Patient of a person's own source (`vault/own.rs`) to them: it is them by making.
+pub(crate) fn link_own_patient(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    patient_id: &str,
+    person: i64,
+    now: &str,
+) -> Result<()> {
+    link_patient(tx, source_id, patient_id, person, now)
+}
+
 /// Ties the entries of a Patient of a source to `person`: only those not yet tied to anyone
 /// (found through their partial index) unless `moving` (a split moves them all).
 fn tie_entries(

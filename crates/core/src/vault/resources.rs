@@ -16,6 +16,8 @@ use crate::vault::{entries, people};
 pub enum SourceKind {
     File,
     Portal,
+    /// What the patient added themselves (see `vault/own.rs`).
+    Own,
 }
 
 impl SourceKind {
@@ -23,6 +25,7 @@ impl SourceKind {
         match self {
             SourceKind::File => "file",
             SourceKind::Portal => "portal",
+            SourceKind::Own => "self",
         }
     }
 }

@@ -17,6 +17,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0003_people_entries.sql"),
     include_str!("../../migrations/0004_preferences.sql"),
     include_str!("../../migrations/0005_vendor_connections.sql"),
+    include_str!("../../migrations/0006_own_entries.sql"),
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -26,6 +27,7 @@ pub fn migrations() -> Migrations<'static> {
             .enumerate()
             .map(|(i, sql)| match i {
                 2 => M::up_with_hook(sql, people_and_entries).foreign_key_check(),
+                5 => M::up(sql).foreign_key_check(),
                 _ => M::up(sql),
             })
             .collect(),

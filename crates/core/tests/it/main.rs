@@ -11,6 +11,7 @@ mod document;
 mod export;
 mod import;
 mod malformed;
+mod own;
 mod peers;
 mod people;
 mod portal;
