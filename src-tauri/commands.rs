@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 use crate::backups::{self, BackupAttempt, Backups};
 use crate::deep_link::SignIns;
 use crate::error::CommandError;
-use crate::sharing::DemoShareHost;
+use crate::sharing::{DemoShareHost, PendingResearch};
 
 pub(crate) type Result<T> = std::result::Result<T, CommandError>;
 
@@ -44,6 +44,8 @@ pub struct AppState {
     pub demo_share_host: Option<DemoShareHost>,
     /// The sign-in waiting for an `org.ownrecord.app:` callback, if any.
     pub sign_ins: SignIns,
+    /// The research copy previewed and not yet given (in memory; dropped at lock).
+    pub research: PendingResearch,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
                 .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
             demo_share_host: DemoShareHost::from_env(),
             sign_ins: SignIns::default(),
+            research: PendingResearch::default(),
         }
     }
 }
@@ -216,6 +219,7 @@ pub async fn unlock(
 
 #[tauri::command]
 pub async fn lock(state: State<'_, AppState>) -> Result<VaultStatus> {
+    state.research.drop_copy();
     if let Some(vault) = state.vault.lock().await.take() {
         // A change not yet backed up is backed up now; the job keeps its own copy of the key
         // only until it is done.
@@ -757,6 +761,7 @@ pub async fn wipe(state: State<'_, AppState>, confirmation: String) -> Result<Wi
     if confirmation != "DELETE" {
         return Err(CommandError::NotConfirmed);
     }
+    state.research.drop_copy();
     let _no_backup = state.backups.hold().await;
     let vault = state
         .vault

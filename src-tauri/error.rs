@@ -16,6 +16,10 @@ pub enum CommandError {
         "No share host runs on this computer for the demo. Add a share host by its address and owner token instead."
     )]
     NoDemoShareHost,
+    #[error(
+        "This preview is no longer ready (it was cancelled, a newer one replaced it, or the vault was locked): nothing was given. Look at the preview again."
+    )]
+    ResearchPreviewGone,
 }
 
 impl CommandError {
@@ -26,6 +30,7 @@ impl CommandError {
             CommandError::NotConfirmed => "not_confirmed",
             CommandError::NoBackupFolder => "no_backup_folder",
             CommandError::NoDemoShareHost => "no_demo_share_host",
+            CommandError::ResearchPreviewGone => "research_preview_gone",
         }
     }
 
@@ -65,6 +70,7 @@ mod tests {
             CommandError::Core(Error::UnknownHost("https://share.example.org".into())),
             CommandError::Core(Error::UnknownShare("abc".into())),
             CommandError::NoDemoShareHost,
+            CommandError::ResearchPreviewGone,
         ] {
             let message = e.message();
             assert!(!message.contains("ownrecord "), "{message}");

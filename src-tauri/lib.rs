@@ -56,6 +56,11 @@ macro_rules! handlers {
             $crate::sharing::shares,
             $crate::sharing::refresh_shares,
             $crate::sharing::revoke_share,
+            $crate::sharing::research_preview,
+            $crate::sharing::research_give,
+            $crate::sharing::research_cancel,
+            $crate::sharing::studies,
+            $crate::sharing::stop_study,
             $crate::commands::audit_log,
             $crate::commands::audit_verify,
             $crate::commands::wipe,
@@ -121,6 +126,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     sharing::SharePreview::export_all_to(dir)?;
     sharing::ShareRecord::export_all_to(dir)?;
     sharing::RefreshView::export_all_to(dir)?;
+    sharing::ResearchPreviewView::export_all_to(dir)?;
+    sharing::ResearchHow::export_all_to(dir)?;
+    sharing::ResearchGiven::export_all_to(dir)?;
+    export::research::Study::export_all_to(dir)?;
     commands::ImportReport::export_all_to(dir)?;
     commands::ImportProgress::export_all_to(dir)?;
     commands::ConnectForm::export_all_to(dir)?;

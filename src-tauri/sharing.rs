@@ -3,13 +3,24 @@
 //! SMART Health Link through a share host), the shares made, who opened them, and stopping a
 //! link. Each command maps to `ownrecord_core::export`; the types here are the IPC's view of the
 //! core's (which carry no TypeScript bindings), nothing more.
+//!
+//! A research copy (the wizard's "Researcher" path) is made in two calls: `research_preview`
+//! prepares it in memory (the core's `research::prepare`) and keeps it here, one at a time,
+//! behind a token; `research_give` hands exactly that copy to `research::export` (plain files)
+//! or `research::share` (a package, and a link), once the patient confirmed its consent
+//! statement. `research_cancel`, a new preview, and locking the vault drop it: nothing written,
+//! nothing logged.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ownrecord_core::export::hosts::{Open, Refreshed, Share, ShareHost};
+use ownrecord_core::export::research::{
+    self, ResearchCopy, ResearchExport, ResearchPreview, ResearchRequest, Study,
+};
 use ownrecord_core::export::summary::{Summary, Table};
-use ownrecord_core::export::{self, HostLink, Section, ShareRequest, WrittenFile};
+use ownrecord_core::export::{self, HostLink, Section, ShareRequest, Shared, WrittenFile};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use zeroize::Zeroizing;
@@ -220,9 +231,44 @@ pub struct ShareView {
     pub host: Option<String>,
 }
 
+impl ShareView {
+    fn of(shared: &Shared) -> Self {
+        use base64::Engine;
+        let qr = shared.link.as_ref().map(|link| {
+            format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&link.qr_png_bytes)
+            )
+        });
+        ShareView {
+            id: shared.id.clone(),
+            package: shared.package.path.display().to_string(),
+            passcode: shared.passcode.to_string(),
+            expires: shared.expires.clone(),
+            link: shared.link.as_ref().map(|l| l.text.clone()),
+            qr,
+            link_passcode_required: shared.link.as_ref().is_some_and(|l| l.passcode_required),
+            host: shared.link.as_ref().and_then(|l| l.host.clone()),
+        }
+    }
+}
+
+/// A link through `host` with the passcode the patient chose (none or empty: one is made).
+fn host_link(host: String, passcode: Option<String>, max_uses: Option<u32>) -> HostLink {
+    HostLink {
+        host,
+        passcode: Some(
+            passcode
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| Zeroizing::new(p.trim().to_owned()))
+                .unwrap_or_else(export::package::generate_passcode),
+        ),
+        max_uses,
+    }
+}
+
 #[tauri::command]
 pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> Result<ShareView> {
-    use base64::Engine;
     let request = ShareRequest {
         recipient: form.recipient.trim().to_owned(),
         purpose: form.purpose.trim().to_owned(),
@@ -230,41 +276,18 @@ pub async fn share(state: State<'_, AppState>, person: i64, form: ShareForm) -> 
         expires_in_days: form.expires_days,
         link: None,
     };
+    let (passcode, max_uses) = (form.passcode, form.max_uses);
     let via = form
         .host
         .filter(|h| !h.trim().is_empty())
-        .map(|host| HostLink {
-            host,
-            passcode: Some(
-                form.passcode
-                    .filter(|p| !p.trim().is_empty())
-                    .map(|p| Zeroizing::new(p.trim().to_owned()))
-                    .unwrap_or_else(export::package::generate_passcode),
-            ),
-            max_uses: form.max_uses,
-        });
+        .map(|host| host_link(host, passcode, max_uses));
     let path = PathBuf::from(&form.path);
     // Like a sync, the upload runs with the vault held (its pending disclosure row comes first).
     let shared = changing(&state, move |v| {
         block_on(export::share_via(v, &request, via.as_ref(), &path))
     })
     .await?;
-    let qr = shared.link.as_ref().map(|link| {
-        format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(&link.qr_png_bytes)
-        )
-    });
-    Ok(ShareView {
-        id: shared.id.clone(),
-        package: shared.package.path.display().to_string(),
-        passcode: shared.passcode.to_string(),
-        expires: shared.expires.clone(),
-        link: shared.link.as_ref().map(|l| l.text.clone()),
-        qr,
-        link_passcode_required: shared.link.as_ref().is_some_and(|l| l.passcode_required),
-        host: shared.link.as_ref().and_then(|l| l.host.clone()),
-    })
+    Ok(ShareView::of(&shared))
 }
 
 /// A PDF summary saved for the recipient to be given by hand: logged as a disclosure to them
@@ -404,4 +427,357 @@ pub async fn refresh_shares(state: State<'_, AppState>) -> Result<RefreshView> {
 #[tauri::command]
 pub async fn revoke_share(state: State<'_, AppState>, id: String) -> Result<ShareRecord> {
     changing(&state, move |v| Ok(block_on(v.revoke_share(&id))?.into())).await
+}
+
+/// The research copy the window previewed and has not given yet: at most one, in memory only.
+#[derive(Default)]
+pub struct PendingResearch {
+    slot: std::sync::Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Counts each preview asked for and each drop: a preview is kept only if nothing came
+    /// after it was asked for (a newer preview, a cancel, the vault locked).
+    asked: u64,
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    token: String,
+    copy: Arc<ResearchCopy>,
+}
+
+impl PendingResearch {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // A panic elsewhere while holding it leaves nothing half-done: the slot is one value.
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops the copy (cancelled, the vault locked or wiped), and any preview still being made.
+    pub fn drop_copy(&self) {
+        let mut slot = self.slot();
+        slot.asked += 1;
+        slot.pending = None;
+    }
+
+    /// A new preview is asked for: the one kept so far is dropped.
+    fn ask(&self) -> u64 {
+        let mut slot = self.slot();
+        slot.asked += 1;
+        slot.pending = None;
+        slot.asked
+    }
+
+    /// Keeps the copy prepared for `asked` (if nothing came since) and names it by a token.
+    fn keep(&self, asked: u64, copy: ResearchCopy) -> Option<String> {
+        let mut slot = self.slot();
+        if slot.asked != asked {
+            return None;
+        }
+        let token = export::package::generate_passcode().to_string();
+        slot.pending = Some(Pending {
+            token: token.clone(),
+            copy: Arc::new(copy),
+        });
+        Some(token)
+    }
+
+    /// Takes the copy named `token` out, so that it is given once.
+    fn take(&self, token: &str) -> Option<(u64, Pending)> {
+        let mut slot = self.slot();
+        if slot.pending.as_ref().is_some_and(|p| p.token == token) {
+            Some((slot.asked, slot.pending.take()?))
+        } else {
+            None
+        }
+    }
+
+    /// A copy that could not be given (a folder not empty, a host not answering) waits again,
+    /// unless something came since it was taken.
+    fn put_back(&self, asked: u64, pending: Pending) {
+        let mut slot = self.slot();
+        if slot.asked == asked && slot.pending.is_none() {
+            slot.pending = Some(pending);
+        }
+    }
+}
+
+/// A research copy made in memory, and the token that gives exactly it.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ResearchPreviewView {
+    /// Names this copy to `research_give`; a newer preview, a cancel or a lock drops it.
+    pub token: String,
+    pub preview: ResearchPreview,
+}
+
+/// Prepares the de-identified copy of `person`'s record for `study` (nothing is written) and
+/// keeps it for `research_give`, in place of any copy previewed before.
+#[tauri::command]
+pub async fn research_preview(
+    state: State<'_, AppState>,
+    study: String,
+    recipient: String,
+    person: i64,
+    keep_intervals: bool,
+) -> Result<ResearchPreviewView> {
+    let request = ResearchRequest {
+        study,
+        recipient,
+        person: Some(person),
+        keep_intervals,
+    };
+    let asked = state.research.ask();
+    let copy = with_vault(&state, move |v| research::prepare(v, &request)).await?;
+    let preview = copy.preview.clone();
+    let token = state
+        .research
+        .keep(asked, copy)
+        .ok_or(CommandError::ResearchPreviewGone)?;
+    Ok(ResearchPreviewView { token, preview })
+}
+
+/// How a research copy reaches the researcher.
+#[derive(Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResearchHow {
+    /// The plain files (one NDJSON file per type and a manifest) into a new or empty folder.
+    Folder { dir: String },
+    /// An encrypted package: a file plus a passcode.
+    Package { path: String },
+    /// A SMART Health Link through a share host (one the patient added); the package is
+    /// written to `path` beside it.
+    Link {
+        path: String,
+        host: String,
+        /// None or empty: one is made.
+        passcode: Option<String>,
+        max_uses: Option<u32>,
+        expires_days: Option<u32>,
+    },
+}
+
+/// One file of a research copy's folder.
+#[derive(Serialize, ts_rs::TS)]
+pub struct FolderFileView {
+    pub path: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A research copy written as plain files.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ResearchFolder {
+    pub dir: String,
+    pub files: Vec<FolderFileView>,
+    pub manifest_sha256: String,
+}
+
+/// What the window shows once a research copy is given: the folder, or the package and link.
+#[derive(Serialize, ts_rs::TS)]
+pub struct ResearchGiven {
+    /// The share's id on the Shared screen.
+    pub id: String,
+    pub study: String,
+    pub recipient: String,
+    #[ts(type = "number")]
+    pub resources: u64,
+    pub folder: Option<ResearchFolder>,
+    pub shared: Option<ShareView>,
+}
+
+impl ResearchFolder {
+    fn of(written: ResearchExport) -> Self {
+        ResearchFolder {
+            dir: written.dir.display().to_string(),
+            files: written
+                .files
+                .into_iter()
+                .map(|f| FolderFileView {
+                    path: f.path,
+                    bytes: f.bytes,
+                    sha256: f.sha256,
+                })
+                .collect(),
+            manifest_sha256: written.manifest_sha256,
+        }
+    }
+}
+
+/// The share's id, and the folder written or the package and link made.
+type Given = (String, Option<ResearchFolder>, Option<ShareView>);
+
+fn folder_given(written: ResearchExport) -> Given {
+    (written.id.clone(), Some(ResearchFolder::of(written)), None)
+}
+
+fn share_given(shared: Shared) -> Given {
+    (shared.id.clone(), None, Some(ShareView::of(&shared)))
+}
+
+/// Gives the copy `token` names, once the patient confirmed the consent statement whose
+/// SHA-256 is `consent_sha256`: exactly the bytes previewed leave, with their disclosure row.
+#[tauri::command]
+pub async fn research_give(
+    state: State<'_, AppState>,
+    token: String,
+    consent_sha256: String,
+    how: ResearchHow,
+) -> Result<ResearchGiven> {
+    let (asked, pending) = state
+        .research
+        .take(&token)
+        .ok_or(CommandError::ResearchPreviewGone)?;
+    let copy = pending.copy.clone();
+    // Like a share, an upload runs with the vault held.
+    let given = changing(&state, move |v| match how {
+        ResearchHow::Folder { dir } => {
+            research::export(v, &copy, &PathBuf::from(dir.trim()), &consent_sha256)
+                .map(folder_given)
+        }
+        ResearchHow::Package { path } => block_on(research::share(
+            v,
+            &copy,
+            &consent_sha256,
+            None,
+            None,
+            &PathBuf::from(path.trim()),
+        ))
+        .map(share_given),
+        ResearchHow::Link {
+            path,
+            host,
+            passcode,
+            max_uses,
+            expires_days,
+        } => {
+            let via = host_link(host, passcode, max_uses);
+            block_on(research::share(
+                v,
+                &copy,
+                &consent_sha256,
+                expires_days,
+                Some(&via),
+                &PathBuf::from(path.trim()),
+            ))
+            .map(share_given)
+        }
+    })
+    .await;
+    let (id, folder, shared) = match given {
+        Ok(given) => given,
+        Err(e) => {
+            state.research.put_back(asked, pending);
+            return Err(e);
+        }
+    };
+    let preview = &pending.copy.preview;
+    Ok(ResearchGiven {
+        id,
+        study: preview.study.clone(),
+        recipient: preview.recipient.clone(),
+        resources: preview.resources,
+        folder,
+        shared,
+    })
+}
+
+/// Drops the previewed copy: nothing was written, nothing is logged.
+#[tauri::command]
+pub async fn research_cancel(state: State<'_, AppState>) -> Result<()> {
+    state.research.drop_copy();
+    Ok(())
+}
+
+/// The studies the patient gave copies to.
+#[tauri::command]
+pub async fn studies(state: State<'_, AppState>) -> Result<Vec<Study>> {
+    with_vault(&state, move |v| research::studies(v)).await
+}
+
+/// "Stop sending updates": a later copy for `study` no longer links to the earlier ones.
+#[tauri::command]
+pub async fn stop_study(state: State<'_, AppState>, study: String) -> Result<Study> {
+    changing(&state, move |v| research::stop(v, &study)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PendingResearch;
+    use ownrecord_core::export::research::{self, ResearchCopy, ResearchRequest};
+    use ownrecord_core::vault::people::PersonChoice;
+    use ownrecord_core::{KeyProtection, SystemClock, Vault};
+
+    /// Two research copies of a one-condition record, as the shell would keep them.
+    fn copies(n: usize) -> Vec<ResearchCopy> {
+        let work = tempfile::tempdir().unwrap();
+        let mut vault = Vault::create(
+            &work.path().join("vault"),
+            KeyProtection::passphrase(zeroize::Zeroizing::new("correct horse battery".into())),
+            std::sync::Arc::new(SystemClock),
+        )
+        .unwrap();
+        let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor"}]}},
+            {"resource": {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "195967001"}]}}}]});
+        let file = work.path().join("bundle.json");
+        std::fs::write(&file, bundle.to_string()).unwrap();
+        vault
+            .import_file(&file, PersonChoice::New, &mut |_| {})
+            .unwrap();
+        let request = ResearchRequest {
+            study: "NCT0001".into(),
+            recipient: "Heart Lab".into(),
+            person: None,
+            keep_intervals: false,
+        };
+        (0..n)
+            .map(|_| research::prepare(&vault, &request).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn only_the_newest_preview_waits_and_it_is_given_once_by_its_token() {
+        let pending = PendingResearch::default();
+        let mut made = copies(4).into_iter();
+
+        // Kept behind a token; a wrong token takes nothing.
+        let asked = pending.ask();
+        let token = pending.keep(asked, made.next().unwrap()).unwrap();
+        assert!(pending.take("not the token").is_none());
+        let (at, copy) = pending.take(&token).unwrap();
+        // Taken, it cannot be given a second time meanwhile; a failed give puts it back.
+        assert!(pending.take(&token).is_none());
+        pending.put_back(at, copy);
+        let (at, copy) = pending.take(&token).unwrap();
+
+        // A newer preview asked for while it was being given: it does not come back.
+        let newer = pending.ask();
+        pending.put_back(at, copy);
+        assert!(pending.take(&token).is_none());
+
+        // Two previews in flight: only the one asked last is kept, whatever finishes first.
+        let newest = pending.ask();
+        let newest_token = pending.keep(newest, made.next().unwrap()).unwrap();
+        assert!(pending.keep(newer, made.next().unwrap()).is_none());
+        assert!(pending.take(&newest_token).is_some());
+
+        // Cancelled (or locked) while a preview was being made: it is not kept.
+        let asked = pending.ask();
+        pending.drop_copy();
+        assert!(pending.keep(asked, made.next().unwrap()).is_none());
+    }
+
+    #[test]
+    fn cancelling_drops_the_copy() {
+        let pending = PendingResearch::default();
+        let asked = pending.ask();
+        let token = pending
+            .keep(asked, copies(1).into_iter().next().unwrap())
+            .unwrap();
+        pending.drop_copy();
+        assert!(pending.take(&token).is_none());
+    }
 }

@@ -1266,3 +1266,140 @@ async fn a_link_is_shared_through_the_wizard_opened_by_a_doctor_and_stopped() {
     .await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_research_copy_is_previewed_agreed_to_and_written_to_a_folder() {
+    ownrecord_testkit::require_secret_service();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("vault");
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"given": ["Rosa"], "family": "Okafor"}],
+            "birthDate": "1961-07-30", "gender": "female",
+            "address": [{"line": ["12 Elm Street"], "city": "Springfield", "state": "IL", "postalCode": "62704"}]}},
+        {"resource": {"resourceType": "Condition", "id": "c1",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "195967001", "display": "Asthma"}], "text": "Asthma (Rosa's)"},
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+            "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2019-04-02",
+            "note": [{"text": "Rosa Okafor says it is worse in spring"}]}}]});
+    keyring_vault_holding(&dir, &bundle);
+    let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
+    let c = driver.session(&app()).await;
+    click(&c, "#unlock").await;
+    click(&c, "#nav-export").await;
+
+    // Who: a researcher, and the study's id.
+    wait_for(&c, "#share-to")
+        .await
+        .send_keys("Heart Lab")
+        .await
+        .unwrap();
+    click(&c, "#share-kind-researcher").await;
+    wait_for(&c, "#share-study")
+        .await
+        .send_keys("NCT0001")
+        .await
+        .unwrap();
+    click(&c, "#share-next").await;
+
+    // What: the de-identified copy, previewed before anything is written.
+    wait_for(&c, "#research-counts").await;
+    let preview = text(&c, "#research-preview").await;
+    assert!(preview.contains("Condition: 1"), "{preview}");
+    assert!(preview.contains("first copy for the study"), "{preview}");
+    assert!(!preview.contains("Okafor"), "{preview}");
+    let example = text(&c, "#research-examples pre[data-type='Condition']").await;
+    assert!(example.contains("195967001"), "{example}");
+    c.execute(
+        "document.querySelector('#research-preview').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&c, "27-research-preview").await;
+    click(&c, "#share-next").await;
+
+    // How: plain files into a new folder (the default for a researcher).
+    let folder = work.path().join("research-copy");
+    assert!(
+        wait_for(&c, "#share-how-folder")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    wait_for(&c, "#share-path")
+        .await
+        .send_keys(folder.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#share-next").await;
+
+    // Consent: the statement in full; Give only once "I agree" is ticked.
+    let consent = text(&c, "#share-consent-text").await;
+    assert!(
+        consent.starts_with("I agree to give Heart Lab a de-identified copy"),
+        "{consent}"
+    );
+    assert!(
+        !wait_for(&c, "#share-next")
+            .await
+            .is_enabled()
+            .await
+            .unwrap()
+    );
+    assert!(!folder.exists(), "nothing is written before the consent");
+    click(&c, "#share-consent-agree").await;
+    wait_until(&c, "!document.querySelector('#share-next').disabled").await;
+    shot(&c, "28-research-consent").await;
+    click(&c, "#share-next").await;
+    let said = text(&c, "#share-instructions").await;
+    assert!(said.contains("Give the folder to Heart Lab"), "{said}");
+    shot(&c, "29-research-given").await;
+
+    // The folder holds the NDJSON files and the manifest, and nothing names the patient.
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["Condition.ndjson", "Patient.ndjson", "manifest.json"],
+        "{names:?}"
+    );
+    for name in &names {
+        let written = std::fs::read_to_string(folder.join(name)).unwrap();
+        for identifying in [
+            "Okafor",
+            "Rosa",
+            "Elm Street",
+            "Springfield",
+            "62704",
+            "1961-07-30",
+        ] {
+            assert!(!written.contains(identifying), "{name}: {identifying}");
+        }
+    }
+    let condition = std::fs::read_to_string(folder.join("Condition.ndjson")).unwrap();
+    assert_eq!(condition.lines().count(), 1);
+    let line: serde_json::Value = serde_json::from_str(condition.lines().next().unwrap()).unwrap();
+    assert_eq!(line["code"]["coding"][0]["code"], "195967001");
+
+    // The Shared screen lists the study; "Stop sending updates", confirmed.
+    click(&c, "#share-see-shared").await;
+    wait_for(&c, "#studies .study[data-study='NCT0001']").await;
+    assert!(
+        text(&c, "#shares")
+            .await
+            .contains("A de-identified research copy (plain files)")
+    );
+    click(&c, "#studies .stop-study").await;
+    click(&c, "#studies .stop-study-confirm").await;
+    wait_until(
+        &c,
+        "document.querySelector('#studies .study-status')?.textContent.startsWith('Updates stopped')",
+    )
+    .await;
+    shot(&c, "30-research-study-stopped").await;
+    c.close().await.unwrap();
+}

@@ -17,6 +17,9 @@ import type { ListPage } from "./bindings/ListPage";
 import type { Person } from "./bindings/Person";
 import type { PersonChoice } from "./bindings/PersonChoice";
 import type { RefreshView } from "./bindings/RefreshView";
+import type { ResearchGiven } from "./bindings/ResearchGiven";
+import type { ResearchHow } from "./bindings/ResearchHow";
+import type { ResearchPreviewView } from "./bindings/ResearchPreviewView";
 import type { ResourceDetail } from "./bindings/ResourceDetail";
 import type { RestoreReport } from "./bindings/RestoreReport";
 import type { SearchHit } from "./bindings/SearchHit";
@@ -25,6 +28,7 @@ import type { ShareForm } from "./bindings/ShareForm";
 import type { SharePreview } from "./bindings/SharePreview";
 import type { ShareRecord } from "./bindings/ShareRecord";
 import type { ShareView } from "./bindings/ShareView";
+import type { Study } from "./bindings/Study";
 import type { Summary } from "./bindings/Summary";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
@@ -129,6 +133,16 @@ export const api = {
   /** Asks the share hosts who opened each active link; returns the shares after. */
   refreshShares: () => call<RefreshView>("refresh_shares"),
   revokeShare: (id: string) => call<ShareRecord>("revoke_share", { id }),
+  /** Makes the de-identified copy for a study in the shell's memory (nothing is written) and returns its preview and token. */
+  researchPreview: (study: string, recipient: string, person: number, keepIntervals: boolean) =>
+    call<ResearchPreviewView>("research_preview", { study, recipient, person, keepIntervals }),
+  /** Gives exactly the copy `token` names, once the patient agreed to the statement whose SHA-256 is `consentSha256`. */
+  researchGive: (token: string, consentSha256: string, how: ResearchHow) => call<ResearchGiven>("research_give", { token, consentSha256, how }),
+  /** Drops the previewed copy: nothing written, nothing logged. */
+  researchCancel: () => call<null>("research_cancel"),
+  studies: () => call<Study[]>("studies"),
+  /** "Stop sending updates": a later copy for the study no longer links to the earlier ones. */
+  stopStudy: (study: string) => call<Study>("stop_study", { study }),
   auditLog: (disclosuresOnly: boolean) => call<AuditEntry[]>("audit_log", { disclosuresOnly }),
   auditVerify: () => call<Verified>("audit_verify"),
   wipe: (confirmation: string) => call<WipeReport>("wipe", { confirmation }),

@@ -184,7 +184,7 @@ describe("the share wizard", () => {
     expect(visibleStep(w)).toEqual(["share-step-who"]);
 
     type(w, "#share-to", "Lee Cardiology");
-    pick(w, "#share-kind-researcher");
+    pick(w, "#share-kind-other");
     type(w, "#share-purpose", "Heart study");
     await next(w);
     expect(visibleStep(w)).toEqual(["share-step-what"]);
@@ -222,7 +222,7 @@ describe("the share wizard", () => {
 
     const sent = calls.find(([c]) => c === "share")![1] as { person: number; form: Record<string, unknown> };
     expect(sent.person).toBe(7);
-    expect(sent.form).toMatchObject({ recipient: "Lee Cardiology", purpose: "Researcher: Heart study", path: "/tmp/for-lee.age", host: host.url, passcode: "lee-4321-ok", max_uses: 5, expires_days: 7 });
+    expect(sent.form).toMatchObject({ recipient: "Lee Cardiology", purpose: "Other: Heart study", path: "/tmp/for-lee.age", host: host.url, passcode: "lee-4321-ok", max_uses: 5, expires_days: 7 });
     expect($(w, "#share-link-text").textContent).toBe(linkView.link);
     expect($<HTMLImageElement>(w, "#share-qr").src).toBe(linkView.qr);
     expect($(w, "#share-passcode").textContent).toBe("lee-4321-ok");

@@ -1,13 +1,16 @@
 // Shared: every share the patient made (who, why, what, when, until when), its status, who
 // opened its link and when (the name a viewer gave, shown as given), "Check for new opens"
 // (asks the share hosts; also on opening the screen), and "Stop sharing" for a live link.
+// Below, the research studies given de-identified copies, each with "Stop sending updates".
 import { api } from "../api";
 import type { HostFailure } from "../bindings/HostFailure";
 import type { OpenView } from "../bindings/OpenView";
 import type { ShareRecord } from "../bindings/ShareRecord";
+import type { Study } from "../bindings/Study";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { hostsPanel } from "./hosts";
+import { studyCopies, studyStatus } from "./research";
 import { SHARE_SECTIONS, when } from "./share";
 
 /** The status line of a share. */
@@ -33,10 +36,92 @@ export function openText(o: OpenView): string {
 }
 
 /** What a share gave: the package, and the link. */
+const WHATS: Record<string, string> = {
+  "share package and SMART Health Link": "A link (and an encrypted package)",
+  "share package": "An encrypted package",
+  "research copy (de-identified files)": "A de-identified research copy (plain files)",
+  "research copy (de-identified package)": "A de-identified research copy (an encrypted package)",
+  "research copy (de-identified package and SMART Health Link)": "A de-identified research copy (a link, and an encrypted package)",
+};
+
 export function whatText(s: ShareRecord): string {
   const sections = s.sections.map((name) => SHARE_SECTIONS.find(([k]) => k === name)?.[1] ?? name).join(", ");
-  const what = s.what === "share package and SMART Health Link" ? "A link (and an encrypted package)" : s.what === "share package" ? "An encrypted package" : s.what;
-  return `${what} · ${sections}`;
+  return `${WHATS[s.what] ?? s.what} · ${sections}`;
+}
+
+/** The studies given de-identified copies, each with "Stop sending updates" after a confirmation. */
+export function studiesPanel(): HTMLElement {
+  const list = h("ul", { class: "studies", id: "studies" });
+  const status = h("p", { id: "studies-status", "aria-live": "polite", tabindex: "-1" });
+  const panel = h(
+    "section",
+    { id: "studies-panel", hidden: true, "aria-labelledby": "studies-title" },
+    h("h2", { id: "studies-title" }, "Research studies"),
+    h("p", { class: "muted" }, "The studies you gave a de-identified copy to. The copies for one study link up (the same codes stand for the same things) until you stop sending updates; what a study already has stays with it."),
+    status,
+    list,
+  );
+  let shown: Study[] = [];
+  const render = (studies: Study[]) => {
+    shown = studies;
+    clear(list);
+    panel.hidden = studies.length === 0;
+    for (const s of studies) list.appendChild(item(s));
+  };
+  const item = (s: Study): HTMLElement => {
+    const li = h("li", { class: `study${s.stopped ? " stopped" : ""}`, "data-study": s.study });
+    append(
+      li,
+      h("h3", { class: "study-id" }, s.study),
+      h("p", { class: "study-recipients" }, `Given to ${s.recipients.join(", ")}`),
+      h("p", { class: "study-copies muted" }, studyCopies(s, when)),
+      h("p", { class: "study-status" }, studyStatus(s, when)),
+    );
+    if (s.stopped) return li;
+    const stop = h("button", { class: "stop-study danger", type: "button" }, "Stop sending updates");
+    const confirm = h("div", { class: "stop-study-ask notice", hidden: true, role: "group", "aria-label": `Stop sending updates to the study ${s.study}` });
+    const yes = h("button", { class: "stop-study-confirm danger", type: "button" }, "Yes, stop sending updates");
+    const no = h("button", { class: "stop-study-cancel", type: "button" }, "Keep sending");
+    append(
+      confirm,
+      h("p", {}, `Stop sending updates to the study “${s.study}”? OwnRecord forgets the codes its copies share: a copy you give this study later cannot be linked with the ones it has. This cannot be undone; what it already has stays with it.`),
+      h("div", { class: "row" }, yes, no),
+    );
+    stop.addEventListener("click", () => {
+      confirm.hidden = false;
+      stop.hidden = true;
+      no.focus();
+    });
+    no.addEventListener("click", () => {
+      confirm.hidden = true;
+      stop.hidden = false;
+      stop.focus();
+    });
+    yes.addEventListener("click", async () => {
+      yes.disabled = no.disabled = true;
+      try {
+        const stopped = await api.stopStudy(s.study);
+        render(shown.map((x) => (x.study === stopped.study ? stopped : x)));
+        status.textContent = `Stopped sending updates to the study “${stopped.study}”.`;
+        status.className = "ok";
+        status.focus();
+      } catch (e) {
+        yes.disabled = no.disabled = false;
+        showError(confirm, e);
+      }
+    });
+    append(li, stop, confirm);
+    return li;
+  };
+  void (async () => {
+    try {
+      render(await api.studies());
+    } catch (e) {
+      panel.hidden = false;
+      showError(panel, e);
+    }
+  })();
+  return panel;
 }
 
 /** The failures of "Check for new opens", in one sentence per host. */
@@ -154,6 +239,6 @@ export function sharedView(demoShareHost: string | null = null): HTMLElement {
     // Opening the screen asks the hosts once, when there is a live link to ask about.
     if (shown.some((s) => s.status === "active" && s.host)) await check();
   })();
-  append(view, hostsPanel(demoShareHost));
+  append(view, studiesPanel(), hostsPanel(demoShareHost));
   return view;
 }
