@@ -555,6 +555,38 @@ fn latin_base(c: char) -> Option<&'static str> {
         .map(|(_, to)| *to)
 }
 
+/// Where and with whom a visit was: an Encounter's locations and service provider, and its
+/// participants, as references (their `display`, or the resource they name, tells the name).
+pub fn encounter_parties(encounter: &Value) -> (Vec<crate::Reference>, Vec<crate::Reference>) {
+    let places = encounter
+        .get("location")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("location"))
+        .chain(encounter.get("serviceProvider"))
+        .map(crate::Reference::of)
+        .collect();
+    let people = encounter
+        .get("participant")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("individual"))
+        .map(crate::Reference::of)
+        .collect();
+    (places, people)
+}
+
+/// The name of an Organization or Location (`name`), or of a person (their HumanName).
+pub fn name_of(resource: &Value) -> Option<String> {
+    match resource.get("name") {
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(Value::Array(_)) => Some(patient_name(resource)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,6 +201,27 @@ pub struct Entry {
     /// A medication's `medicationReference`, for the caller to resolve.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub medication: Option<Reference>,
+    /// The id of the Encounter (visit) it happened at ([`encounter_of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encounter: Option<String>,
+}
+
+/// The id of the Encounter a resource names as its visit: `encounter` (most clinical types),
+/// `context` (MedicationStatement, MedicationAdministration in R4), or a DocumentReference's
+/// `context.encounter`.
+pub fn encounter_of(resource: &Value) -> Option<String> {
+    let reference = resource
+        .get("encounter")
+        .or_else(|| {
+            resource
+                .get("context")
+                .filter(|c| c.get("reference").is_some())
+        })
+        .or_else(|| resource.pointer("/context/encounter/0"))?;
+    let target = Reference::of(reference);
+    (target.resource_type.as_deref() == Some("Encounter"))
+        .then_some(target.id)
+        .flatten()
 }
 
 impl Entry {
@@ -273,6 +294,7 @@ impl Entry {
             flag,
             subject: subject(resource),
             medication,
+            encounter: encounter_of(resource),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::vault::Vault;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Category {
-    /// Everything, newest first.
+    /// Every clinical entry, newest first (bills and claims are in [`Category::Bills`]).
     Timeline,
     Problems,
     Medications,
@@ -22,13 +22,15 @@ pub enum Category {
     Visits,
     Procedures,
     Documents,
+    /// Claims and explanations of benefit: not clinical events, so apart from the timeline.
+    Bills,
 }
 
 impl Category {
     /// The SQL condition selecting this category's entries (`e` is the entry index).
     fn condition(self) -> &'static str {
         match self {
-            Category::Timeline => "1",
+            Category::Timeline => "e.kind != 'claim'",
             Category::Problems => "e.kind = 'problem'",
             Category::Medications => "e.kind = 'medication'",
             Category::Allergies => "e.kind = 'allergy'",
@@ -38,6 +40,7 @@ impl Category {
             Category::Visits => "e.kind = 'visit'",
             Category::Procedures => "e.kind = 'procedure'",
             Category::Documents => "e.kind IN ('document', 'report')",
+            Category::Bills => "e.kind = 'claim'",
         }
     }
 }

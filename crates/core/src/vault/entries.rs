@@ -92,6 +92,11 @@ pub(crate) fn put(
         entry.range.as_ref().and_then(|r| r.low),
         entry.range.as_ref().and_then(|r| r.high),
     ])?;
+    // Apart, so that schema 3's migration (before the column, schema 6) can store entries too.
+    if let Some(encounter) = &entry.encounter {
+        tx.prepare_cached("UPDATE entries SET encounter = ?2 WHERE resource_id = ?1")?
+            .execute(params![resource_id, encounter])?;
+    }
     Ok(())
 }
 

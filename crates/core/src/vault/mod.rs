@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod resources;
 pub mod schema;
 pub mod settings;
+pub mod visits;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -27,11 +27,37 @@ pub fn migrations() -> Migrations<'static> {
             .enumerate()
             .map(|(i, sql)| match i {
                 2 => M::up_with_hook(sql, people_and_entries).foreign_key_check(),
-                5 => M::up(sql).foreign_key_check(),
+                5 => M::up_with_hook(sql, visits_of_entries).foreign_key_check(),
                 _ => M::up(sql),
             })
             .collect(),
     )
+}
+
+/// Schema 6's data: the visit (Encounter id) of every stored entry that names one.
+fn visits_of_entries(tx: &Transaction<'_>) -> HookResult {
+    let mut found: Vec<(i64, String)> = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT r.id, r.json FROM resources r JOIN entries e ON e.resource_id = r.id
+             WHERE r.resource_type != 'Encounter' AND instr(r.json, 'Encounter/') > 0",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(1)?;
+            let Ok(value) = serde_json::from_str::<Value>(&json) else {
+                continue;
+            };
+            if let Some(encounter) = crate::fhir::entry::encounter_of(&value) {
+                found.push((row.get(0)?, encounter));
+            }
+        }
+    }
+    let mut update = tx.prepare("UPDATE entries SET encounter = ?2 WHERE resource_id = ?1")?;
+    for (id, encounter) in found {
+        update.execute(rusqlite::params![id, encounter])?;
+    }
+    Ok(())
 }
 
 /// Schema 3's data: every stored resource read into the entry index, and people made of the
@@ -73,6 +99,11 @@ fn people_and_entries(tx: &Transaction<'_>) -> HookResult {
                 Subject::Missing | Subject::Several(_) => unnamed.push(id),
                 _ => {}
             }
+            // The visit column comes with schema 6 (whose hook fills it).
+            let entry = Entry {
+                encounter: None,
+                ..entry
+            };
             entries::put(tx, id, source_id, &entry, None).map_err(hook)?;
         }
     }

@@ -59,6 +59,7 @@ pub struct ResearchRequest {
 /// How many resources of a type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ResearchTypeCount"))]
 pub struct TypeCount {
     pub resource_type: String,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
