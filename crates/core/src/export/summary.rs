@@ -612,7 +612,11 @@ fn sources_table(sources: &[Source]) -> Table {
             .map(|s| Row {
                 cells: vec![
                     Cell::plain(s.name.clone()),
-                    Cell::plain(if s.kind == "portal" { "portal" } else { "file" }),
+                    Cell::plain(match s.kind.as_str() {
+                        "portal" => "portal",
+                        "self" => "added by me",
+                        _ => "file",
+                    }),
                     Cell::plain(s.resources.to_string()),
                     Cell::plain(s.last_updated.as_deref().map(minute).unwrap_or_default()),
                 ],

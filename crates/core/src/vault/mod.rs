@@ -8,6 +8,7 @@
 pub mod browse;
 pub mod document;
 pub mod entries;
+pub mod home;
 pub mod key;
 pub mod keyring;
 pub mod own;

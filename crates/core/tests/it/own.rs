@@ -243,3 +243,48 @@ fn readings_notes_and_uploads_are_kept_and_bad_ones_refused_with_nothing_written
         Err(Error::NoSuchPerson(_))
     ));
 }
+
+/// The home lists, allergies first, what the PDF lists, and marks the patient's own entries.
+#[test]
+fn the_home_lists_what_the_pdf_lists_allergies_first() {
+    use ownrecord_core::export::Section;
+    let work = tempfile::tempdir().unwrap();
+    let mut vault = sample_vault(&work.path().join("vault"));
+    let person = vault.reading_person(None).unwrap();
+    vault.add_own(person, &medication()).unwrap();
+    let home = vault.home(None).unwrap();
+    assert!(home.name.contains("Bergstrom"));
+    assert!(home.age.is_some() && home.died.is_none());
+    assert_eq!(home.tables[0].section, Section::Allergies);
+    let pdf = work.path().join("summary.pdf");
+    export::export_pdf(&mut vault, &Selection::default(), &pdf).unwrap();
+    let text = checkers::pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for section in [Section::Allergies, Section::Medications, Section::Problems] {
+        let table = home.tables.iter().find(|t| t.section == section).unwrap();
+        if table.rows.is_empty() {
+            assert!(text.contains(&table.empty), "{}", table.empty);
+        }
+        for row in &table.rows {
+            let name = row.cells[0]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                text.contains(&name),
+                "{name} is on the home but not in the PDF"
+            );
+        }
+    }
+    let own: Vec<_> = home
+        .tables
+        .iter()
+        .flat_map(|t| &t.rows)
+        .filter(|r| r.own)
+        .collect();
+    assert_eq!(own.len(), 1);
+    assert!(own[0].cells[0].starts_with(MEDICINE));
+    assert!(home.sources.iter().any(|s| s.kind == "self"));
+}
