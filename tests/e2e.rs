@@ -11,22 +11,22 @@ use ownrecord_demo_portal::{DemoPortal, Options, Personality};
 use ownrecord_testkit::browser::{self, Login};
 use ownrecord_testkit::webdriver::Driver;
 
-fn app() -> PathBuf {
+pub(crate) fn app() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ownrecord-desktop"))
 }
 
-fn artifacts() -> PathBuf {
+pub(crate) fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(css))
@@ -34,12 +34,12 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     wait_for(c, css).await.click().await.unwrap();
 }
 
 /// Waits until `script` (a JS expression) is true in the window.
-async fn wait_until(c: &Client, script: &str) {
+pub(crate) async fn wait_until(c: &Client, script: &str) {
     for _ in 0..300 {
         let value = c
             .execute(&format!("return !!({script});"), vec![])
@@ -53,12 +53,12 @@ async fn wait_until(c: &Client, script: &str) {
     panic!("never true: {script}");
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     wait_for(c, css).await.text().await.unwrap()
 }
 
 /// A new vault at `dir`, its key in the session's keyring.
-fn keyring_vault(dir: &Path) -> ownrecord_core::Vault {
+pub(crate) fn keyring_vault(dir: &Path) -> ownrecord_core::Vault {
     ownrecord_core::Vault::create(
         dir,
         ownrecord_core::KeyProtection::keyring(),
@@ -68,7 +68,7 @@ fn keyring_vault(dir: &Path) -> ownrecord_core::Vault {
 }
 
 /// A new keyring vault at `dir` holding `bundle` (imported as a file beside it), closed again.
-fn keyring_vault_holding(dir: &Path, bundle: &serde_json::Value) {
+pub(crate) fn keyring_vault_holding(dir: &Path, bundle: &serde_json::Value) {
     let file = dir.with_extension("json");
     std::fs::write(&file, bundle.to_string()).unwrap();
     keyring_vault(dir)
@@ -76,7 +76,7 @@ fn keyring_vault_holding(dir: &Path, bundle: &serde_json::Value) {
         .unwrap();
 }
 
-fn demo_patients() -> PathBuf {
+pub(crate) fn demo_patients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-patients")
 }
 
