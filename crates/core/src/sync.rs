@@ -9,6 +9,8 @@
 //! malformed pages are retried with back-off; a 401 renews the access token. Then referenced
 //! Medication/Organization/Practitioner/PractitionerRole/Location resources are fetched. One audit row.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -367,7 +369,7 @@ impl Vault {
             retries: settle_retries,
         };
         let (sender, mut receiver) =
-            tokio::sync::mpsc::channel::<Message>(2 * options.concurrency.max(1));
+            tokio::sync::mpsc::channel::<Message>(options.concurrency.max(1).saturating_mul(2));
         let queue: Arc<Mutex<VecDeque<String>>> =
             Arc::new(Mutex::new(types.iter().cloned().collect()));
         let mut workers = Vec::new();
@@ -420,7 +422,7 @@ impl Vault {
                     entries,
                 } => {
                     let stored = self.store_page(id, source_id, &entries, &portal.base)?;
-                    report.pages += 1;
+                    report.pages = report.pages.saturating_add(1);
                     report.counts.merge(stored.0);
                     if let Some(latest) = stored.1 {
                         let entry = newest.entry(resource_type.clone()).or_default();
@@ -437,13 +439,13 @@ impl Vault {
                     });
                 }
                 Message::TypeDone { resource_type } => {
-                    types_done += 1;
+                    types_done = types_done.saturating_add(1);
                     if let Some(latest) = newest.get(&resource_type) {
                         complete.push((resource_type, latest.clone()));
                     }
                 }
                 Message::Tokens(tokens) => self.save_tokens(id, &tokens)?,
-                Message::Retried => report.retries += 1,
+                Message::Retried => report.retries = report.retries.saturating_add(1),
                 Message::Failed(e) => {
                     failure = Some(e);
                     break;
@@ -478,7 +480,7 @@ impl Vault {
             .buffered(options.concurrency.max(1))
             .collect()
             .await;
-        report.retries += retried.into_inner();
+        report.retries = report.retries.saturating_add(retried.into_inner());
         let mut found = Vec::new();
         for ((resource_type, _), result) in pending.iter().zip(fetched) {
             match result {
@@ -493,7 +495,9 @@ impl Vault {
         }
         if !pending.is_empty() {
             let stored = self.store_page(id, source_id, &found, &portal.base)?;
-            report.referenced += stored.0.new + stored.0.updated;
+            report.referenced = report
+                .referenced
+                .saturating_add(stored.0.new.saturating_add(stored.0.updated));
             report.counts.merge(stored.0);
             self.write_part(|tx| {
                 let mut done = tx.prepare(
@@ -674,7 +678,7 @@ impl Vault {
         .buffered(portal.options.concurrency.max(1))
         .collect()
         .await;
-        report.retries += retried.into_inner();
+        report.retries = report.retries.saturating_add(retried.into_inner());
         let now = self.now();
         for (url, result) in pending.iter().zip(fetched) {
             let body = match result {
@@ -700,7 +704,9 @@ impl Vault {
                 )?;
                 Ok(())
             })?;
-            report.attachments += u64::from(content.is_some());
+            report.attachments = report
+                .attachments
+                .saturating_add(u64::from(content.is_some()));
         }
         Ok(())
     }
@@ -1012,12 +1018,14 @@ impl Portal {
     ) -> Result<T> {
         let mut malformed = 0u32;
         loop {
-            let bytes = self.get_with_retry(url, &mut |_| *retried += 1).await?;
+            let bytes = self
+                .get_with_retry(url, &mut |_| *retried = retried.saturating_add(1))
+                .await?;
             match serde_json::from_slice::<T>(&bytes) {
                 Ok(parsed) => return Ok(parsed),
-                Err(_) if malformed + 1 < self.options.max_attempts => {
-                    malformed += 1;
-                    *retried += 1;
+                Err(_) if malformed.saturating_add(1) < self.options.max_attempts => {
+                    malformed = malformed.saturating_add(1);
+                    *retried = retried.saturating_add(1);
                     tokio::time::sleep(self.options.retry_base).await;
                 }
                 Err(_) => return Err(self.malformed(what)),
@@ -1068,7 +1076,7 @@ impl Portal {
         // A renewal on 401 is not an attempt: the request is sent again with the new token.
         let mut attempt = 0;
         while attempt < self.options.max_attempts {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             self.wait_for_slot().await;
             let token = self.tokens.lock().await.access_token.clone();
             let sent = self
@@ -1094,7 +1102,7 @@ impl Portal {
                 {
                     renewed = true;
                     self.renew(&token).await?;
-                    attempt -= 1;
+                    attempt = attempt.saturating_sub(1);
                     continue;
                 }
                 Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
@@ -1159,7 +1167,7 @@ impl Portal {
         let start = {
             let mut next = self.next_slot.lock().await;
             let start = (*next).max(tokio::time::Instant::now());
-            *next = start + spacing;
+            *next = start.checked_add(spacing).unwrap_or(start);
             start
         };
         tokio::time::sleep_until(start).await;
@@ -1182,7 +1190,8 @@ impl Portal {
         {
             let pause = Duration::from_secs(reset).min(self.options.max_retry_after);
             let mut next = self.next_slot.lock().await;
-            *next = (*next).max(tokio::time::Instant::now() + pause);
+            let now = tokio::time::Instant::now();
+            *next = (*next).max(now.checked_add(pause).unwrap_or(now));
         }
     }
 
