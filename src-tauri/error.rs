@@ -20,6 +20,10 @@ pub enum CommandError {
         "This preview is no longer ready (it was cancelled, a newer one replaced it, or the vault was locked): nothing was given. Look at the preview again."
     )]
     ResearchPreviewGone,
+    #[error(
+        "A file is added by its path (Upload a PDF or photo), not sent as bytes. Nothing was added."
+    )]
+    UploadByPath,
 }
 
 impl CommandError {
@@ -31,6 +35,7 @@ impl CommandError {
             CommandError::NoBackupFolder => "no_backup_folder",
             CommandError::NoDemoShareHost => "no_demo_share_host",
             CommandError::ResearchPreviewGone => "research_preview_gone",
+            CommandError::UploadByPath => "upload_by_path",
         }
     }
 
@@ -43,6 +48,12 @@ impl CommandError {
             ),
             CommandError::Core(Error::UnknownShare(_)) => {
                 "OwnRecord has no record of this share. Open the Shared screen again.".to_owned()
+            }
+            CommandError::Core(e @ Error::NeedsSignIn(_)) => {
+                format!("{e} Use Sign in again under Connections.")
+            }
+            CommandError::Core(e @ Error::NoClientId { .. }) => {
+                format!("{e} Give it under Connections, with the portal.")
             }
             other => other.to_string(),
         }

@@ -17,6 +17,7 @@ mod args;
 mod backup;
 mod commands;
 mod export;
+mod hints;
 mod portal;
 mod progress;
 mod shares;
@@ -28,7 +29,7 @@ fn main() {
     let json = cli.json;
     if let Err(e) = commands::run(cli) {
         let message = match &e {
-            commands::Failure::Core(e) => e.to_string(),
+            commands::Failure::Core(e) => hints::message(e),
             commands::Failure::Usage(m) | commands::Failure::ChoosePerson(m) => m.clone(),
         };
         if json {

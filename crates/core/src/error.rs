@@ -7,7 +7,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("No vault was found in {0}. Create one with `ownrecord init`.")]
+    #[error("No vault was found in {0}.")]
     NoVault(PathBuf),
 
     #[error("A vault already exists in {0}.")]
@@ -16,19 +16,19 @@ pub enum Error {
     #[error("The passphrase is wrong. Nothing was changed.")]
     WrongPassphrase,
 
-    #[error("This vault is locked with a passphrase. Enter it (or set OWNRECORD_PASSPHRASE).")]
+    #[error("This vault is locked with a passphrase: enter it to unlock.")]
     PassphraseNeeded,
 
     #[error("The passphrase is too short: use at least {0} characters.")]
     PassphraseTooShort(usize),
 
     #[error(
-        "The system keyring could not be used ({0}). Unlock your keyring, or use a passphrase instead (OWNRECORD_PASSPHRASE)."
+        "The system keyring could not be used ({0}). Unlock your keyring, or use a passphrase instead."
     )]
     Keyring(String),
 
     #[error(
-        "The key for this vault is not in the system keyring. If you set a passphrase, unlock with it (OWNRECORD_PASSPHRASE)."
+        "The key for this vault is not in the system keyring. Unlock it with your passphrase, if you set one, or with your recovery key."
     )]
     KeyMissing,
 
@@ -87,7 +87,7 @@ pub enum Error {
     SignInFailed(String),
 
     #[error(
-        "Your sign-in to {0} has expired. Sign in to it again (ownrecord connect) to keep syncing; nothing was lost."
+        "Your sign-in to {0} has expired. Sign in to it again to keep syncing; nothing was lost."
     )]
     NeedsSignIn(String),
 
@@ -98,7 +98,7 @@ pub enum Error {
     #[error("The portal {portal} did not answer as expected: it answered {status}.")]
     PortalAnswered { portal: String, status: u16 },
 
-    #[error("There is no connection {0}. See `ownrecord connections`.")]
+    #[error("There is no connection {0}.")]
     NoSuchConnection(String),
 
     #[error(
@@ -152,16 +152,16 @@ pub enum Error {
     NoSuchResource(String),
 
     #[error(
-        "The record in {file} is of someone OwnRecord cannot match to one person in your vault, so nothing from it was imported. Say whose it is: --person ID (see `ownrecord people`) or --person new."
+        "The record in {file} is of someone OwnRecord cannot match to one person in your vault, so nothing from it was imported. Say whose it is: someone already in your vault, or someone new."
     )]
     WhoIsThis { file: String },
 
     #[error(
-        "This vault holds {} people: choose whose record with --person ID (see `ownrecord people`).", .0.len()
+        "This vault holds {} people: choose whose record.", .0.len()
     )]
     ChoosePerson(Vec<i64>),
 
-    #[error("There is no person {0} in this vault. See `ownrecord people`.")]
+    #[error("There is no person {0} in this vault.")]
     NoSuchPerson(String),
 
     #[error("{0}")]
@@ -183,7 +183,7 @@ pub enum Error {
     WrongRecoveryKey,
 
     #[error(
-        "This vault has no recovery key yet. Unlock it with your keyring or passphrase, then make one (ownrecord recovery-key)."
+        "This vault has no recovery key yet. Unlock it with your keyring or passphrase, then make one."
     )]
     NoRecoveryKey,
 
@@ -191,7 +191,7 @@ pub enum Error {
     DirectoryList { list: &'static str, why: String },
 
     #[error(
-        "OwnRecord has no registration (client id) with {name} yet, so it cannot sign you in there. If OwnRecord was registered with {name} for you, set its client id: ownrecord portals client {vendor} ID."
+        "OwnRecord has no registration (client id) with {name} yet, so it cannot sign you in there. If OwnRecord was registered with {name} for you, give its client id."
     )]
     NoClientId { vendor: String, name: String },
 
@@ -249,7 +249,7 @@ pub enum Error {
     RestoreOverOtherVault(PathBuf),
 
     #[error(
-        "{0} already holds this vault. Add --replace to roll it back to the backup (what changed since is lost), or restore into a new folder."
+        "{0} already holds this vault. Roll it back to the backup (what changed since is lost), or restore into a new folder."
     )]
     RestoreOverVault(PathBuf),
 
@@ -262,7 +262,7 @@ pub enum Error {
     DocumentUnreadable,
 
     #[error(
-        "No share host {0} is set up. Add it with `ownrecord hosts add URL --token TOKEN` (see `ownrecord hosts`)."
+        "No share host {0} is set up. Add it first, with the owner token its operator gave you."
     )]
     UnknownHost(String),
 
@@ -276,7 +276,7 @@ pub enum Error {
     )]
     HostUnreachable { url: String, why: String },
 
-    #[error("There is no share {0}. See `ownrecord shares` for your shares.")]
+    #[error("There is no share {0}.")]
     UnknownShare(String),
 
     #[error("The share {0} was already stopped: its link no longer opens.")]
@@ -448,6 +448,48 @@ impl From<rusqlite_migration::Error> for Error {
         match e {
             rusqlite_migration::Error::RusqliteError { err, .. } => err.into(),
             other => Error::Database(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The core speaks of what happened; the CLI and the desktop add what to do in their own
+    /// words (a command line, a button), so no message names a command, a flag or a variable.
+    #[test]
+    fn no_message_names_a_cli_command_a_flag_or_a_variable() {
+        let errors = [
+            Error::NoVault("/v".into()),
+            Error::PassphraseNeeded,
+            Error::Keyring("locked".into()),
+            Error::KeyMissing,
+            Error::NeedsSignIn("Demo".into()),
+            Error::NoSuchConnection("3".into()),
+            Error::WhoIsThis {
+                file: "a.json".into(),
+            },
+            Error::ChoosePerson(vec![1, 2]),
+            Error::NoSuchPerson("9".into()),
+            Error::NoRecoveryKey,
+            Error::NoClientId {
+                vendor: "epic".into(),
+                name: "Epic".into(),
+            },
+            Error::RestoreOverVault("/v".into()),
+            Error::UnknownHost("https://h".into()),
+            Error::UnknownShare("s".into()),
+            Error::UnknownStudy("x".into()),
+            Error::BadStudy,
+            Error::ConsentNotGiven,
+        ];
+        for e in errors {
+            let message = e.to_string();
+            for word in ["ownrecord ", "--", "OWNRECORD_", "`"] {
+                assert!(!message.contains(word), "{message}");
+            }
+            assert!(message.ends_with('.'), "{message}");
         }
     }
 }
