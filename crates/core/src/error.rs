@@ -120,6 +120,11 @@ pub enum Error {
     #[error("{0}")]
     OwnEntry(OwnEntryProblem),
 
+    #[error(
+        "The sync was stopped before it finished. Everything downloaded so far is kept; the next sync goes on from there."
+    )]
+    SyncStopped,
+
     #[error("Say who receives the copy.")]
     NoRecipient,
 
@@ -324,6 +329,7 @@ impl Error {
             Error::NoPatient => "no_patient",
             Error::WrongPasscode => "wrong_passcode",
             Error::BadStudy => "bad_study",
+            Error::SyncStopped => "sync_stopped",
             Error::OwnEntry(_) => "own_entry_refused",
             Error::NoRecipient => "no_recipient",
             Error::UnknownStudy(_) => "unknown_study",

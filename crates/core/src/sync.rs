@@ -82,6 +82,46 @@ pub struct SyncOptions {
     pub person: PersonChoice,
     /// A profile other than the connection's vendor's bundled one.
     pub profile: Option<VendorProfile>,
+    /// Stops the sync at its next safe point (see [`Stop`]).
+    pub stop: Stop,
+}
+
+/// Stops a running sync at its next safe point, within moments: whole pages stay stored, a
+/// request in flight is dropped, the tokens received so far are kept, and the next sync goes on
+/// from there (the types' watermarks are written only when a sync completes). For a lock that
+/// must not wait behind a download.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    inner: Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>,
+}
+
+impl Stop {
+    pub fn new() -> Self {
+        Stop::default()
+    }
+
+    /// Asks every sync holding this handle to stop.
+    pub fn stop(&self) {
+        self.inner
+            .0
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.1.notify_waiters();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.inner.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Completes once [`Stop::stop`] is called (at once if it was).
+    pub async fn stopped(&self) {
+        let notified = self.inner.1.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_stopped() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 impl Default for SyncOptions {
@@ -94,6 +134,7 @@ impl Default for SyncOptions {
             max_retry_after: Duration::from_secs(60),
             person: PersonChoice::Auto,
             profile: None,
+            stop: Stop::default(),
         }
     }
 }
@@ -415,7 +456,19 @@ impl Vault {
         let mut complete: Vec<(String, String)> = Vec::new();
         let mut types_done = 0;
         let mut failure = None;
-        while let Some(message) = receiver.recv().await {
+        let stop = options.stop.clone();
+        let mut stopped = false;
+        loop {
+            let message = tokio::select! {
+                message = receiver.recv() => message,
+                () = stop.stopped() => {
+                    stopped = true;
+                    None
+                }
+            };
+            let Some(message) = message else {
+                break;
+            };
             match message {
                 Message::Page {
                     resource_type,
@@ -456,6 +509,9 @@ impl Vault {
         for worker in workers {
             worker.abort();
         }
+        if stopped {
+            return self.sync_stopped(id, &portal, &report).await;
+        }
         if let Some(e) = failure {
             return self.sync_failed(id, e);
         }
@@ -470,16 +526,21 @@ impl Vault {
             .filter(|(t, _)| capabilities.as_ref().is_none_or(|c| c.types.contains(t)))
             .collect();
         let retried = std::sync::atomic::AtomicU64::new(0);
-        let fetched: Vec<_> =
-            futures_util::stream::iter(pending.iter().map(|(resource_type, rid)| {
-                let portal = portal.clone();
-                let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
-                let retried = &retried;
-                async move { portal.get_with_retry(&url, &mut |_| count(retried)).await }
-            }))
-            .buffered(options.concurrency.max(1))
-            .collect()
-            .await;
+        let fetching = futures_util::stream::iter(pending.iter().map(|(resource_type, rid)| {
+            let portal = portal.clone();
+            let url = http::join(&portal.base, &format!("{resource_type}/{rid}"));
+            let retried = &retried;
+            async move { portal.get_with_retry(&url, &mut |_| count(retried)).await }
+        }))
+        .buffered(options.concurrency.max(1))
+        .collect::<Vec<_>>();
+        let fetched = tokio::select! {
+            fetched = fetching => Some(fetched),
+            () = stop.stopped() => None,
+        };
+        let Some(fetched) = fetched else {
+            return self.sync_stopped(id, &portal, &report).await;
+        };
         report.retries = report.retries.saturating_add(retried.into_inner());
         let mut found = Vec::new();
         for ((resource_type, _), result) in pending.iter().zip(fetched) {
@@ -509,11 +570,14 @@ impl Vault {
                 Ok(())
             })?;
         }
-        if let Err(e) = self
-            .fetch_attachments(id, source_id, &portal, &mut report)
-            .await
-        {
-            return self.sync_failed(id, e);
+        let attachments = tokio::select! {
+            done = self.fetch_attachments(id, source_id, &portal, &mut report) => Some(done),
+            () = stop.stopped() => None,
+        };
+        match attachments {
+            None => return self.sync_stopped(id, &portal, &report).await,
+            Some(Err(e)) => return self.sync_failed(id, e),
+            Some(Ok(())) => {}
         }
         let tokens = portal.tokens.lock().await.clone();
         self.save_tokens(id, &tokens)?;
@@ -577,6 +641,27 @@ impl Vault {
     }
 
     /// Records a failed sync (one audit row, no clinical content) and returns the error.
+    /// A sync stopped by [`Stop`]: the tokens received so far kept, an audit row, and
+    /// [`Error::SyncStopped`]. Not a failure of the portal: the connection's state is unchanged.
+    async fn sync_stopped<T>(
+        &mut self,
+        id: i64,
+        portal: &Arc<Portal>,
+        report: &SyncReport,
+    ) -> Result<T> {
+        let tokens = portal.tokens.lock().await.clone();
+        self.save_tokens(id, &tokens)?;
+        let details = serde_json::json!({
+            "connection": id,
+            "stopped": true,
+            "pages": report.pages,
+            "new": report.counts.new,
+            "updated": report.counts.updated,
+        });
+        self.write(AuditKind::Sync, |_| Ok(((), details)))?;
+        Err(Error::SyncStopped)
+    }
+
     fn sync_failed<T>(&mut self, id: i64, error: Error) -> Result<T> {
         if matches!(error, Error::NeedsSignIn(_)) {
             self.mark_needs_sign_in(id)?;

@@ -108,6 +108,13 @@ fn authorize(portal: &Portal, headers: &HeaderMap) -> Result<Grant, Response> {
     }
 }
 
+/// A slow portal (tests): each search and read waits `Options::delay` first.
+async fn slow_down(portal: &Portal) {
+    if !portal.options.delay.is_zero() {
+        tokio::time::sleep(portal.options.delay).await;
+    }
+}
+
 /// The answer to a FHIR request: `body`, unless an injected fault is due.
 fn answer(portal: &Portal, body: &Value) -> Response {
     match fault(portal) {
@@ -171,6 +178,7 @@ pub async fn search(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    slow_down(&portal).await;
     let grant = match authorize(&portal, &headers) {
         Ok(grant) => grant,
         Err(response) => return response,
@@ -337,6 +345,7 @@ pub async fn read(
     Path((resource_type, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    slow_down(&portal).await;
     if let Err(response) = authorize(&portal, &headers) {
         return response;
     }

@@ -69,6 +69,8 @@ pub struct Options {
     /// `X-RateLimit-*` headers on every FHIR answer). `None`: the personality's own (VA: 60 per 60 s;
     /// the others: no limit).
     pub rate_limit: Option<(u32, Duration)>,
+    /// Each FHIR search and read waits this long before answering (a slow portal, for tests).
+    pub delay: Duration,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             everything: false,
             personality: Personality::Generic,
             rate_limit: None,
+            delay: Duration::ZERO,
         }
     }
 }

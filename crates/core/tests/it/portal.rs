@@ -549,3 +549,76 @@ async fn patient_everything_when_advertised() {
     );
     assert!(again.incremental);
 }
+
+/// A lock during a running sync (a slow portal): the sync stops within a second of being asked,
+/// keeps whole pages, and the next sync after the vault is opened again loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_running_sync_within_a_second_and_the_next_sync_loses_nothing() {
+    use ownrecord_core::sync::Stop;
+    let portal = start(Options {
+        page_size: 5,
+        delay: Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let connection = connect(&mut vault, &portal).await;
+    let expected = expected(&portal, &connection.patient_id);
+
+    let stop = Stop::new();
+    let options = SyncOptions {
+        page_size: 5,
+        stop: stop.clone(),
+        ..fast_retries()
+    };
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        stop.stop();
+        std::time::Instant::now()
+    });
+    let mut pages = 0;
+    let result = vault
+        .sync(connection.id, options, &mut |_| pages += 1)
+        .await;
+    let ended = std::time::Instant::now();
+    let asked = stopper.await.unwrap();
+    assert!(matches!(result, Err(Error::SyncStopped)), "{result:?}");
+    let took = ended.duration_since(asked);
+    assert!(
+        took < Duration::from_secs(1),
+        "the sync took {took:?} to stop"
+    );
+    let partial = stored(dir.path());
+    assert!(pages > 0 && !partial.is_empty(), "some pages were stored");
+    assert!(!partial.is_superset(&expected), "and not all of them");
+    assert!(vault.integrity_problems().unwrap().is_empty());
+    let last = vault
+        .audit_entries(&Default::default())
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.details["stopped"], true);
+
+    // Locked (the key dropped), opened again: the sync goes on and the record is whole.
+    vault.lock().unwrap();
+    let mut vault = crate::reopen(dir.path());
+    let connection = vault.connections().unwrap().remove(0);
+    assert_eq!(
+        connection.status,
+        ConnectionStatus::Connected,
+        "the stop asked for no sign-in"
+    );
+    assert!(connection.attention.is_none(), "{:?}", connection.attention);
+    vault
+        .sync(connection.id, fast_retries(), &mut |_| {})
+        .await
+        .unwrap();
+    let got = stored(dir.path());
+    assert!(
+        got.is_superset(&expected),
+        "missing after the next sync: {:?}",
+        expected.difference(&got).collect::<Vec<_>>()
+    );
+    vault.verify_audit().unwrap();
+}
