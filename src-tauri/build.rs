@@ -16,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "unlink_source",
     "remove_person",
     "record_summary",
+    "home",
+    "visits",
     "list_items",
     "resource_detail",
     "document_view",

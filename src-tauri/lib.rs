@@ -4,6 +4,7 @@ mod backups;
 pub mod commands;
 mod deep_link;
 mod error;
+mod home;
 mod sharing;
 
 use tauri::{Builder, Runtime};
@@ -29,6 +30,8 @@ macro_rules! handlers {
             $crate::commands::unlink_source,
             $crate::commands::remove_person,
             $crate::commands::record_summary,
+            $crate::home::home,
+            $crate::home::visits,
             $crate::commands::list_items,
             $crate::commands::resource_detail,
             $crate::commands::document_view,
@@ -137,6 +140,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     vault::people::Person::export_all_to(dir)?;
     vault::people::PersonChoice::export_all_to(dir)?;
     vault::query::Summary::export_all_to(dir)?;
+    vault::home::Home::export_all_to(dir)?;
+    vault::visits::VisitPage::export_all_to(dir)?;
     vault::query::SearchHit::export_all_to(dir)?;
     vault::browse::Category::export_all_to(dir)?;
     vault::browse::ListPage::export_all_to(dir)?;

@@ -433,6 +433,9 @@ async fn text_from_a_portal_is_shown_as_text_and_runs_nothing() {
     let driver = Driver::start(&[("OWNRECORD_VAULT", dir.to_str().unwrap())]);
     let c = driver.session(&app()).await;
     click(&c, "#unlock").await;
+    // The home first, its name as text; then the record's list.
+    assert_eq!(text(&c, "#home-name").await, format!("Eve {img}"));
+    click(&c, "#nav-record").await;
     wait_until(&c, "document.querySelectorAll('#items .item').length >= 2").await;
     let listed = text(&c, "#items").await;
     // The header names the person as text too.
@@ -626,8 +629,9 @@ async fn a_backup_is_restored_on_a_new_computer_with_the_recovery_key() {
         "!document.querySelector('#restore-form .error')?.textContent.includes('typo')",
     )
     .await;
-    let shown = text(&c, "#person-banner, #recovery-offer, #restore-form .error").await;
+    let shown = text(&c, "#home-name, #recovery-offer, #restore-form .error").await;
     assert!(shown.contains("Rosa Okafor"), "{shown}");
+    click(&c, "#nav-record").await;
     wait_until(
         &c,
         "document.querySelector('#items')?.textContent.includes('Asthma')",

@@ -3,3 +3,4 @@
 mod bindings;
 mod boundaries;
 mod e2e;
+mod e2e_home;

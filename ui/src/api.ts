@@ -13,6 +13,7 @@ import type { ImportProgress } from "./bindings/ImportProgress";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { LabSeries } from "./bindings/LabSeries";
 import type { HostView } from "./bindings/HostView";
+import type { Home } from "./bindings/Home";
 import type { ListPage } from "./bindings/ListPage";
 import type { Person } from "./bindings/Person";
 import type { PersonChoice } from "./bindings/PersonChoice";
@@ -33,6 +34,7 @@ import type { Summary } from "./bindings/Summary";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { VaultStatus } from "./bindings/VaultStatus";
+import type { VisitPage } from "./bindings/VisitPage";
 import type { Vendor } from "./bindings/Vendor";
 import type { Verified } from "./bindings/Verified";
 import type { WipeReport } from "./bindings/WipeReport";
@@ -81,6 +83,10 @@ export const api = {
   unlinkSource: (person: number, source: number) => call<number>("unlink_source", { person, source }),
   removePerson: (person: number, confirmation: string) => call<number>("remove_person", { person, confirmation }),
   summary: (person: number) => call<Summary>("record_summary", { person }),
+  /** Whose home it is (name, age or year of death), the PDF summary's tables (allergies first) and the sources. */
+  home: (person: number) => call<Home>("home", { person }),
+  /** The days `offset ..offset + limit` of the visits, newest first, each visit with what happened at it. */
+  visits: (person: number, offset: number, limit: number) => call<VisitPage>("visits", { person, offset, limit }),
   list: (person: number, category: Category, offset: number, limit: number) =>
     call<ListPage>("list_items", { person, category, offset, limit }),
   resource: (person: number, resourceType: string, id: string) =>

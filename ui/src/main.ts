@@ -11,6 +11,10 @@ import { auditView } from "./views/audit";
 import { backupsView } from "./views/backups";
 import { connectionsView } from "./views/connections";
 import { exportView } from "./views/export";
+import { homeView } from "./views/home";
+import { billsView } from "./views/bills";
+import { visitsView } from "./views/visits";
+import type { ListItem } from "./bindings/ListItem";
 import { peopleView } from "./views/people";
 import { sharedView } from "./views/shared";
 import { recordView } from "./views/record";
@@ -25,7 +29,7 @@ let shells = 0;
 let recoveryKeyDeclined = false;
 
 /** Shows the screen for this vault's state; in the record, `view` first. */
-export async function start(view: ViewName = "record"): Promise<void> {
+export async function start(view: ViewName = "home"): Promise<void> {
   leaveShell();
   resetPeople();
   const status = await api.vaultStatus();
@@ -154,17 +158,31 @@ function unlockScreen(): HTMLElement {
   return screen;
 }
 
-type ViewName = "record" | "people" | "connections" | "export" | "shared" | "audit" | "backups" | "wipe";
+type ViewName = "home" | "record" | "visits" | "bills" | "people" | "connections" | "export" | "shared" | "audit" | "backups" | "wipe";
 
 /** The views that show one person's record: shown again when another person is chosen. */
-const PERSON_VIEWS: ViewName[] = ["record", "export"];
+const PERSON_VIEWS: ViewName[] = ["home", "record", "visits", "bills", "export"];
 
 function shell(demoPortal: string, demoShareHost: string | null, first: ViewName): HTMLElement {
   const content = h("div", { class: "content", id: "content" });
   // Files dropped on the window are imported from the Connections view (which asks whose they are).
   let dropped: string[] = [];
+  // An entry opened from the home, the visits or the bills: shown in the record's detail.
+  let opening: ListItem | undefined;
+  const open = (item: ListItem) => {
+    opening = item;
+    show("record");
+  };
+  const takeOpening = () => {
+    const item = opening;
+    opening = undefined;
+    return item;
+  };
   const views: Record<ViewName, [string, () => HTMLElement]> = {
-    record: ["My record", () => recordView(chosen())],
+    home: ["Home", () => homeView(chosen(), { open, connect: () => show("connections"), visits: () => show("visits") })],
+    record: ["My record", () => recordView(chosen(), takeOpening())],
+    visits: ["Visits", () => visitsView(chosen(), open)],
+    bills: ["Bills and claims", () => billsView(chosen(), open)],
     people: ["People", () => peopleView()],
     connections: ["Connections", () => connectionsView(demoPortal, dropped.splice(0))],
     export: ["Export & share", () => exportView(chosen(), { demoShareHost, showShared: () => show("shared") })],
@@ -174,7 +192,7 @@ function shell(demoPortal: string, demoShareHost: string | null, first: ViewName
     wipe: ["Wipe", () => wipeView(start)],
   };
   const nav = h("nav", { "aria-label": "Sections" });
-  let current: ViewName = "record";
+  let current: ViewName = first;
   const show = (name: ViewName) => {
     current = name;
     for (const button of nav.querySelectorAll("button")) {

@@ -3,4 +3,4 @@
 /**
  * The app's record views.
  */
-export type Category = "timeline" | "problems" | "medications" | "allergies" | "labs" | "vitals" | "immunizations" | "visits" | "procedures" | "documents";
+export type Category = "timeline" | "problems" | "medications" | "allergies" | "labs" | "vitals" | "immunizations" | "visits" | "procedures" | "documents" | "bills";

@@ -25,8 +25,8 @@ export const CATEGORIES: [Category, string][] = [
 
 const PAGE = 100;
 
-/** The record of `person` (none: the vault holds no record yet). */
-export function recordView(person: Person | null): HTMLElement {
+/** The record of `person` (none: the vault holds no record yet), with `open` in the detail. */
+export function recordView(person: Person | null, open?: ListItem): HTMLElement {
   if (!person) return h("section", { class: "record" }, noRecordYet());
   const list = h("ol", { class: "items", id: "items" });
   const detail = h("aside", { class: "detail", id: "detail", "aria-live": "polite" });
@@ -149,6 +149,14 @@ export function recordView(person: Person | null): HTMLElement {
     }
   });
   void load(true);
+  // An entry opened from elsewhere (the home, the visits, the bills): its detail, focused.
+  if (open) {
+    void showDetail(open).then(() => {
+      const title = detail.querySelector<HTMLElement>("#detail-title");
+      title?.setAttribute("tabindex", "-1");
+      title?.focus();
+    });
+  }
   return view;
 }
 
