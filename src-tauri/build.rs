@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "resource_detail",
     "document_view",
     "save_document",
+    "document_original",
     "search_record",
     "lab_trend",
     "portal_directory",

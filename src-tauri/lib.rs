@@ -3,6 +3,7 @@
 mod backups;
 pub mod commands;
 mod deep_link;
+mod documents;
 mod error;
 mod home;
 mod sharing;
@@ -36,6 +37,7 @@ macro_rules! handlers {
             $crate::commands::resource_detail,
             $crate::commands::document_view,
             $crate::commands::save_document,
+            $crate::documents::document_original,
             $crate::commands::search_record,
             $crate::commands::lab_trend,
             $crate::commands::portal_directory,

@@ -3,4 +3,5 @@
 mod bindings;
 mod boundaries;
 mod e2e;
+mod e2e_documents;
 mod e2e_home;

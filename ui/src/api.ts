@@ -94,6 +94,8 @@ export const api = {
   /** A document with its narrative (sanitised HTML, for a sandboxed frame only) and its entries. */
   documentView: (person: number, id: string) => call<DocumentView>("document_view", { person, id }),
   saveDocument: (person: number, id: string, path: string) => call<WrittenFile>("save_document", { person, id, path }),
+  /** A document's original, checked against its SHA-256, as raw bytes: a PDF or an image for the window to render. */
+  documentOriginal: (person: number, id: string) => call<ArrayBuffer>("document_original", { person, id }),
   search: (person: number, text: string) => call<SearchHit[]>("search_record", { person, text }),
   labTrend: (person: number, code: string) => call<LabSeries>("lab_trend", { person, code }),
   directory: (text: string) => call<DirectoryEntry[]>("portal_directory", { text }),

@@ -29,6 +29,7 @@ mod entries;
 mod error;
 mod header;
 pub mod narrative;
+pub mod note;
 mod report;
 mod sections;
 mod xml;

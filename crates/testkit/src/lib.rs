@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 pub mod browser;
+pub mod pdf;
 
 /// The Synthea sample patients: `$OWNRECORD_SAMPLE_DATA`, or `shared/data/synthea` beside the repository.
 pub fn sample_dir() -> PathBuf {

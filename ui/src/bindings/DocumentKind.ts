@@ -3,4 +3,4 @@
 /**
  * How the window can show a document's original.
  */
-export type DocumentKind = "narrative" | "file";
+export type DocumentKind = "narrative" | "html" | "text" | "pdf" | "png" | "jpeg" | "file";

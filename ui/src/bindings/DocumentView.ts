@@ -20,6 +20,10 @@ author: string | null,
  */
 custodian: string | null, content_type: string | null, kind: DocumentKind, bytes: number, sections: Array<DocumentSection>, 
 /**
+ * A plain-text document's text (kind `text`), for the window to show as text.
+ */
+text: string | null, 
+/**
  * The entries made from the document (each opens as a resource detail).
  */
 entries: Array<ListItem>, };

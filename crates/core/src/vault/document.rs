@@ -1,10 +1,12 @@
 //! One document of a person's record as the window shows it: a DocumentReference, its original
 //! (inline as its attachment's `data`, as a C-CDA import keeps it, or in `attachments` under the
 //! attachment's URL, as a sync downloads it), checked against the SHA-256 the DocumentReference
-//! names (`urn:sha256:` identifier or URL) before anything is shown; the original's narrative as
-//! sanitised HTML when it is a C-CDA document; and the entries made from it (its
-//! `context.related`, or the targets of a Provenance with its id). A PDF or an image is not
-//! shown: it can be saved to a file instead.
+//! names (`urn:sha256:` identifier or URL) before anything is shown; what the window can show of
+//! it by its kind ([`DocumentKind`]): a C-CDA document's narrative and an HTML or XHTML note as
+//! sanitised HTML (for a sandboxed frame only), plain text as text, a PDF or an image (PNG, JPEG)
+//! as its checked bytes for the window to render ([`Vault::document_original`]); and the entries
+//! made from it (its `context.related`, or the targets of a Provenance with its id). Anything
+//! else can be saved to a file.
 
 use std::path::Path;
 
@@ -25,7 +27,19 @@ use crate::vault::browse::{ListItem, SOURCES_OF_ENTRY, list_item};
 pub enum DocumentKind {
     /// A clinical document (C-CDA): its sections' narrative is in `sections`.
     Narrative,
-    /// A PDF, an image or another file OwnRecord does not display: it can be saved.
+    /// An HTML or XHTML note (`text/html`, `application/xhtml+xml`): its body, sanitised, is the
+    /// one section in `sections`.
+    Html,
+    /// Plain text (`text/plain`): in `text`.
+    Text,
+    /// A PDF (its bytes start `%PDF-`): the window renders [`Vault::document_original`].
+    Pdf,
+    /// A PNG image (by its signature): the window shows [`Vault::document_original`].
+    Png,
+    /// A JPEG image (by its signature): the window shows [`Vault::document_original`].
+    Jpeg,
+    /// Another file OwnRecord does not display (or one whose bytes are not what its type says):
+    /// it can be saved.
     File,
 }
 
@@ -58,6 +72,8 @@ pub struct DocumentView {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes: u64,
     pub sections: Vec<DocumentSection>,
+    /// A plain-text document's text (kind `text`), for the window to show as text.
+    pub text: Option<String>,
     /// The entries made from the document (each opens as a resource detail).
     pub entries: Vec<ListItem>,
 }
@@ -77,23 +93,7 @@ impl Vault {
             .map_err(|_| Error::Internal("a stored DocumentReference is not JSON".into()))?;
         let original = self.original(&json)?;
         let content_type = original.content_type.clone();
-        let kind = match content_type.as_deref().map(str::to_ascii_lowercase) {
-            Some(t) if t.contains("xml") => DocumentKind::Narrative,
-            None if ownrecord_ccda::looks_like_ccda(&original.data) => DocumentKind::Narrative,
-            _ => DocumentKind::File,
-        };
-        let sections = match kind {
-            DocumentKind::Narrative => ownrecord_ccda::narrative::sections(&original.data)
-                .map_err(|_| Error::DocumentUnreadable)?
-                .into_iter()
-                .map(|s| DocumentSection {
-                    title: s.title,
-                    html: s.html,
-                    depth: s.depth,
-                })
-                .collect(),
-            DocumentKind::File => Vec::new(),
-        };
+        let kind = kind_of(content_type.as_deref(), &original.data);
         let title = [
             "/content/0/attachment/title",
             "/description",
@@ -104,6 +104,33 @@ impl Vault {
         .filter_map(|path| json.pointer(path).and_then(Value::as_str))
         .find(|t| !t.trim().is_empty())
         .map_or_else(|| reference.display.clone(), str::to_owned);
+        let mut text = None;
+        let sections = match kind {
+            DocumentKind::Narrative => ownrecord_ccda::narrative::sections(&original.data)
+                .map_err(|_| Error::DocumentUnreadable)?
+                .into_iter()
+                .map(|s| DocumentSection {
+                    title: s.title,
+                    html: s.html,
+                    depth: s.depth,
+                })
+                .collect(),
+            DocumentKind::Html => vec![DocumentSection {
+                title: title.clone(),
+                html: ownrecord_ccda::note::sanitise(&decode_text(
+                    &original.data,
+                    content_type.as_deref(),
+                )),
+                depth: 0,
+            }],
+            DocumentKind::Text => {
+                text = Some(decode_text(&original.data, content_type.as_deref()));
+                Vec::new()
+            }
+            DocumentKind::Pdf | DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::File => {
+                Vec::new()
+            }
+        };
         let authors: Vec<String> = json
             .get("author")
             .and_then(Value::as_array)
@@ -128,8 +155,19 @@ impl Vault {
             kind,
             bytes: original.data.len() as u64,
             sections,
+            text,
             entries: self.made_from(person, id, &json)?,
         })
+    }
+
+    /// The original of the document `id` (a DocumentReference of `person`), checked against its
+    /// SHA-256 as [`Vault::document_view`] checks it: the bytes the window renders for a PDF or
+    /// an image.
+    pub fn document_original(&self, person: i64, id: &str) -> Result<Vec<u8>> {
+        let reference = self.resource(person, "DocumentReference", id)?;
+        let json: Value = serde_json::from_str(&reference.json)
+            .map_err(|_| Error::Internal("a stored DocumentReference is not JSON".into()))?;
+        Ok(self.original(&json)?.data)
     }
 
     /// Saves the original of the document `id` (a DocumentReference of `person`) to `path`, the
@@ -294,5 +332,95 @@ impl Vault {
             }
         }
         Ok(items)
+    }
+}
+
+/// What the window can show of an original of `content_type` (as the DocumentReference or the
+/// download named it) holding `data`. A PDF or an image is shown only when its bytes are one
+/// (their signature), so a mislabelled file is offered to save instead; without a type (or with
+/// `application/octet-stream`) the bytes alone decide between a C-CDA document, a PDF and an
+/// image.
+fn kind_of(content_type: Option<&str>, data: &[u8]) -> DocumentKind {
+    let sniffed = if data
+        .get(..1024)
+        .unwrap_or(data)
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+    {
+        Some(DocumentKind::Pdf)
+    } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(DocumentKind::Png)
+    } else if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(DocumentKind::Jpeg)
+    } else {
+        None
+    };
+    let media = content_type.map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let expect = |kind: DocumentKind| {
+        if sniffed == Some(kind) {
+            kind
+        } else {
+            DocumentKind::File
+        }
+    };
+    match media.as_deref() {
+        Some("text/plain") => DocumentKind::Text,
+        Some("text/html" | "application/xhtml+xml") => DocumentKind::Html,
+        Some("application/pdf") => expect(DocumentKind::Pdf),
+        Some("image/png") => expect(DocumentKind::Png),
+        Some("image/jpeg" | "image/jpg" | "image/pjpeg") => expect(DocumentKind::Jpeg),
+        Some(t) if t.contains("xml") && !t.starts_with("image/") => DocumentKind::Narrative,
+        None | Some("application/octet-stream") => match sniffed {
+            Some(kind) => kind,
+            None if ownrecord_ccda::looks_like_ccda(data) => DocumentKind::Narrative,
+            None => DocumentKind::File,
+        },
+        Some(_) => DocumentKind::File,
+    }
+}
+
+/// A text or HTML original as text: UTF-8 (with or without a BOM) or UTF-16 by its BOM; bytes
+/// that are not UTF-8 are read as Windows-1252's Latin-1 part when the content type or an HTML
+/// `<meta charset>` near the start names a Latin-1 encoding, else with replacement characters.
+fn decode_text(data: &[u8], content_type: Option<&str>) -> String {
+    if let Some(rest) = data.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    for (bom, read) in [
+        (b"\xFF\xFE", u16::from_le_bytes as fn([u8; 2]) -> u16),
+        (b"\xFE\xFF", u16::from_be_bytes),
+    ] {
+        if let Some(rest) = data.strip_prefix(bom) {
+            let (pairs, _) = rest.as_chunks::<2>();
+            return char::decode_utf16(pairs.iter().map(|&p| read(p)))
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+        }
+    }
+    match std::str::from_utf8(data) {
+        Ok(text) => text.to_owned(),
+        Err(_) => {
+            let head =
+                String::from_utf8_lossy(data.get(..1024).unwrap_or(data)).to_ascii_lowercase();
+            let declared = content_type.unwrap_or_default().to_ascii_lowercase();
+            let latin1 = ["iso-8859-1", "windows-1252", "latin1", "latin-1"]
+                .iter()
+                .any(|e| {
+                    declared.contains(e)
+                        || head.contains(&format!("charset={e}"))
+                        || head.contains(&format!("charset=\"{e}"))
+                });
+            if latin1 {
+                data.iter().map(|&b| char::from(b)).collect()
+            } else {
+                String::from_utf8_lossy(data).into_owned()
+            }
+        }
     }
 }

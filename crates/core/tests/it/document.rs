@@ -1,6 +1,7 @@
 //! A document in the window: a C-CDA document's narrative as sanitised HTML beside the entries
-//! made from it, its original checked before it is shown, and a PDF offered to save instead
-//! (here one whose original a portal's attachment download stored, by URL).
+//! made from it, its original checked before it is shown; an HTML or XHTML note sanitised, plain
+//! text as text, a PDF or an image as its checked bytes (here also one whose original a portal's
+//! attachment download stored, by URL), anything else offered to save.
 
 use std::collections::BTreeSet;
 
@@ -254,7 +255,7 @@ fn hostile_narrative_comes_out_inert_and_a_damaged_original_is_not_shown() {
 }
 
 #[test]
-fn a_pdf_is_offered_to_save_and_saving_it_is_a_disclosure() {
+fn a_downloaded_pdf_is_shown_and_saving_it_is_a_disclosure() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = keyring_vault(dir.path());
     let pdf = b"%PDF-1.4\n% a tiny stand-in for a visit summary\n%%EOF\n".to_vec();
@@ -281,8 +282,9 @@ fn a_pdf_is_offered_to_save_and_saving_it_is_a_disclosure() {
         .unwrap();
 
     let view = vault.document_view(person, "d1").unwrap();
-    assert_eq!(view.kind, DocumentKind::File);
-    assert!(view.sections.is_empty());
+    assert_eq!(view.kind, DocumentKind::Pdf);
+    assert!(view.sections.is_empty() && view.text.is_none());
+    assert_eq!(vault.document_original(person, "d1").unwrap(), pdf);
     assert_eq!(view.title, "Visit summary");
     assert_eq!(view.author.as_deref(), Some("Dr. Ray"));
     assert_eq!(view.custodian.as_deref(), Some("Clinic"));
@@ -305,4 +307,229 @@ fn a_pdf_is_offered_to_save_and_saving_it_is_a_disclosure() {
         "{:?}",
         export.details
     );
+}
+
+/// A vault holding one person with one DocumentReference `d1` whose original is `data`, inline,
+/// of `content_type`, its SHA-256 named by an identifier (as a patient's own upload names it).
+fn vault_with_document(
+    dir: &std::path::Path,
+    content_type: Option<&str>,
+    data: &[u8],
+) -> (ownrecord_core::Vault, i64) {
+    use base64::Engine as _;
+    let mut vault = keyring_vault(dir);
+    let mut attachment = serde_json::json!({
+        "data": base64::engine::general_purpose::STANDARD.encode(data),
+        "title": "Visit note",
+    });
+    if let Some(t) = content_type {
+        attachment["contentType"] = t.into();
+    }
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"family": "Lee", "given": ["Ann"]}]}},
+        {"resource": {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+            "identifier": [{"system": "urn:ietf:rfc:3986",
+                "value": format!("urn:sha256:{}", hex::encode(sha2::Sha256::digest(data)))}],
+            "subject": {"reference": "Patient/p1"}, "date": "2024-03-04",
+            "content": [{"attachment": attachment}]}}]});
+    let file = dir.join("doc.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    vault
+        .import_file(&file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
+    (vault, person)
+}
+
+/// A 1×1 PNG (signature, IHDR, IDAT, IEND).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x04\x00\x09\xfb\x03\xfd\xe3U\xf2\x9c\x00\x00\x00\x00IEND\xaeB`\x82";
+
+#[test]
+fn each_kind_of_original_is_shown_as_what_it_is() {
+    let pdf = ownrecord_testkit::pdf::tiny_pdf(&["Visit summary"]);
+    let jpeg = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00 a stand-in".to_vec();
+    let cases: Vec<(Option<&str>, Vec<u8>, DocumentKind)> = vec![
+        (Some("application/pdf"), pdf.clone(), DocumentKind::Pdf),
+        // Without a type, or with a generic one, the bytes decide.
+        (None, pdf.clone(), DocumentKind::Pdf),
+        (
+            Some("application/octet-stream"),
+            PNG.to_vec(),
+            DocumentKind::Png,
+        ),
+        (Some("image/png"), PNG.to_vec(), DocumentKind::Png),
+        (Some("image/jpeg"), jpeg.clone(), DocumentKind::Jpeg),
+        (None, jpeg.clone(), DocumentKind::Jpeg),
+        // A file whose bytes are not what its type says is offered to save, not rendered.
+        (Some("application/pdf"), PNG.to_vec(), DocumentKind::File),
+        (Some("image/png"), jpeg.clone(), DocumentKind::File),
+        (
+            Some("image/jpeg"),
+            b"<svg onload=alert(1)/>".to_vec(),
+            DocumentKind::File,
+        ),
+        (
+            Some("image/svg+xml"),
+            b"<svg/>".to_vec(),
+            DocumentKind::File,
+        ),
+        (
+            Some("application/msword"),
+            b"doc".to_vec(),
+            DocumentKind::File,
+        ),
+        (None, b"just bytes".to_vec(), DocumentKind::File),
+    ];
+    for (content_type, data, kind) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (vault, person) = vault_with_document(dir.path(), content_type, &data);
+        let view = vault.document_view(person, "d1").unwrap();
+        assert_eq!(view.kind, kind, "{content_type:?}");
+        assert_eq!(view.title, "Visit note");
+        assert_eq!(view.bytes, data.len() as u64);
+        assert!(view.sections.is_empty() && view.text.is_none(), "{view:?}");
+        assert_eq!(vault.document_original(person, "d1").unwrap(), data);
+    }
+}
+
+#[test]
+fn plain_text_is_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "Seen today.\n<script>window.__xss=1</script> stays text: <b>not bold</b>\n\tIndented — ünïcode";
+    let (vault, person) = vault_with_document(
+        dir.path(),
+        Some("text/plain; charset=utf-8"),
+        note.as_bytes(),
+    );
+    let view = vault.document_view(person, "d1").unwrap();
+    assert_eq!(view.kind, DocumentKind::Text);
+    assert_eq!(
+        view.text.as_deref(),
+        Some(note),
+        "as written, markup and all"
+    );
+    assert!(view.sections.is_empty());
+
+    // Latin-1, as its content type says; UTF-16 by its byte order mark.
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, person) = vault_with_document(
+        dir.path(),
+        Some("text/plain;charset=ISO-8859-1"),
+        b"caf\xe9 cr\xe8me",
+    );
+    assert_eq!(
+        vault.document_view(person, "d1").unwrap().text.as_deref(),
+        Some("café crème")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let utf16: Vec<u8> = "\u{feff}Blood pressure 120/80"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let (vault, person) = vault_with_document(dir.path(), Some("text/plain"), &utf16);
+    assert_eq!(
+        vault.document_view(person, "d1").unwrap().text.as_deref(),
+        Some("Blood pressure 120/80")
+    );
+}
+
+#[test]
+fn hostile_html_notes_come_out_inert() {
+    let hostile = r##"<!DOCTYPE html><html><head><title>t</title>
+        <meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/">
+        <link rel="stylesheet" href="https://evil.example/s.css"><style>p { color: red }</style>
+        <script>window.__xss=1</script></head>
+        <body onload="window.__xss=2">
+        <h1 style="color:red" class="x">Visit note</h1>
+        <p>Seen for <strong>cough</strong>.<img src=x onerror=alert(1)></p>
+        <p style="background:url(https://evil.example/x.png)">Plan: rest.</p>
+        <a href="javascript:window.__xss=3">a link</a> <a href="https://evil.example/">away</a>
+        <a href="data:text/html,<script>alert(1)</script>">data</a> <a href="#plan">below</a>
+        <form action="https://evil.example/"><input name="q"></form>
+        <table><tr><td onclick="window.__xss=4">cell</td></tr></table>
+        <svg onload="window.__xss=5"><image href="https://evil.example/i.png"/></svg>
+        <iframe src="https://evil.example/"></iframe><object data="x.swf"></object>
+        <h2 id="plan">Plan</h2></body></html>"##;
+    for content_type in ["text/html; charset=utf-8", "application/xhtml+xml"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (vault, person) =
+            vault_with_document(dir.path(), Some(content_type), hostile.as_bytes());
+        let view = vault.document_view(person, "d1").unwrap();
+        assert_eq!(view.kind, DocumentKind::Html, "{content_type}");
+        assert!(view.text.is_none());
+        assert_eq!(view.sections.len(), 1);
+        let html = &view.sections[0].html;
+        assert_inert(html);
+        assert!(html.contains("<h1>Visit note</h1>"), "{html}");
+        assert!(
+            html.contains("<p>Seen for <strong>cough</strong>.</p>"),
+            "{html}"
+        );
+        assert!(html.contains("<p>Plan: rest.</p>"), "{html}");
+        assert!(html.contains("<td>cell</td>"), "{html}");
+        assert!(html.contains(r##"<a href="#n-plan">below</a>"##), "{html}");
+        assert!(html.contains(r#"<h2 id="n-plan">Plan</h2>"#), "{html}");
+        for gone in [
+            "__xss",
+            "alert",
+            "evil.example",
+            "color",
+            " class=",
+            "<input",
+            "<title",
+        ] {
+            assert!(!html.contains(gone), "{gone} in {html}");
+        }
+    }
+}
+
+#[test]
+fn a_damaged_original_is_refused_for_every_kind() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pdf = ownrecord_testkit::pdf::tiny_pdf(&["Visit summary"]);
+    for (content_type, data) in [
+        ("application/pdf", pdf.clone()),
+        ("image/png", PNG.to_vec()),
+        ("text/plain", b"a note".to_vec()),
+        ("text/html", b"<p>a note</p>".to_vec()),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (vault, person) = vault_with_document(dir.path(), Some(content_type), &data);
+        let conn = raw_connection(dir.path());
+        let json: String = conn
+            .query_row(
+                "SELECT json FROM resources WHERE resource_type = 'DocumentReference'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mut changed = data.clone();
+        changed[data.len() / 2] ^= 1;
+        value["content"][0]["attachment"]["data"] = b64.encode(&changed).into();
+        conn.execute(
+            "UPDATE resources SET json = ?1 WHERE resource_type = 'DocumentReference'",
+            [value.to_string()],
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                vault.document_view(person, "d1"),
+                Err(Error::OriginalDamaged)
+            ),
+            "{content_type}"
+        );
+        assert!(
+            matches!(
+                vault.document_original(person, "d1"),
+                Err(Error::OriginalDamaged)
+            ),
+            "{content_type}"
+        );
+        assert!(matches!(
+            vault.document_original(person, "no-such-document"),
+            Err(Error::NoSuchResource(_))
+        ));
+    }
 }

@@ -1,0 +1,20 @@
+//! A document's original for the window to render itself (a PDF with pdf.js, an image as a
+//! `blob:` URL): the bytes the core checked against their SHA-256, as raw binary over IPC (an
+//! `ArrayBuffer` in the window, not a JSON array of numbers).
+
+use tauri::State;
+use tauri::ipc::Response;
+
+use crate::commands::{AppState, Result, with_vault};
+
+/// The checked original of the document `id` (a DocumentReference of `person`).
+#[tauri::command]
+pub async fn document_original(
+    state: State<'_, AppState>,
+    person: i64,
+    id: String,
+) -> Result<Response> {
+    with_vault(&state, move |v| v.document_original(person, &id))
+        .await
+        .map(Response::new)
+}
