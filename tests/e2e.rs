@@ -289,7 +289,7 @@ async fn the_whole_flow_in_the_real_app() {
     click(&c, "#tab-labs").await;
     click(&c, "#items .item").await;
     click(&c, "#show-trend").await;
-    wait_for(&c, "#trend svg circle").await;
+    wait_for(&c, "#trend .chart-plot canvas").await;
     shot(&c, "06-lab-trend").await;
     // The smaller window the app supports: nothing spills out sideways.
     c.set_window_size(1024, 700).await.unwrap();

@@ -3,5 +3,6 @@
 mod bindings;
 mod boundaries;
 mod e2e;
+mod e2e_chart;
 mod e2e_documents;
 mod e2e_home;

@@ -4,6 +4,7 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "./",
   build: { outDir: "dist", emptyOutDir: true, target: "safari15", sourcemap: false },
-  // The stylesheet is read as text by the tests of its print rules.
-  test: { environment: "jsdom", include: ["src/**/*.test.ts"], css: { include: [/style\.css/] } },
+  // The stylesheet is read as text by the tests of its print rules; test-setup.ts gives jsdom
+  // what uPlot needs to load.
+  test: { environment: "jsdom", include: ["src/**/*.test.ts"], setupFiles: ["src/test-setup.ts"], css: { include: [/style\.css/] } },
 });

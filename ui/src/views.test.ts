@@ -7,7 +7,6 @@ import { describe as describeAudit } from "./views/audit";
 import { chosenSections, exportView } from "./views/export";
 import { recordView } from "./views/record";
 import { wipeView } from "./views/wipe";
-import { layout } from "./trend";
 import { IdleLock } from "./idle";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -200,24 +199,6 @@ describe("audit view", () => {
       "PDF summary · Dr. Lee · visit · sections: problems, results",
     );
     expect(describeAudit(null)).toBe("");
-  });
-});
-
-describe("trend plot", () => {
-  it("puts points in time order inside the plot and draws the reference band", () => {
-    const plot = layout({ code: "2339-0", name: "Glucose", unit: "mg/dL", low: 70, high: 99, points: [
-      { date: "2020-01-01", value: 80 },
-      { date: "2021-01-01", value: 182 },
-      { date: "2022-01-01", value: 95 },
-    ] });
-    const xs = plot.points.map((p) => p.x);
-    expect(xs).toEqual([...xs].sort((a, b) => a - b));
-    const high = plot.points[1];
-    expect(high.y).toBeLessThan(plot.band!.y);
-    for (const p of plot.points) {
-      expect(p.x).toBeGreaterThanOrEqual(0);
-      expect(p.x).toBeLessThanOrEqual(plot.width);
-    }
   });
 });
 

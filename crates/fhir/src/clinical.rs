@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::datatypes::{Date, Range, concept_text, number_text};
+use crate::datatypes::{Concept, Date, Quantity, Range, concept_text, number_text};
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
@@ -240,6 +240,38 @@ pub fn value_of(name: String, o: &Value) -> ResultValue {
         flag: flag(o, number),
         number,
     }
+}
+
+/// The number an Observation's component holds, found by its coding (a blood pressure's
+/// systolic is LOINC 8480-6, its diastolic 8462-4, in a panel 85354-9 or 55284-4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentValue {
+    /// The component's `valueQuantity` (its `value` is a number).
+    pub quantity: Quantity,
+    /// The component's first reference range.
+    pub range: Option<Range>,
+}
+
+/// The numeric `valueQuantity` of the first component of `o` coded `system|code`; `None` when
+/// there is no such component or it holds no number.
+pub fn component_value(o: &Value, system: &str, code: &str) -> Option<ComponentValue> {
+    let component = o
+        .get("component")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| {
+            c.get("code").is_some_and(|concept| {
+                Concept::of(concept)
+                    .coded()
+                    .any(|coding| coding == (system, code))
+            })
+        })?;
+    let quantity = Quantity::of(component.get("valueQuantity")?);
+    quantity.value?;
+    Some(ComponentValue {
+        quantity,
+        range: component.pointer("/referenceRange/0").map(Range::of),
+    })
 }
 
 /// The flag of a value: its abnormal interpretation as a word, else `Low` or `High` when the
@@ -591,6 +623,35 @@ pub fn name_of(resource: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_component_by_its_coding() {
+        let loinc = "http://loinc.org";
+        let bp = json!({"resourceType": "Observation",
+            "code": {"coding": [{"system": loinc, "code": "85354-9"}]}, "component": [
+            {"code": {"coding": [{"system": loinc, "code": "8462-4"}]},
+                "valueQuantity": {"value": 81, "unit": "mm[Hg]"}},
+            {"code": {"coding": [{"system": "urn:local", "code": "sys"}, {"system": loinc, "code": "8480-6"}]},
+                "valueQuantity": {"value": 128.5, "unit": "mm[Hg]"},
+                "referenceRange": [{"high": {"value": 120}}]},
+            {"code": {"coding": [{"system": loinc, "code": "8867-4"}]}, "valueString": "n/a"}]});
+        let systolic = component_value(&bp, loinc, "8480-6").unwrap();
+        assert_eq!(systolic.quantity.value, Some(128.5));
+        assert_eq!(systolic.quantity.unit.as_deref(), Some("mm[Hg]"));
+        assert_eq!(systolic.range.and_then(|r| r.high), Some(120.0));
+        let diastolic = component_value(&bp, loinc, "8462-4").unwrap();
+        assert_eq!(
+            (diastolic.quantity.value, diastolic.range),
+            (Some(81.0), None)
+        );
+        // The code in another system, a component without a number, no components at all.
+        assert_eq!(component_value(&bp, "urn:local", "8480-6"), None);
+        assert_eq!(component_value(&bp, loinc, "8867-4"), None);
+        assert_eq!(
+            component_value(&json!({"valueQuantity": {"value": 1}}), loinc, "8480-6"),
+            None
+        );
+    }
 
     #[test]
     fn flags_values_outside_the_reference_range() {

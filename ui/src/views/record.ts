@@ -1,5 +1,5 @@
 // The record: a timeline and lists per category, full-text search, one resource in detail
-// (with its source and the raw JSON), and lab trends.
+// (with its source and the raw JSON), and the chart of a test or vital sign.
 import { api } from "../api";
 import type { Category } from "../bindings/Category";
 import type { ListItem } from "../bindings/ListItem";
@@ -7,7 +7,6 @@ import type { Person } from "../bindings/Person";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner } from "../people";
-import { render as renderTrend } from "../trend";
 import { documentPanel } from "./document";
 
 export const CATEGORIES: [Category, string][] = [
@@ -83,7 +82,7 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
         h("p", { class: "muted" }, `From ${d.source_kind === "portal" ? "portal" : "file"} ${d.source}, received ${d.imported_at.slice(0, 10)}`),
       );
       if (item.code && item.resource_type === "Observation") {
-        const trend = h("button", { id: "show-trend" }, "Show trend");
+        const trend = h("button", { id: "show-trend" }, "Show chart");
         trend.addEventListener("click", () => void showTrend(item.code!));
         detail.appendChild(trend);
       }
@@ -109,14 +108,14 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
   const showTrend = async (code: string) => {
     try {
       const series = await api.labTrend(person.id, code);
-      const unit = series.unit ? ` (${series.unit})` : "";
-      const range =
-        series.low != null || series.high != null
-          ? `Reference range: ${series.low ?? "…"}–${series.high ?? "…"}${unit}`
-          : "No reference range was sent with these results.";
-      const box = h("figure", { id: "trend" }, renderTrend(series), h("figcaption", {}, `${series.name}${unit}: ${series.points.length} results. ${range}`));
+      // The chart and uPlot load when first asked for, not with the window.
+      const { renderChart } = await import("../chart");
+      const box = h("div", { id: "trend" }, renderChart(series));
       detail.querySelector("#trend")?.remove();
-      detail.appendChild(box);
+      // Right under its button, so that Tab goes from the button to the chart.
+      const button = detail.querySelector("#show-trend");
+      if (button) button.after(box);
+      else detail.appendChild(box);
     } catch (e) {
       showError(detail, e);
     }

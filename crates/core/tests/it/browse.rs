@@ -119,8 +119,11 @@ fn pages_categories_details_and_lab_series() {
         .filter(|r| r["code"]["coding"][0]["code"] == code.as_str())
         .filter(|r| r["valueQuantity"]["value"].is_number())
         .count();
-    assert_eq!(series.points.len(), expected);
-    assert!(series.points.windows(2).all(|w| w[0].date <= w[1].date));
+    let [measure] = series.measures.as_slice() else {
+        panic!("one measure: {series:?}")
+    };
+    assert_eq!(measure.points.len(), expected);
+    assert!(measure.points.windows(2).all(|w| w[0].date <= w[1].date));
     assert!(matches!(
         vault.lab_series(person, "no-such-code"),
         Err(Error::NoSuchResource(_))

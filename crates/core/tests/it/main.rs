@@ -6,6 +6,7 @@ mod backup;
 mod browse;
 mod ccda;
 mod ccda_peers;
+mod chart;
 mod directory;
 mod document;
 mod export;
