@@ -224,6 +224,12 @@ async fn a_chart_shows_the_reference_band_and_each_points_value_by_keyboard() {
     click(&c, "#tab-vitals").await;
     wait_until(&c, "document.querySelectorAll('#items .item').length === 2").await;
     click(&c, "#items .item").await;
+    // The glucose result's detail (and its button) is replaced by the blood pressure's.
+    wait_until(
+        &c,
+        "document.querySelector('#detail-title')?.textContent === 'Blood pressure'",
+    )
+    .await;
     click(&c, "#show-trend").await;
     wait_until(
         &c,
@@ -239,5 +245,12 @@ async fn a_chart_shows_the_reference_band_and_each_points_value_by_keyboard() {
     ] {
         assert!(legend.contains(line), "{line} in {legend}");
     }
+    c.execute(
+        "document.querySelector('#trend').scrollIntoView({block: 'end'});",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&c, "chart-blood-pressure").await;
     c.close().await.unwrap();
 }

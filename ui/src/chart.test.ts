@@ -131,6 +131,7 @@ describe("chart", () => {
     expect(model.lines.map((l) => l.label)).toEqual(["Systolic · A", "Systolic · B", "Diastolic · A", "Diastolic · B"]);
     expect(model.bands.map((b) => [b.measure, b.high])).toEqual([["Systolic", 120], ["Diastolic", 80]]);
     expect(pointText(model, model.points[0])).toBe("1 Jan 2021: Systolic 128 mmHg, from A, above the reference range (120 mmHg or less).");
+    expect(captionText(model)).toBe("Blood pressure (mmHg): 2 readings from 2 sources. Reference range: Systolic 120 mmHg or less; Diastolic 80 mmHg or less.");
   });
 
   it("moves a highlighted point by keyboard and reads out its value, date and source", async () => {

@@ -178,8 +178,11 @@ export function pointText(model: ChartModel, p: ChartPoint): string {
 export function captionText(model: ChartModel): string {
   const unit = unitText(model.unit);
   const sources = new Set(model.lines.map((l) => l.source)).size;
-  const drawn = model.points.length;
-  const count = `${drawn} ${drawn === 1 ? "result" : "results"} from ${sources} ${sources === 1 ? "source" : "sources"}`;
+  // A blood pressure's systolic and diastolic are one reading.
+  const several = new Set(model.lines.map((l) => l.measure)).size > 1;
+  const drawn = several ? new Set(model.points.map((p) => `${p.t}|${p.source}`)).size : model.points.length;
+  const noun = several ? ["reading", "readings"] : ["result", "results"];
+  const count = `${drawn} ${drawn === 1 ? noun[0] : noun[1]} from ${sources} ${sources === 1 ? "source" : "sources"}`;
   const ranges = model.bands.map((b) => (model.bands.length > 1 ? `${b.measure} ${rangeText(b, model.unit)}` : rangeText(b, model.unit)));
   const range = ranges.length ? `Reference range: ${ranges.join("; ")}.` : "No reference range was sent with these results.";
   return `${model.title}${unit ? ` (${unit})` : ""}: ${count}. ${range}`;
