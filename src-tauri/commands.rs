@@ -13,7 +13,7 @@ use ownrecord_core::portal::directory::{Directory, DirectoryEntry};
 use ownrecord_core::portal::{ConnectRequest, Connection, client_ids};
 use ownrecord_core::sync::{SyncOptions, SyncProgress, SyncReport};
 use ownrecord_core::vault::browse::{Category, LabSeries, ListPage, ResourceDetail};
-use ownrecord_core::vault::document::DocumentView;
+use ownrecord_core::vault::document::{DocumentOf, DocumentView};
 use ownrecord_core::vault::people::{Person, PersonChoice};
 use ownrecord_core::vault::query::{SearchHit, Summary};
 use ownrecord_core::vault::resources::StoreCounts;
@@ -405,14 +405,19 @@ pub async fn resource_detail(
     with_vault(&state, move |v| v.resource(person, &resource_type, &id)).await
 }
 
-/// A document (DocumentReference) with its narrative, sanitised, and the entries made from it.
+/// A document (a DocumentReference, or with `of` a DiagnosticReport's presented form) with what
+/// the window shows of it (narrative and notes sanitised, text) and the entries made from it.
 #[tauri::command]
 pub async fn document_view(
     state: State<'_, AppState>,
     person: i64,
     id: String,
+    of: Option<DocumentOf>,
 ) -> Result<DocumentView> {
-    with_vault(&state, move |v| v.document_view(person, &id)).await
+    with_vault(&state, move |v| {
+        v.document_view_of(person, of.unwrap_or_default(), &id)
+    })
+    .await
 }
 
 /// A document's original (a PDF, an image, the C-CDA XML) to a path the patient chose.
@@ -422,9 +427,10 @@ pub async fn save_document(
     person: i64,
     id: String,
     path: String,
+    of: Option<DocumentOf>,
 ) -> Result<WrittenFile> {
     changing(&state, move |v| {
-        v.save_document(person, &id, &PathBuf::from(&path))
+        v.save_document_of(person, of.unwrap_or_default(), &id, &PathBuf::from(&path))
     })
     .await
 }

@@ -150,6 +150,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     vault::browse::ResourceDetail::export_all_to(dir)?;
     vault::browse::LabSeries::export_all_to(dir)?;
     vault::document::DocumentView::export_all_to(dir)?;
+    vault::document::DocumentOf::export_all_to(dir)?;
     portal::Connection::export_all_to(dir)?;
     portal::directory::DirectoryEntry::export_all_to(dir)?;
     sync::SyncProgress::export_all_to(dir)?;

@@ -1,5 +1,6 @@
 //! Cross-crate tests of the whole workspace (one test binary; modules below).
 
+mod a11y;
 mod bindings;
 mod boundaries;
 mod e2e;

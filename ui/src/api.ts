@@ -8,6 +8,7 @@ import type { ConnectForm } from "./bindings/ConnectForm";
 import type { Connection } from "./bindings/Connection";
 import type { CreatedVault } from "./bindings/CreatedVault";
 import type { DirectoryEntry } from "./bindings/DirectoryEntry";
+import type { DocumentOf } from "./bindings/DocumentOf";
 import type { DocumentView } from "./bindings/DocumentView";
 import type { ImportProgress } from "./bindings/ImportProgress";
 import type { ImportReport } from "./bindings/ImportReport";
@@ -92,10 +93,10 @@ export const api = {
   resource: (person: number, resourceType: string, id: string) =>
     call<ResourceDetail>("resource_detail", { person, resourceType, id }),
   /** A document with its narrative (sanitised HTML, for a sandboxed frame only) and its entries. */
-  documentView: (person: number, id: string) => call<DocumentView>("document_view", { person, id }),
-  saveDocument: (person: number, id: string, path: string) => call<WrittenFile>("save_document", { person, id, path }),
+  documentView: (person: number, id: string, of: DocumentOf = "DocumentReference") => call<DocumentView>("document_view", { person, id, of }),
+  saveDocument: (person: number, id: string, path: string, of: DocumentOf = "DocumentReference") => call<WrittenFile>("save_document", { person, id, path, of }),
   /** A document's original, checked against its SHA-256, as raw bytes: a PDF or an image for the window to render. */
-  documentOriginal: (person: number, id: string) => call<ArrayBuffer>("document_original", { person, id }),
+  documentOriginal: (person: number, id: string, of: DocumentOf = "DocumentReference") => call<ArrayBuffer>("document_original", { person, id, of }),
   search: (person: number, text: string) => call<SearchHit[]>("search_record", { person, text }),
   labTrend: (person: number, code: string) => call<LabSeries>("lab_trend", { person, code }),
   directory: (text: string) => call<DirectoryEntry[]>("portal_directory", { text }),

@@ -9,7 +9,7 @@ import conf from "../../tauri.conf.json";
 import type { DocumentView } from "./bindings/DocumentView";
 import type { Person } from "./bindings/Person";
 import type { PdfPages } from "./pdf";
-import { FRAME_CSP, FRAME_STYLE, ZOOMS, documentPanel, frameDocument } from "./views/document";
+import { FRAME_CSP, FRAME_STYLE, ZOOMS, documentPanel, frameDocument, hasPresentedForm } from "./views/document";
 import { connectionsView, importLines } from "./views/connections";
 import { recordView } from "./views/record";
 
@@ -60,7 +60,7 @@ describe("document view", () => {
     const innerHTML = vi.spyOn(Element.prototype, "innerHTML", "set");
     mockIPC((cmd, args) => {
       if (cmd === "document_view") {
-        expect(args).toEqual({ person: 7, id: "doc1" });
+        expect(args).toEqual({ person: 7, id: "doc1", of: "DocumentReference" });
         return ccd();
       }
     });
@@ -165,7 +165,7 @@ describe("document view", () => {
     panel.querySelector<HTMLInputElement>("#document-path")!.value = "/home/ann/visit.doc";
     panel.querySelector<HTMLButtonElement>("#save-document")!.click();
     await tick();
-    expect(saved).toEqual({ person: 7, id: "doc1", path: "/home/ann/visit.doc" });
+    expect(saved).toEqual({ person: 7, id: "doc1", path: "/home/ann/visit.doc", of: "DocumentReference" });
     expect(panel.querySelector("#document-saved")!.textContent).toBe("Saved to /home/ann/visit.doc. It is a plain file: keep it safe.");
   });
 
@@ -196,7 +196,7 @@ describe("document view", () => {
     document.body.appendChild(panel);
     const frame = () => new Promise((r) => setTimeout(r, 40));
     await frame();
-    expect(asked).toEqual([{ person: 7, id: "doc1" }]);
+    expect(asked).toEqual([{ person: 7, id: "doc1", of: "DocumentReference" }]);
     expect(pdfjs.openPdf).toHaveBeenCalledWith(bytes);
     const $ = (css: string) => panel.querySelector<HTMLElement>(css)!;
     const canvas = $("#pdf-canvas");
@@ -350,6 +350,45 @@ describe("document view", () => {
     expect(frameDocument(ccd({ kind: "html", sections: [{ title: "t", html: " ", depth: 0 }] }))).toContain(`<body><p class="empty">This note has no text.</p></body>`);
     expect(document.querySelectorAll("img, script").length).toBe(0);
     expect(innerHTML).not.toHaveBeenCalled();
+  });
+
+  it("opens a DiagnosticReport's presented form from its detail, beside its results", async () => {
+    const asked: unknown[] = [];
+    const report = { resourceType: "DiagnosticReport", id: "r1", presentedForm: [{ contentType: "text/html" }] };
+    mockIPC((cmd, args) => {
+      if (cmd === "list_items")
+        return {
+          total: 2,
+          items: [
+            { resource_type: "DiagnosticReport", id: "r1", date: "2024-05-06", display: "XR Chest", detail: null, code: null, source: "portal" },
+            { resource_type: "DiagnosticReport", id: "r2", date: "2024-05-06", display: "CBC", detail: null, code: null, source: "portal" },
+          ],
+        };
+      if (cmd === "resource_detail") {
+        const a = args as { id: string };
+        const json = a.id === "r1" ? report : { resourceType: "DiagnosticReport", id: "r2" };
+        return { resource_type: "DiagnosticReport", id: a.id, display: a.id, source: "portal", source_kind: "portal", imported_at: "2026-01-01T00:00:00Z", json: JSON.stringify(json) };
+      }
+      if (cmd === "document_view") {
+        asked.push(args);
+        return ccd({ kind: "html", title: "XR Chest", sections: [{ title: "XR Chest", html: "<p>No acute findings.</p>", depth: 0 }] });
+      }
+    });
+    const view = recordView(ann);
+    document.body.appendChild(view);
+    await tick();
+    view.querySelector<HTMLButtonElement>("#items .item[data-id='r2']")!.click();
+    await tick();
+    expect(view.querySelector("#view-document")).toBeNull();
+    view.querySelector<HTMLButtonElement>("#items .item[data-id='r1']")!.click();
+    await tick();
+    expect(view.querySelector("#view-document")!.textContent).toBe("View the report");
+    view.querySelector<HTMLButtonElement>("#view-document")!.click();
+    await tick();
+    expect(asked).toEqual([{ person: 7, id: "r1", of: "DiagnosticReport" }]);
+    expect(view.querySelector<HTMLIFrameElement>("#detail iframe[sandbox='']")!.srcdoc).toContain("<body><p>No acute findings.</p></body>");
+    expect(hasPresentedForm("not json")).toBe(false);
+    expect(hasPresentedForm(`{"presentedForm": []}`)).toBe(false);
   });
 
   it("shows why a document cannot be shown", async () => {

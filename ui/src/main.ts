@@ -88,10 +88,10 @@ async function lockNow(): Promise<void> {
 
 function firstRun(dir: string): HTMLElement {
   const usePassphrase = h("input", { type: "checkbox", id: "use-passphrase" });
-  const passphrase = h("input", { type: "password", id: "new-passphrase", autocomplete: "new-password", hidden: true });
+  const passphrase = h("input", { type: "password", id: "new-passphrase", autocomplete: "new-password", "aria-label": "Passphrase", hidden: true });
   usePassphrase.addEventListener("change", () => (passphrase.hidden = !usePassphrase.checked));
   const screen = h(
-    "section",
+    "main",
     { class: "welcome", id: "first-run" },
     h("h1", {}, "Welcome to OwnRecord"),
     h("p", {}, `Your health record will be kept encrypted in ${dir} on this computer, and nowhere else; its key goes into your system keyring.`),
@@ -120,12 +120,12 @@ function firstRun(dir: string): HTMLElement {
 }
 
 function unlockScreen(): HTMLElement {
-  const passphrase = h("input", { type: "password", id: "passphrase", autocomplete: "current-password", placeholder: "Passphrase (if you set one)" });
+  const passphrase = h("input", { type: "password", id: "passphrase", autocomplete: "current-password", placeholder: "Passphrase (if you set one)", "aria-label": "Passphrase (if you set one)" });
   const recoveryKey = h("input", { type: "text", id: "recovery-key-input", class: "key-input", autocomplete: "off", spellcheck: "false", placeholder: "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", "aria-label": "Recovery key" });
   const keyHint = h("p", { class: "muted" }, "The recovery key you wrote down: eight groups of five characters. Unlocking with it also puts the vault's key back into this computer's keyring.");
   const keyPart = h("div", { id: "recovery-unlock", hidden: true }, recoveryKey, keyHint);
   const toggle = h("button", { id: "use-recovery-key", class: "quiet", type: "button" }, "Use my recovery key instead");
-  const screen = h("section", { class: "welcome", id: "unlock-screen" }, h("h1", {}, "OwnRecord is locked"));
+  const screen = h("main", { class: "welcome", id: "unlock-screen" }, h("h1", {}, "OwnRecord is locked"));
   const unlock = h("button", { id: "unlock", class: "primary" }, "Unlock");
   const useKey = (on: boolean) => {
     keyPart.hidden = !on;
@@ -164,7 +164,7 @@ type ViewName = "home" | "record" | "visits" | "bills" | "people" | "connections
 const PERSON_VIEWS: ViewName[] = ["home", "record", "visits", "bills", "export"];
 
 function shell(demoPortal: string, demoShareHost: string | null, first: ViewName): HTMLElement {
-  const content = h("div", { class: "content", id: "content" });
+  const content = h("main", { class: "content", id: "content", tabindex: "-1" });
   // Files dropped on the window are imported from the Connections view (which asks whose they are).
   let dropped: string[] = [];
   // An entry opened from the home, the visits or the bills: shown in the record's detail.
@@ -204,7 +204,10 @@ function shell(demoPortal: string, demoShareHost: string | null, first: ViewName
   for (const [name, [label]] of Object.entries(views) as [ViewName, [string, unknown]][]) {
     const button = h("button", { id: `nav-${name}` }, label);
     button.dataset.view = name;
-    button.addEventListener("click", () => show(name));
+    button.addEventListener("click", () => {
+      show(name);
+      focusView(content);
+    });
     nav.appendChild(button);
   }
   // Another person chosen (or the first one arrived): their record replaces the one shown.
@@ -231,6 +234,29 @@ function shell(demoPortal: string, demoShareHost: string | null, first: ViewName
     () => undefined, // no drag-and-drop events (e.g. outside the app): the file dialog remains
   );
   return layout;
+}
+
+/**
+ * After a section is chosen in the menu, the keyboard's focus (and a screen reader) goes to its
+ * heading, or to the content itself while the heading is still loading.
+ */
+function focusView(content: HTMLElement): void {
+  const toHeading = () => {
+    const heading = content.querySelector<HTMLElement>("h1");
+    if (!heading) return false;
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    return true;
+  };
+  if (toHeading()) return;
+  content.focus();
+  // The heading arrives with what the section loads: the focus moves there, unless the
+  // patient has moved it meanwhile.
+  const watch = new MutationObserver(() => {
+    if (document.activeElement !== content || toHeading()) watch.disconnect();
+  });
+  watch.observe(content, { childList: true, subtree: true });
+  setTimeout(() => watch.disconnect(), 5000);
 }
 
 void start().catch((e) => {

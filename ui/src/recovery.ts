@@ -28,7 +28,7 @@ export function recoveryKeyScreen(key: string, done: () => void, madeOn: Date = 
   const print = h("button", { id: "print-recovery-key", type: "button" }, "Print");
   const next = h("button", { id: "recovery-continue", class: "primary", disabled: true }, "Continue");
   const screen = h(
-    "section",
+    "main",
     { class: "welcome recovery", id: "recovery-key-screen" },
     h(
       "div",
@@ -58,7 +58,7 @@ export function recoveryOffer(make: () => Promise<void>, notNow: () => void): HT
   const yes = h("button", { id: "make-recovery-key", class: "primary" }, "Make a recovery key");
   const no = h("button", { id: "recovery-not-now", class: "quiet" }, "Not now");
   const screen = h(
-    "section",
+    "main",
     { class: "welcome", id: "recovery-offer" },
     h("h1", {}, "Make a recovery key"),
     h("p", {}, "This vault has no recovery key yet. A recovery key opens your vault and its backups if this computer's keyring entry or your passphrase is lost — on a new computer, for example."),

@@ -4,7 +4,7 @@
 //! - `run`: installs missing build packages, starts the demo portal, a local share host (its
 //!   address and an owner token passed to the app) and the desktop app.
 //! - `test`: installs missing build/test packages, the Python SQLCipher client and the npm test
-//!   peers (oidc-provider, medplum), then runs
+//!   peers (oidc-provider, medplum, axe-core for the app's accessibility scan), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
 //! - `bench [import|sync|browse|backup|pdf|ccda|app|share-host]`: the benchmarks, in release mode

@@ -8,7 +8,7 @@ import type { ListItem } from "./ListItem";
  */
 export type DocumentView = { 
 /**
- * The DocumentReference's id.
+ * The DocumentReference's (or DiagnosticReport's) id.
  */
 id: string, title: string, date: string | null, 
 /**

@@ -107,6 +107,8 @@ export function backupsView(showKey: (key: string) => void): HTMLElement {
     } finally {
       now.textContent = "Back up now";
       await load();
+      // Disabled while it ran, the button lost the keyboard's focus: it gets it back.
+      if (document.activeElement === document.body) now.focus();
     }
   });
 

@@ -94,12 +94,14 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
     }
   };
   const item = (c: Connection) => {
-    const progress = h("progress", { class: "sync-progress", max: "1", value: "0", hidden: true });
+    const progress = h("progress", { class: "sync-progress", max: "1", value: "0", hidden: true, "aria-label": "Sync progress" });
     const state = h("span", { class: "status" }, lastSync(c));
     const sync = h("button", { class: "sync" }, "Sync");
     sync.addEventListener("click", async () => {
+      // Busy while it runs, but not disabled: a disabled button would drop the keyboard's focus.
+      if (sync.getAttribute("aria-disabled") === "true") return;
       progress.hidden = false;
-      sync.disabled = true;
+      sync.setAttribute("aria-disabled", "true");
       try {
         const report = await withWhoIsThis(view, c.name, (person) =>
           api.sync(c.id, person, (p) => {
@@ -121,7 +123,7 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
         showError(view, e);
       } finally {
         progress.hidden = true;
-        sync.disabled = false;
+        sync.removeAttribute("aria-disabled");
       }
     });
     const needsSignIn = c.status === "needs_sign_in";
@@ -208,7 +210,7 @@ export function connectForm(vendors: () => Vendor[], connect: (request: ConnectF
   const practice = h("input", { type: "text", id: "portal-practice", autocomplete: "off" });
   const practiceField = h("label", { id: "practice-field", hidden: true }, "Practice id ", practice);
   const clientId = h("input", { type: "text", id: "portal-client-id", autocomplete: "off", spellcheck: "false" });
-  const clientIdLabel = h("span", { id: "client-id-label" }, "");
+  const clientIdLabel = h("span", { id: "client-id-label" }, "Your own client id (optional)");
   const clientIdField = h("label", { id: "client-id-field", hidden: true }, clientIdLabel, " ", clientId);
   const go = h("button", { id: "connect-url" }, "Connect");
   const element = h("div", { id: "connect-form" }, chosenLine, unlisted, h("div", { class: "row" }, practiceField, clientIdField), go);
@@ -225,7 +227,7 @@ export function connectForm(vendors: () => Vendor[], connect: (request: ConnectF
     practiceField.hidden = code !== MANY_PRACTICES;
     clientIdField.hidden = !code;
     const name = known?.name ?? code ?? "";
-    clientIdLabel.textContent = code ? `Your own client id for ${name} (optional)` : "";
+    clientIdLabel.textContent = code ? `Your own client id for ${name} (optional)` : "Your own client id (optional)";
     clientId.placeholder = !code ? "" : known?.client_id ? `In use: ${known.client_id}` : "OwnRecord has none yet";
   };
   const vendorsChanged = () => {
@@ -287,7 +289,7 @@ export function importLines(report: ImportReport): string[] {
  * when it cannot tell. Returns the section's elements and the function that imports paths.
  */
 export function importSection(view: HTMLElement): [HTMLElement[], (paths: string[]) => Promise<void>] {
-  const progress = h("progress", { id: "import-progress", max: "1", value: "0", hidden: true });
+  const progress = h("progress", { id: "import-progress", max: "1", value: "0", hidden: true, "aria-label": "Import progress" });
   const result = h("div", { id: "import-result", "aria-live": "polite" });
   const path = h("input", { type: "text", id: "import-path", placeholder: "/home/me/Downloads/Summary.xml", "aria-label": "File to import" });
   const go = h("button", { id: "import-path-go" }, "Import");

@@ -7,6 +7,7 @@
 // as `srcdoc`. Any document's original can be saved; one OwnRecord does not display only that.
 import { api } from "../api";
 import type { DocumentKind } from "../bindings/DocumentKind";
+import type { DocumentOf } from "../bindings/DocumentOf";
 import type { DocumentView } from "../bindings/DocumentView";
 import type { ListItem } from "../bindings/ListItem";
 import { append, clear, h } from "../dom";
@@ -72,6 +73,16 @@ function suggestedName(doc: DocumentView): string {
   const t = doc.content_type ?? "";
   const other = t.includes("pdf") ? "pdf" : t.includes("xml") ? "xml" : t.startsWith("image/") ? t.slice(6).split(/[+;]/)[0] : "bin";
   return `${base}.${ext[doc.kind] ?? other}`;
+}
+
+/** Whether a DiagnosticReport (its raw JSON) carries a presented form: a report to read. */
+export function hasPresentedForm(json: string): boolean {
+  try {
+    const form = (JSON.parse(json) as { presentedForm?: unknown }).presentedForm;
+    return Array.isArray(form) && form.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The zoom steps of the PDF viewer (1 = the page's own size, 72 dpi); it opens fitting the width. */
@@ -209,7 +220,7 @@ function imageOf(doc: DocumentView, bytes: ArrayBuffer): HTMLImageElement {
 }
 
 /** What the document says, by its kind; `null` for a file OwnRecord does not display. */
-async function contentOf(person: number, id: string, doc: DocumentView): Promise<HTMLElement | null> {
+async function contentOf(person: number, id: string, of: DocumentOf, doc: DocumentView): Promise<HTMLElement | null> {
   switch (doc.kind) {
     case "narrative":
     case "html":
@@ -221,7 +232,7 @@ async function contentOf(person: number, id: string, doc: DocumentView): Promise
     case "jpeg": {
       const box = h("div", { class: "document-render", id: "document-render" });
       try {
-        const bytes = await api.documentOriginal(person, id);
+        const bytes = await api.documentOriginal(person, id, of);
         if (doc.kind === "pdf") {
           try {
             box.appendChild(pdfViewer(await openPdf(bytes), doc.title));
@@ -243,14 +254,15 @@ async function contentOf(person: number, id: string, doc: DocumentView): Promise
 }
 
 /**
- * The document `id` of `person`: what it says (by its kind), a way to save its original, and the
- * entries made from it; `open` shows one of them in detail.
+ * The document `id` of `person` (a DocumentReference, or a DiagnosticReport's presented form):
+ * what it says (by its kind), a way to save its original, and the entries made from it (a
+ * report's results); `open` shows one of them in detail.
  */
-export async function documentPanel(person: number, id: string, open: (item: ListItem) => void): Promise<HTMLElement> {
+export async function documentPanel(person: number, id: string, open: (item: ListItem) => void, of: DocumentOf = "DocumentReference"): Promise<HTMLElement> {
   const panel = h("section", { class: "document", id: "document" });
   let doc: DocumentView;
   try {
-    doc = await api.documentView(person, id);
+    doc = await api.documentView(person, id, of);
   } catch (e) {
     showError(panel, e);
     return panel;
@@ -258,14 +270,14 @@ export async function documentPanel(person: number, id: string, open: (item: Lis
   const about = [doc.date?.slice(0, 10), doc.author && `by ${doc.author}`, doc.custodian && `from ${doc.custodian}`].filter(Boolean).join(" · ");
   append(panel, h("h2", { id: "document-title" }, doc.title), about ? h("p", { class: "muted", id: "document-about" }, about) : null);
   const body = h("div", { class: "document-body" });
-  const content = await contentOf(person, id, doc);
+  const content = await contentOf(person, id, of, doc);
   const path = h("input", { type: "text", id: "document-path", placeholder: `/home/me/Documents/${suggestedName(doc)}`, "aria-label": "Save as" });
   const save = h("button", { id: "save-document", class: content ? "" : "primary" }, "Save the original");
   const result = h("div", { id: "save-document-result", "aria-live": "polite" });
   save.addEventListener("click", async () => {
     result.textContent = "";
     try {
-      const written = await api.saveDocument(person, id, path.value);
+      const written = await api.saveDocument(person, id, path.value, of);
       result.appendChild(h("p", { class: "ok", id: "document-saved" }, `Saved to ${written.path}. It is a plain file: keep it safe.`));
     } catch (e) {
       showError(result, e);

@@ -28,13 +28,14 @@ const PAGE = 100;
 export function recordView(person: Person | null, open?: ListItem): HTMLElement {
   if (!person) return h("section", { class: "record" }, noRecordYet());
   const list = h("ol", { class: "items", id: "items" });
-  const detail = h("aside", { class: "detail", id: "detail", "aria-live": "polite" });
+  const detail = h("section", { class: "detail", id: "detail", "aria-label": "Details", "aria-live": "polite" });
   const more = h("button", { id: "load-more", class: "quiet", hidden: true }, "Show more");
   const count = h("p", { class: "muted", id: "count" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const search = h("input", { type: "search", id: "search", placeholder: "Search your record", "aria-label": "Search your record" });
-  const split = h("div", { class: "split" }, h("div", {}, list, more), detail);
-  const view = h("section", { class: "record" }, personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, split);
+  const panel = h("div", { role: "tabpanel", id: "record-panel", "aria-labelledby": "tab-timeline" }, list, more);
+  const split = h("div", { class: "split" }, panel, detail);
+  const view = h("section", { class: "record" }, h("h1", { class: "record-title" }, "My record"), personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, split);
   let category: Category = "timeline";
   let offset = 0;
 
@@ -61,7 +62,8 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
       h("span", { class: "label" }, item.display),
       h("span", { class: "muted" }, item.detail ?? ""),
     );
-    button.addEventListener("click", () => void showDetail(item));
+    // The detail is shown, and the keyboard goes there (Tab then reaches its buttons).
+    button.addEventListener("click", () => void showDetail(item).then(focusDetail));
     return h("li", {}, button);
   };
   const showDetail = async (item: ListItem) => {
@@ -69,7 +71,7 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
       const d = await api.resource(person.id, item.resource_type, item.id);
       clear(detail);
       split.classList.remove("reading");
-      const raw = h("pre", { class: "raw", id: "raw-json", hidden: true }, prettyJson(d.json));
+      const raw = h("pre", { class: "raw", id: "raw-json", tabindex: "0", hidden: true }, prettyJson(d.json));
       const toggle = h("button", { class: "quiet", id: "show-raw" }, "Show raw JSON");
       toggle.addEventListener("click", () => {
         raw.hidden = !raw.hidden;
@@ -122,16 +124,51 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
   };
 
   for (const [value, label] of CATEGORIES) {
-    const tab = h("button", { role: "tab", id: `tab-${value}`, "aria-selected": String(value === category) }, label);
+    const tab = h("button", { role: "tab", id: `tab-${value}`, "aria-selected": String(value === category), "aria-controls": "record-panel", tabindex: value === category ? "0" : "-1" }, label);
     tab.addEventListener("click", () => {
       category = value;
-      for (const t of tabs.children) t.setAttribute("aria-selected", String(t === tab));
+      for (const t of tabs.children) {
+        t.setAttribute("aria-selected", String(t === tab));
+        t.setAttribute("tabindex", t === tab ? "0" : "-1");
+      }
+      panel.setAttribute("aria-labelledby", tab.id);
       search.value = "";
       void load(true);
     });
     tabs.appendChild(tab);
   }
-  more.addEventListener("click", () => void load(false));
+  // The tabs as one stop for Tab; the arrows, Home and End choose among them.
+  tabs.addEventListener("keydown", (e) => {
+    const all = [...tabs.querySelectorAll<HTMLButtonElement>("[role=tab]")];
+    const at = all.indexOf(document.activeElement as HTMLButtonElement);
+    const key = (e as KeyboardEvent).key;
+    const to = key === "ArrowRight" ? at + 1 : key === "ArrowLeft" ? at - 1 : key === "Home" ? 0 : key === "End" ? all.length - 1 : null;
+    if (to === null || at < 0) return;
+    e.preventDefault();
+    const next = all[(to + all.length) % all.length];
+    next.focus();
+    next.click();
+  });
+  // Up and down arrows go from entry to entry.
+  list.addEventListener("keydown", (e) => {
+    const key = (e as KeyboardEvent).key;
+    if (key !== "ArrowDown" && key !== "ArrowUp") return;
+    const all = [...list.querySelectorAll<HTMLButtonElement>(".item")];
+    const at = all.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    e.preventDefault();
+    all[Math.min(all.length - 1, Math.max(0, at + (key === "ArrowDown" ? 1 : -1)))].focus();
+  });
+  const focusDetail = () => {
+    const title = detail.querySelector<HTMLElement>("#detail-title");
+    title?.setAttribute("tabindex", "-1");
+    title?.focus();
+  };
+  // "Show more": the keyboard goes to the first entry it added.
+  more.addEventListener("click", () => {
+    const before = list.children.length;
+    void load(false).then(() => list.children[before]?.querySelector<HTMLElement>(".item")?.focus());
+  });
   search.addEventListener("keydown", async (e) => {
     if ((e as KeyboardEvent).key !== "Enter") return;
     if (!search.value.trim()) return void load(true);

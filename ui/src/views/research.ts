@@ -40,7 +40,7 @@ export function renderResearchPreview(p: ResearchPreview): HTMLElement {
   for (const row of p.examples) {
     // Exactly the line of its NDJSON file, as text: whatever it holds is never markup.
     examples.appendChild(h("h5", {}, row.resource_type));
-    examples.appendChild(h("pre", { class: "raw research-row", "data-type": row.resource_type }, row.line));
+    examples.appendChild(h("pre", { class: "raw research-row", "data-type": row.resource_type, tabindex: "0" }, row.line));
   }
   if (p.examples.length === 0) examples.appendChild(h("p", { class: "muted" }, "No entry would leave."));
   return h(

@@ -279,7 +279,7 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
     boxes.appendChild(h("label", {}, h("input", { type: "checkbox", id: `share-section-${value}`, value, checked: true }), ` ${label}`));
   }
   const since = h("input", { type: "date", id: "share-since", "aria-label": "Dated entries from this date on" });
-  const preview = h("div", { class: "preview", id: "share-preview", "aria-live": "polite" });
+  const preview = h("div", { class: "preview", id: "share-preview", "aria-live": "polite", role: "region", "aria-label": "Exactly what leaves", tabindex: "0" });
   let asked = 0;
   const loadPreview = async () => {
     const mine = ++asked;
@@ -311,7 +311,7 @@ export function shareWizard(person: Person, options: WizardOptions): HTMLElement
   // What, for a researcher: the de-identified copy, made in memory by the shell and kept there
   // (behind its token) until it is given or cancelled.
   const intervals = h("input", { type: "checkbox", id: "share-keep-intervals", "aria-describedby": "share-intervals-warning" });
-  const researchPreview = h("div", { class: "preview", id: "research-preview", "aria-live": "polite" });
+  const researchPreview = h("div", { class: "preview", id: "research-preview", "aria-live": "polite", role: "region", "aria-label": "Exactly what leaves, de-identified", tabindex: "0" });
   const research = h(
     "div",
     { id: "share-research", hidden: true },

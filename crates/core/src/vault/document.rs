@@ -1,16 +1,17 @@
-//! One document of a person's record as the window shows it: a DocumentReference, its original
-//! (inline as its attachment's `data`, as a C-CDA import keeps it, or in `attachments` under the
+//! One document of a person's record as the window shows it: a DocumentReference (or a
+//! DiagnosticReport's `presentedForm`, a report as its lab or imaging system printed it), its
+//! original (inline as its attachment's `data`, as a C-CDA import keeps it, or in `attachments` under the
 //! attachment's URL, as a sync downloads it), checked against the SHA-256 the DocumentReference
 //! names (`urn:sha256:` identifier or URL) before anything is shown; what the window can show of
 //! it by its kind ([`DocumentKind`]): a C-CDA document's narrative and an HTML or XHTML note as
 //! sanitised HTML (for a sandboxed frame only), plain text as text, a PDF or an image (PNG, JPEG)
 //! as its checked bytes for the window to render ([`Vault::document_original`]); and the entries
-//! made from it (its `context.related`, or the targets of a Provenance with its id). Anything
-//! else can be saved to a file.
+//! made from it (its `context.related`, or the targets of a Provenance with its id; a report's
+//! `result`s). Anything else can be saved to a file.
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -19,6 +20,33 @@ use crate::error::{Error, Result};
 use crate::export::WrittenFile;
 use crate::vault::Vault;
 use crate::vault::browse::{ListItem, SOURCES_OF_ENTRY, list_item};
+
+/// Which resource holds a document: a DocumentReference (its first `content.attachment`) or a
+/// DiagnosticReport (its first `presentedForm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum DocumentOf {
+    #[default]
+    DocumentReference,
+    DiagnosticReport,
+}
+
+impl DocumentOf {
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            DocumentOf::DocumentReference => "DocumentReference",
+            DocumentOf::DiagnosticReport => "DiagnosticReport",
+        }
+    }
+
+    /// Where the resource keeps the attachment.
+    fn attachment(self) -> &'static str {
+        match self {
+            DocumentOf::DocumentReference => "/content/0/attachment",
+            DocumentOf::DiagnosticReport => "/presentedForm/0",
+        }
+    }
+}
 
 /// How the window can show a document's original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +87,7 @@ pub struct DocumentSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocumentView {
-    /// The DocumentReference's id.
+    /// The DocumentReference's (or DiagnosticReport's) id.
     pub id: String,
     pub title: String,
     pub date: Option<String>,
@@ -78,32 +106,44 @@ pub struct DocumentView {
     pub entries: Vec<ListItem>,
 }
 
-/// A DocumentReference's first attachment, as stored.
+/// A document's attachment, as stored.
 struct Original {
     content_type: Option<String>,
     data: Vec<u8>,
 }
 
 impl Vault {
-    /// The document `id` (a DocumentReference of `person`) with its original checked against its
-    /// SHA-256, its narrative (for a C-CDA document) and the entries made from it.
+    /// The DocumentReference `id` of `person` as [`Vault::document_view_of`] shows it.
     pub fn document_view(&self, person: i64, id: &str) -> Result<DocumentView> {
-        let reference = self.resource(person, "DocumentReference", id)?;
-        let json: Value = serde_json::from_str(&reference.json)
-            .map_err(|_| Error::Internal("a stored DocumentReference is not JSON".into()))?;
-        let original = self.original(&json)?;
+        self.document_view_of(person, DocumentOf::DocumentReference, id)
+    }
+
+    /// The document `id` (a DocumentReference, or a DiagnosticReport, of `person`) with its
+    /// original checked against its SHA-256, what the window shows of it by its kind and the
+    /// entries made from it.
+    pub fn document_view_of(&self, person: i64, of: DocumentOf, id: &str) -> Result<DocumentView> {
+        let (reference, json) = self.document_resource(person, of, id)?;
+        let original = self.original(&json, of)?;
         let content_type = original.content_type.clone();
         let kind = kind_of(content_type.as_deref(), &original.data);
-        let title = [
-            "/content/0/attachment/title",
-            "/description",
-            "/type/text",
-            "/type/coding/0/display",
-        ]
-        .into_iter()
-        .filter_map(|path| json.pointer(path).and_then(Value::as_str))
-        .find(|t| !t.trim().is_empty())
-        .map_or_else(|| reference.display.clone(), str::to_owned);
+        let titles: &[&str] = match of {
+            DocumentOf::DocumentReference => &[
+                "/content/0/attachment/title",
+                "/description",
+                "/type/text",
+                "/type/coding/0/display",
+            ],
+            DocumentOf::DiagnosticReport => &[
+                "/presentedForm/0/title",
+                "/code/text",
+                "/code/coding/0/display",
+            ],
+        };
+        let title = titles
+            .iter()
+            .filter_map(|path| json.pointer(path).and_then(Value::as_str))
+            .find(|t| !t.trim().is_empty())
+            .map_or_else(|| reference.display.clone(), str::to_owned);
         let mut text = None;
         let sections = match kind {
             DocumentKind::Narrative => ownrecord_ccda::narrative::sections(&original.data)
@@ -132,7 +172,10 @@ impl Vault {
             }
         };
         let authors: Vec<String> = json
-            .get("author")
+            .get(match of {
+                DocumentOf::DocumentReference => "author",
+                DocumentOf::DiagnosticReport => "performer",
+            })
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -141,14 +184,16 @@ impl Vault {
         Ok(DocumentView {
             id: id.to_owned(),
             title,
-            date: json
-                .get("date")
-                .and_then(Value::as_str)
-                .or_else(|| {
-                    json.pointer("/context/period/start")
-                        .and_then(Value::as_str)
-                })
-                .map(str::to_owned),
+            date: [
+                "/date",
+                "/context/period/start",
+                "/effectiveDateTime",
+                "/effectivePeriod/start",
+                "/issued",
+            ]
+            .into_iter()
+            .find_map(|path| json.pointer(path).and_then(Value::as_str))
+            .map(str::to_owned),
             author: (!authors.is_empty()).then(|| authors.join(", ")),
             custodian: self.name_of(person, json.get("custodian").unwrap_or(&Value::Null)),
             content_type,
@@ -156,27 +201,38 @@ impl Vault {
             bytes: original.data.len() as u64,
             sections,
             text,
-            entries: self.made_from(person, id, &json)?,
+            entries: self.made_from(person, of, id, &json)?,
         })
     }
 
-    /// The original of the document `id` (a DocumentReference of `person`), checked against its
-    /// SHA-256 as [`Vault::document_view`] checks it: the bytes the window renders for a PDF or
-    /// an image.
+    /// The original of the DocumentReference `id` of `person`, checked against its SHA-256 as
+    /// [`Vault::document_view`] checks it: the bytes the window renders for a PDF or an image.
     pub fn document_original(&self, person: i64, id: &str) -> Result<Vec<u8>> {
-        let reference = self.resource(person, "DocumentReference", id)?;
-        let json: Value = serde_json::from_str(&reference.json)
-            .map_err(|_| Error::Internal("a stored DocumentReference is not JSON".into()))?;
-        Ok(self.original(&json)?.data)
+        self.document_original_of(person, DocumentOf::DocumentReference, id)
     }
 
-    /// Saves the original of the document `id` (a DocumentReference of `person`) to `path`, the
-    /// file the patient chose, with its disclosure row (like every export).
+    /// [`Vault::document_original`] of a DocumentReference or a DiagnosticReport.
+    pub fn document_original_of(&self, person: i64, of: DocumentOf, id: &str) -> Result<Vec<u8>> {
+        let (_, json) = self.document_resource(person, of, id)?;
+        Ok(self.original(&json, of)?.data)
+    }
+
+    /// Saves the original of the DocumentReference `id` of `person` to `path`, the file the
+    /// patient chose, with its disclosure row (like every export).
     pub fn save_document(&mut self, person: i64, id: &str, path: &Path) -> Result<WrittenFile> {
-        let reference = self.resource(person, "DocumentReference", id)?;
-        let json: Value = serde_json::from_str(&reference.json)
-            .map_err(|_| Error::Internal("a stored DocumentReference is not JSON".into()))?;
-        let original = self.original(&json)?;
+        self.save_document_of(person, DocumentOf::DocumentReference, id, path)
+    }
+
+    /// [`Vault::save_document`] of a DocumentReference or a DiagnosticReport.
+    pub fn save_document_of(
+        &mut self,
+        person: i64,
+        of: DocumentOf,
+        id: &str,
+        path: &Path,
+    ) -> Result<WrittenFile> {
+        let (_, json) = self.document_resource(person, of, id)?;
+        let original = self.original(&json, of)?;
         let mut written = crate::export::deliver(
             self,
             AuditKind::Export,
@@ -202,14 +258,26 @@ impl Vault {
         Ok(written.remove(0))
     }
 
-    /// The bytes of a DocumentReference's first attachment (inline, or stored under its URL),
-    /// checked: their SHA-256 must be the one the DocumentReference names (an identifier or URL
-    /// `urn:sha256:<hex>`) and, when stored, the one stored with them.
-    fn original(&self, reference: &Value) -> Result<Original> {
+    /// The resource holding the document `id` of `person`, and its JSON.
+    fn document_resource(
+        &self,
+        person: i64,
+        of: DocumentOf,
+        id: &str,
+    ) -> Result<(crate::vault::browse::ResourceDetail, Value)> {
+        let resource = self.resource(person, of.resource_type(), id)?;
+        let json: Value = serde_json::from_str(&resource.json)
+            .map_err(|_| Error::Internal(format!("a stored {} is not JSON", of.resource_type())))?;
+        Ok((resource, json))
+    }
+
+    /// The bytes of a document's attachment (a DocumentReference's first `content`, a
+    /// DiagnosticReport's first `presentedForm`; inline, or stored under its URL), checked: their
+    /// SHA-256 must be the one the resource names (an identifier or URL `urn:sha256:<hex>`) and,
+    /// when stored, the one stored with them.
+    fn original(&self, reference: &Value, of: DocumentOf) -> Result<Original> {
         use base64::Engine as _;
-        let attachment = reference
-            .pointer("/content/0/attachment")
-            .unwrap_or(&Value::Null);
+        let attachment = reference.pointer(of.attachment()).unwrap_or(&Value::Null);
         let url = attachment["url"].as_str();
         let named: Option<Vec<u8>> = url
             .into_iter()
@@ -277,14 +345,23 @@ impl Vault {
 
     /// The entries of `person` made from the document, in its order: the DocumentReference's
     /// `context.related` or, without it, the targets of the Provenance with its id (the Patient
-    /// and the document itself left out).
-    fn made_from(&self, person: i64, id: &str, reference: &Value) -> Result<Vec<ListItem>> {
+    /// and the document itself left out); a DiagnosticReport's `result`s.
+    fn made_from(
+        &self,
+        person: i64,
+        of: DocumentOf,
+        id: &str,
+        reference: &Value,
+    ) -> Result<Vec<ListItem>> {
         let mut refs: Vec<Value> = reference
-            .pointer("/context/related")
+            .pointer(match of {
+                DocumentOf::DocumentReference => "/context/related",
+                DocumentOf::DiagnosticReport => "/result",
+            })
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if refs.is_empty() {
+        if refs.is_empty() && of == DocumentOf::DocumentReference {
             match self.resource(person, "Provenance", id) {
                 Err(Error::NoSuchResource(_)) => {}
                 Err(e) => return Err(e),
@@ -314,7 +391,7 @@ impl Vault {
                 continue;
             };
             if resource_type == "Patient"
-                || (resource_type == "DocumentReference" && target_id == id)
+                || (resource_type == of.resource_type() && target_id == id)
                 || items
                     .iter()
                     .any(|i| i.resource_type == resource_type && i.id == target_id)

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use ownrecord_core::Error;
 use ownrecord_core::vault::browse::Category;
-use ownrecord_core::vault::document::DocumentKind;
+use ownrecord_core::vault::document::{DocumentKind, DocumentOf};
 use ownrecord_core::vault::people::PersonChoice;
 use sha2::Digest;
 
@@ -532,4 +532,92 @@ fn a_damaged_original_is_refused_for_every_kind() {
             Err(Error::NoSuchResource(_))
         ));
     }
+}
+
+#[test]
+fn a_reports_presented_form_is_a_document_beside_its_results() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let report = br#"<div><h2>Chest X-ray</h2><p>No acute findings.<img src=x onerror="window.__xss=1"></p><script>window.__xss=2</script></div>"#;
+    let pdf = ownrecord_testkit::pdf::tiny_pdf(&["Lipid panel"]);
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"family": "Lee", "given": ["Ann"]}]}},
+        {"resource": {"resourceType": "Observation", "id": "o1", "status": "final",
+            "code": {"text": "Impression"}, "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2024-03-04", "valueString": "No acute findings"}},
+        {"resource": {"resourceType": "DiagnosticReport", "id": "r1", "status": "final",
+            "code": {"text": "XR Chest 2 views"}, "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2024-03-04T09:30:00Z", "performer": [{"display": "Dr. Ray"}],
+            "result": [{"reference": "Observation/o1"}, {"reference": "Patient/p1"}],
+            "presentedForm": [{"contentType": "text/html",
+                "data": base64::engine::general_purpose::STANDARD.encode(report)}]}},
+        {"resource": {"resourceType": "DiagnosticReport", "id": "r2", "status": "final",
+            "code": {"coding": [{"display": "Lipid panel"}]}, "subject": {"reference": "Patient/p1"},
+            "issued": "2024-03-05T08:00:00Z",
+            "identifier": [{"system": "urn:ietf:rfc:3986",
+                "value": format!("urn:sha256:{}", hex::encode(sha2::Sha256::digest(&pdf)))}],
+            "presentedForm": [{"contentType": "application/pdf", "title": "Lipid panel report",
+                "data": base64::engine::general_purpose::STANDARD.encode(&pdf)}]}},
+        {"resource": {"resourceType": "DiagnosticReport", "id": "r3", "status": "final",
+            "code": {"text": "No form"}, "subject": {"reference": "Patient/p1"}}}]});
+    let file = dir.path().join("reports.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    vault
+        .import_file(&file, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    let person = vault.reading_person(None).unwrap();
+
+    let view = vault
+        .document_view_of(person, DocumentOf::DiagnosticReport, "r1")
+        .unwrap();
+    assert_eq!(view.kind, DocumentKind::Html);
+    assert_eq!(view.title, "XR Chest 2 views");
+    assert_eq!(view.date.as_deref(), Some("2024-03-04T09:30:00Z"));
+    assert_eq!(view.author.as_deref(), Some("Dr. Ray"));
+    let html = &view.sections[0].html;
+    assert_inert(html);
+    assert!(
+        html.contains("<h2>Chest X-ray</h2><p>No acute findings.</p>"),
+        "{html}"
+    );
+    assert!(!html.contains("__xss"), "{html}");
+    let results: Vec<(&str, &str)> = view
+        .entries
+        .iter()
+        .map(|e| (e.resource_type.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(
+        results,
+        [("Observation", "o1")],
+        "its results, the Patient left out"
+    );
+
+    let view = vault
+        .document_view_of(person, DocumentOf::DiagnosticReport, "r2")
+        .unwrap();
+    assert_eq!(view.kind, DocumentKind::Pdf);
+    assert_eq!(view.title, "Lipid panel report");
+    assert_eq!(view.date.as_deref(), Some("2024-03-05T08:00:00Z"));
+    assert_eq!(
+        vault
+            .document_original_of(person, DocumentOf::DiagnosticReport, "r2")
+            .unwrap(),
+        pdf
+    );
+    let out = dir.path().join("lipids.pdf");
+    vault
+        .save_document_of(person, DocumentOf::DiagnosticReport, "r2", &out)
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), pdf);
+
+    // A report without a presented form has no original; a report is not a DocumentReference.
+    assert!(matches!(
+        vault.document_view_of(person, DocumentOf::DiagnosticReport, "r3"),
+        Err(Error::OriginalMissing)
+    ));
+    assert!(matches!(
+        vault.document_view(person, "r1"),
+        Err(Error::NoSuchResource(_))
+    ));
 }
