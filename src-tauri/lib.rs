@@ -7,6 +7,7 @@ mod documents;
 mod error;
 mod home;
 mod sharing;
+mod text_size;
 
 use tauri::{Builder, Runtime};
 
@@ -105,6 +106,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(move |app| {
+            text_size::follow_system(app);
             deep_link::listen(app.handle());
             tauri::async_runtime::spawn(backups::schedule(vault, backups));
             Ok(())

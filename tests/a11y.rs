@@ -410,3 +410,51 @@ async fn connect_sync_home_and_export_by_keyboard_alone() {
     shot(&c, "a11y-04-exported").await;
     c.close().await.unwrap();
 }
+
+/// Text follows the system's font size: with the desktop's text scaled by 1.5 (GNOME's text
+/// scaling factor, "Large text" and more, here in a GSettings key file), the window's text is
+/// one and a half times as large, headings, body and buttons alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_follows_the_systems_font_size() {
+    use crate::e2e::{app, wait_for};
+    use ownrecord_testkit::webdriver::Driver;
+    ownrecord_testkit::require_secret_service();
+    let mut sizes = Vec::new();
+    for factor in ["1.0", "1.5"] {
+        let work = tempfile::tempdir().unwrap();
+        let vault = work.path().join("vault");
+        let config = work.path().join("config");
+        std::fs::create_dir_all(config.join("glib-2.0/settings")).unwrap();
+        std::fs::write(
+            config.join("glib-2.0/settings/keyfile"),
+            format!("[org/gnome/desktop/interface]\ntext-scaling-factor={factor}\n"),
+        )
+        .unwrap();
+        let driver = Driver::start(&[
+            ("OWNRECORD_VAULT", vault.to_str().unwrap()),
+            ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+            ("GSETTINGS_BACKEND", "keyfile"),
+        ]);
+        let c = driver.session(&app()).await;
+        wait_for(&c, "#first-run").await;
+        let measured = c
+            .execute(
+                "const px = (css) => parseFloat(getComputedStyle(document.querySelector(css)).fontSize);
+                 return [px('#first-run p'), px('#first-run h1'), px('#create-vault')];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let measured: Vec<f64> = serde_json::from_value(measured).unwrap();
+        crate::e2e::shot(&c, &format!("a11y-text-scaled-{factor}")).await;
+        c.close().await.unwrap();
+        sizes.push(measured);
+    }
+    assert_eq!(sizes[0][0], 15.0, "body text at the usual size: {sizes:?}");
+    for (normal, large) in sizes[0].iter().zip(&sizes[1]) {
+        assert!(
+            (large / normal - 1.5).abs() < 0.05,
+            "text scaled by 1.5 is 1.5 times as large: {sizes:?}"
+        );
+    }
+}
