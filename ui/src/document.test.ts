@@ -402,7 +402,10 @@ describe("document view", () => {
 
   it("builds one whole document for the frame", () => {
     const html = frameDocument(ccd({ sections: [] }));
-    expect(html.startsWith("<!DOCTYPE html><html><head><meta charset=\"utf-8\">")).toBe(true);
+    // A language and a title, for screen readers (axe: html-has-lang, document-title).
+    expect(html.startsWith("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")).toBe(true);
+    expect(html).toMatch(/<title>Summary [^<]*<\/title>/);
+    expect(html).not.toContain(`<title>Summary ${evil}`);
     expect(html).toContain(`<body><p class="empty">This document has no sections.</p></body></html>`);
   });
 });

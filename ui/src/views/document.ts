@@ -17,7 +17,7 @@ import { chooseButton } from "./export";
 
 /** The frame's own stylesheet (fixed; its SHA-256 is allowed by the window's CSP too). */
 export const FRAME_STYLE =
-  "body{font:15px/1.45 system-ui,sans-serif;color:#17181c;background:#fff;margin:12px}" +
+  "body{font:93.75%/1.45 system-ui,sans-serif;color:#17181c;background:#fff;margin:12px}" +
   "h2{font-size:1.15em;margin:1.2em 0 .4em}h3{font-size:1em;margin:1em 0 .3em}" +
   "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #c9ccd4;padding:3px 6px;text-align:left;vertical-align:top}" +
   "th{background:#eef1f6}caption,.caption{font-weight:600;text-align:left}" +
@@ -47,7 +47,7 @@ export function frameDocument(doc: DocumentView): string {
     })
     .join("");
   return (
-    `<!DOCTYPE html><html><head><meta charset="utf-8">` +
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeText(doc.title)}</title>` +
     `<meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
     `<style>${FRAME_STYLE}</style></head><body>${note !== null ? note || `<p class="empty">This note has no text.</p>` : sections || `<p class="empty">This document has no sections.</p>`}</body></html>`
   );
