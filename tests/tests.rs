@@ -4,6 +4,7 @@ mod a11y;
 mod bindings;
 mod boundaries;
 mod e2e;
+mod readme;
 mod e2e_chart;
 mod e2e_documents;
 mod e2e_home;

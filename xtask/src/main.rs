@@ -85,6 +85,7 @@ fn main() -> ExitCode {
             "share_host",
         ])),
         ["bundle"] => bundle(),
+        ["screenshots"] => screenshots(),
         ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["bench"] => bench("import")
             .and_then(|()| bench("sync"))
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
             .and_then(|()| bench_ccda()),
         _ => Err(
             "usage: cargo xtask run | test | bench [import|sync|browse|search|backup|directory|pdf|ccda|app|share-host] \
-             | directory | bundle | fuzz TARGET|all [--minutes N | --replay PATH]"
+             | directory | bundle | screenshots | fuzz TARGET|all [--minutes N | --replay PATH]"
                 .into(),
         ),
     };
@@ -372,6 +373,26 @@ fn test() -> Result {
             .env("OWNRECORD_CCDA_PYTHON", ccda_python)
             .current_dir(repo_root()),
     )
+}
+
+/// The README's screenshots, as the last end-to-end run took them (`target/e2e-artifacts/`).
+const README_SCREENSHOTS: &[&str] = &["home", "visit", "chart", "19-share-preview"];
+
+/// `cargo xtask screenshots`: copies the README's screenshots from the last `cargo xtask test`
+/// run into `docs/screenshots/` (tests/readme.rs checks each is one an end-to-end test takes).
+fn screenshots() -> Result {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let from = root.join("target/e2e-artifacts");
+    let to = root.join("docs/screenshots");
+    std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for name in README_SCREENSHOTS {
+        let file = format!("{name}.png");
+        std::fs::copy(from.join(&file), to.join(&file)).map_err(|e| {
+            format!("{file}: {e} (run `cargo xtask test` first: the end-to-end tests take it)")
+        })?;
+    }
+    println!("copied {} screenshots into {}", README_SCREENSHOTS.len(), to.display());
+    Ok(())
 }
 
 fn test_in_session() -> Result {
