@@ -13,7 +13,10 @@ fn every_readme_screenshot_is_taken_by_an_end_to_end_test() {
         .skip(1)
         .filter_map(|rest| rest.split_once(".png)").map(|(name, _)| name))
         .collect();
-    assert!(shown.len() >= 4, "home, a visit, a chart, the share wizard: {shown:?}");
+    assert!(
+        shown.len() >= 4,
+        "home, a visit, a chart, the share wizard: {shown:?}"
+    );
     let mut tests = String::new();
     for entry in std::fs::read_dir(root.join("tests")).unwrap() {
         let path = entry.unwrap().path();

@@ -391,7 +391,11 @@ fn screenshots() -> Result {
             format!("{file}: {e} (run `cargo xtask test` first: the end-to-end tests take it)")
         })?;
     }
-    println!("copied {} screenshots into {}", README_SCREENSHOTS.len(), to.display());
+    println!(
+        "copied {} screenshots into {}",
+        README_SCREENSHOTS.len(),
+        to.display()
+    );
     Ok(())
 }
 
