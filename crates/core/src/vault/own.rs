@@ -9,6 +9,9 @@
 //! entries "added by me", the PDF and IPS "patient-reported"; nothing here is ever sent to a
 //! portal.
 
+use std::io::Read;
+use std::path::Path;
+
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -277,18 +280,8 @@ impl OwnEntry {
             } => {
                 let title = required(title, OwnEntryProblem::NoName)?;
                 let content_type = content_type.trim().to_ascii_lowercase();
-                if !matches!(
-                    content_type.as_str(),
-                    "application/pdf" | "image/jpeg" | "image/png"
-                ) {
-                    return Err(Error::OwnEntry(OwnEntryProblem::FileType));
-                }
-                let looks_right = match content_type.as_str() {
-                    "application/pdf" => data.starts_with(b"%PDF-"),
-                    "image/jpeg" => data.starts_with(&[0xFF, 0xD8, 0xFF]),
-                    _ => data.starts_with(b"\x89PNG\r\n\x1a\n"),
-                };
-                if !looks_right {
+                // One of the three kinds, and the bytes are one.
+                if sniff_content_type(data) != Some(content_type.as_str()) {
                     return Err(Error::OwnEntry(OwnEntryProblem::FileType));
                 }
                 if data.len() > MAX_UPLOAD_BYTES {
@@ -298,7 +291,8 @@ impl OwnEntry {
                 json!({
                     "resourceType": "DocumentReference", "id": id, "meta": tag,
                     "status": "current",
-                    "type": {"text": "Document uploaded by the patient"},
+                    // What the lists show: the patient's own title.
+                    "type": {"text": title},
                     "subject": me, "date": now, "author": [me],
                     "description": title,
                     "content": [{"attachment": {
@@ -385,6 +379,66 @@ impl Vault {
             Ok(((), details))
         })?;
         Ok(OwnAdded { resource_type, id })
+    }
+}
+
+/// The content type of an upload, from its first bytes (never from its name): PDF, JPEG or PNG.
+pub fn sniff_content_type(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// The bytes of the file at `path`, refused before reading when over [`MAX_UPLOAD_BYTES`] (and
+/// never more than that read, should it grow meanwhile).
+fn read_upload(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(Error::OwnEntry(OwnEntryProblem::FileType));
+    }
+    if metadata.len() > MAX_UPLOAD_BYTES as u64 {
+        return Err(Error::OwnEntry(OwnEntryProblem::TooLarge));
+    }
+    let mut data = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_UPLOAD_BYTES as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(path, e))?;
+    if data.len() > MAX_UPLOAD_BYTES {
+        return Err(Error::OwnEntry(OwnEntryProblem::TooLarge));
+    }
+    Ok(data)
+}
+
+impl Vault {
+    /// Adds the PDF or photo at `path` (chosen by the patient) to `person`'s record as an
+    /// upload titled `title`. Its size is checked before it is read and its type comes from its
+    /// first bytes, so the shell hands over a path, never the bytes.
+    pub fn add_own_file(&mut self, person: i64, path: &Path, title: &str) -> Result<OwnAdded> {
+        self.person(person)?;
+        required(title, OwnEntryProblem::NoName)?;
+        let data = read_upload(path)?;
+        let content_type =
+            sniff_content_type(&data).ok_or(Error::OwnEntry(OwnEntryProblem::FileType))?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.add_own(
+            person,
+            &OwnEntry::Upload {
+                title: title.to_owned(),
+                file_name,
+                content_type: content_type.to_owned(),
+                data,
+            },
+        )
     }
 }
 

@@ -288,3 +288,92 @@ fn the_home_lists_what_the_pdf_lists_allergies_first() {
     assert!(own[0].cells[0].starts_with(MEDICINE));
     assert!(home.sources.iter().any(|s| s.kind == "self"));
 }
+
+/// A file the patient chose, read by the core from its path: its type from its bytes (not its
+/// name), its size checked before it is read; its name kept in the attachment, never in the
+/// audit row.
+#[test]
+fn an_uploaded_file_is_read_from_its_path_typed_by_its_bytes_and_capped_in_size() {
+    use ownrecord_core::error::OwnEntryProblem;
+    use ownrecord_core::vault::own::MAX_UPLOAD_BYTES;
+    let work = tempfile::tempdir().unwrap();
+    let mut vault = sample_vault(&work.path().join("vault"));
+    let person = vault.reading_person(None).unwrap();
+    let before = vault.summary(Some(person)).unwrap().resources;
+
+    // A photo whose name says PDF is kept as the PNG it is.
+    let photo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR a photo of a prescription".to_vec();
+    let path = work.path().join("Tressa prescription.pdf");
+    std::fs::write(&path, &photo).unwrap();
+    let added = vault
+        .add_own_file(person, &path, "Prescription from Dr. Ray")
+        .unwrap();
+    assert_eq!(added.resource_type, "DocumentReference");
+    let view = vault.document_view(person, &added.id).unwrap();
+    assert_eq!(view.content_type.as_deref(), Some("image/png"));
+    assert_eq!(view.bytes, photo.len() as u64);
+    let detail = vault
+        .resource(person, "DocumentReference", &added.id)
+        .unwrap();
+    assert_eq!(detail.source, OWN_SOURCE_NAME);
+    assert_eq!(detail.source_kind, "self");
+    // Listed under Documents by its title, as the patient's own.
+    let documents = vault.list(person, Category::Documents, 0, 1000).unwrap();
+    let listed = documents.items.iter().find(|i| i.id == added.id).unwrap();
+    assert_eq!(listed.display, "Prescription from Dr. Ray");
+    assert_eq!(listed.source, OWN_SOURCE_NAME);
+    let json: Value = serde_json::from_str(&detail.json).unwrap();
+    assert_eq!(json["description"], "Prescription from Dr. Ray");
+    assert_eq!(
+        json["content"][0]["attachment"]["title"],
+        "Tressa prescription.pdf"
+    );
+    let saved = work.path().join("again.png");
+    vault.save_document(person, &added.id, &saved).unwrap();
+    assert_eq!(std::fs::read(&saved).unwrap(), photo);
+    let rows = vault
+        .audit_entries(&Filter {
+            kinds: vec![AuditKind::OwnEntry],
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].details["what"], "upload");
+    assert!(!rows[0].details.to_string().contains("Tressa"));
+    // The upload and the own source's Patient.
+    assert_eq!(vault.summary(Some(person)).unwrap().resources, before + 2);
+
+    // Refused, nothing written: a web page named .pdf, a file over the cap (sparse: its
+    // length says so before any byte is read), no title, no file, a folder.
+    let page = work.path().join("letter.pdf");
+    std::fs::write(&page, "<html><script>alert(1)</script></html>").unwrap();
+    let big = work.path().join("scan.pdf");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(MAX_UPLOAD_BYTES as u64 + 1).unwrap();
+    let problem = |e: Error| match e {
+        Error::OwnEntry(p) => Some(p),
+        _ => None,
+    };
+    let mut refuse = |path: &std::path::Path, title: &str| {
+        let e = vault.add_own_file(person, path, title).unwrap_err();
+        assert!(!e.to_string().is_empty());
+        e
+    };
+    assert_eq!(
+        problem(refuse(&page, "Letter")),
+        Some(OwnEntryProblem::FileType)
+    );
+    assert_eq!(
+        problem(refuse(&big, "Scan")),
+        Some(OwnEntryProblem::TooLarge)
+    );
+    assert_eq!(problem(refuse(&path, "  ")), Some(OwnEntryProblem::NoName));
+    assert!(matches!(
+        refuse(&work.path().join("missing.pdf"), "Gone"),
+        Error::Io { .. }
+    ));
+    assert_eq!(
+        problem(refuse(work.path(), "A folder")),
+        Some(OwnEntryProblem::FileType)
+    );
+    assert_eq!(vault.summary(Some(person)).unwrap().resources, before + 2);
+}
