@@ -690,7 +690,7 @@ pub async fn choose_save_path<R: tauri::Runtime>(
 }
 
 /// The path the patient chose in a system dialog (none when they cancelled).
-async fn chosen_path(
+pub(crate) async fn chosen_path(
     chosen: tokio::sync::oneshot::Receiver<Option<tauri_plugin_dialog::FilePath>>,
 ) -> Option<String> {
     chosen

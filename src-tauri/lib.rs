@@ -6,6 +6,7 @@ mod deep_link;
 mod documents;
 mod error;
 mod home;
+mod own;
 mod sharing;
 mod text_size;
 
@@ -52,6 +53,9 @@ macro_rules! handlers {
             $crate::commands::choose_save_path,
             $crate::commands::export_pdf,
             $crate::commands::export_ips,
+            $crate::own::add_own,
+            $crate::own::choose_upload_file,
+            $crate::own::add_upload,
             $crate::sharing::share_hosts,
             $crate::sharing::add_share_host,
             $crate::sharing::add_demo_share_host,
@@ -162,5 +166,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     wipe::WipeReport::export_all_to(dir)?;
     export::WrittenFile::export_all_to(dir)?;
     export::Section::export_all_to(dir)?;
+    vault::own::OwnEntry::export_all_to(dir)?;
+    vault::own::OwnAdded::export_all_to(dir)?;
     Ok(())
 }

@@ -8,3 +8,4 @@ mod readme;
 mod e2e_chart;
 mod e2e_documents;
 mod e2e_home;
+mod e2e_own;

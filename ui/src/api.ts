@@ -16,6 +16,8 @@ import type { LabSeries } from "./bindings/LabSeries";
 import type { HostView } from "./bindings/HostView";
 import type { Home } from "./bindings/Home";
 import type { ListPage } from "./bindings/ListPage";
+import type { OwnAdded } from "./bindings/OwnAdded";
+import type { OwnEntry } from "./bindings/OwnEntry";
 import type { Person } from "./bindings/Person";
 import type { PersonChoice } from "./bindings/PersonChoice";
 import type { RefreshView } from "./bindings/RefreshView";
@@ -40,6 +42,9 @@ import type { Vendor } from "./bindings/Vendor";
 import type { Verified } from "./bindings/Verified";
 import type { WipeReport } from "./bindings/WipeReport";
 import type { WrittenFile } from "./bindings/WrittenFile";
+
+/** What the window adds itself; a file goes by its path (`addUpload`), never as bytes. */
+export type OwnForm = Exclude<OwnEntry, { kind: "upload" }>;
 
 /** An error from the core: a stable code and a sentence a patient understands. */
 export class AppError extends Error {
@@ -128,6 +133,12 @@ export const api = {
     call<WrittenFile>("export_pdf", { person, path, sections, since }),
   exportIps: (person: number, path: string, sections: Section[], since: string | null) =>
     call<WrittenFile>("export_ips", { person, path, sections, since }),
+  /** Adds a medicine, allergy, problem, measurement or a note on an entry (`about`: `Type/id`) as the patient's own. */
+  addOwn: (person: number, entry: OwnForm) => call<OwnAdded>("add_own", { person, entry }),
+  /** The system's open dialog for a PDF or photo; `null` when cancelled. */
+  chooseUploadFile: () => call<string | null>("choose_upload_file"),
+  /** Adds the PDF or photo at `path` (read by the core, never sent as bytes) as the patient's own. */
+  addUpload: (person: number, path: string, title: string) => call<OwnAdded>("add_upload", { person, path, title }),
   shareHosts: () => call<HostView[]>("share_hosts"),
   addShareHost: (url: string, token: string) => call<HostView>("add_share_host", { url, token }),
   /** The share host `cargo xtask run` started on this computer (its token stays in the shell). */

@@ -18,6 +18,7 @@ import type { ListItem } from "./bindings/ListItem";
 import { peopleView } from "./views/people";
 import { sharedView } from "./views/shared";
 import { recordView } from "./views/record";
+import { ownView } from "./views/own";
 import { wipeView } from "./views/wipe";
 
 const root = document.getElementById("app")!;
@@ -158,10 +159,10 @@ function unlockScreen(): HTMLElement {
   return screen;
 }
 
-type ViewName = "home" | "record" | "visits" | "bills" | "people" | "connections" | "export" | "shared" | "audit" | "backups" | "wipe";
+type ViewName = "home" | "record" | "own" | "visits" | "bills" | "people" | "connections" | "export" | "shared" | "audit" | "backups" | "wipe";
 
 /** The views that show one person's record: shown again when another person is chosen. */
-const PERSON_VIEWS: ViewName[] = ["home", "record", "visits", "bills", "export"];
+const PERSON_VIEWS: ViewName[] = ["home", "record", "own", "visits", "bills", "export"];
 
 function shell(demoPortal: string, demoShareHost: string | null, first: ViewName): HTMLElement {
   const content = h("main", { class: "content", id: "content", tabindex: "-1" });
@@ -181,6 +182,7 @@ function shell(demoPortal: string, demoShareHost: string | null, first: ViewName
   const views: Record<ViewName, [string, () => HTMLElement]> = {
     home: ["Home", () => homeView(chosen(), { open, connect: () => show("connections"), visits: () => show("visits") })],
     record: ["My record", () => recordView(chosen(), takeOpening())],
+    own: ["Add to my record", () => ownView(chosen())],
     visits: ["Visits", () => visitsView(chosen(), open)],
     bills: ["Bills and claims", () => billsView(chosen(), open)],
     people: ["People", () => peopleView()],

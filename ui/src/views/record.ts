@@ -8,6 +8,7 @@ import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner } from "../people";
 import { documentPanel } from "./document";
+import { isOwn, noteForm, ownMark } from "./own";
 
 export const CATEGORIES: [Category, string][] = [
   ["timeline", "Timeline"],
@@ -59,7 +60,7 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
       "button",
       { class: "item", "data-type": item.resource_type, "data-id": item.id },
       h("span", { class: "date" }, item.date ? item.date.slice(0, 10) : "—"),
-      h("span", { class: "label" }, item.display),
+      h("span", { class: "label" }, item.display, isOwn(item.source) && ownMark()),
       h("span", { class: "muted" }, item.detail ?? ""),
     );
     // The detail is shown, and the keyboard goes there (Tab then reaches its buttons).
@@ -81,7 +82,9 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
         detail,
         h("h2", { id: "detail-title" }, d.display),
         h("p", {}, `${d.resource_type} · ${item.date?.slice(0, 10) ?? "no date"}`),
-        h("p", { class: "muted" }, `From ${d.source_kind === "portal" ? "portal" : "file"} ${d.source}, received ${d.imported_at.slice(0, 10)}`),
+        d.source_kind === "self"
+          ? h("p", { class: "muted", id: "detail-source" }, ownMark(), ` You added this on ${d.imported_at.slice(0, 10)}`)
+          : h("p", { class: "muted", id: "detail-source" }, `From ${d.source_kind === "portal" ? "portal" : "file"} ${d.source}, received ${d.imported_at.slice(0, 10)}`),
       );
       if (item.code && item.resource_type === "Observation") {
         const trend = h("button", { id: "show-trend" }, "Show chart");
@@ -93,7 +96,7 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
         view.addEventListener("click", () => void showDocument(item));
         detail.appendChild(view);
       }
-      append(detail, toggle, raw);
+      append(detail, noteForm(person.id, `${d.resource_type}/${d.id}`), toggle, raw);
     } catch (e) {
       showError(detail, e);
     }
