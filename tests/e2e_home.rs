@@ -178,6 +178,14 @@ async fn unlocking_shows_the_home_the_pdf_lists_and_a_visit_shows_what_happened(
     )
     .await;
     c.set_window_size(1280, 800).await.unwrap();
+    crate::a11y::assert_accessible(&c, "home").await;
+    c.execute(
+        "document.querySelector('#home-show-other-problems').click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    crate::a11y::assert_accessible(&c, "home, other problems").await;
 
     // A visit: its diagnoses and results, grouped under it.
     click(&c, "#nav-visits").await;
@@ -221,6 +229,7 @@ async fn unlocking_shows_the_home_the_pdf_lists_and_a_visit_shows_what_happened(
         collapsed(&visit.visit.display)
     );
     shot(&c, "visit").await;
+    crate::a11y::assert_accessible(&c, "visits").await;
 
     // A result opens its detail, by the keyboard (WebDriver's Enter key).
     let result = &visit.results[0];
@@ -253,5 +262,6 @@ async fn unlocking_shows_the_home_the_pdf_lists_and_a_visit_shows_what_happened(
         ),
     )
     .await;
+    crate::a11y::assert_accessible(&c, "bills").await;
     c.close().await.unwrap();
 }

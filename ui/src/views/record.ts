@@ -7,7 +7,7 @@ import type { Person } from "../bindings/Person";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner } from "../people";
-import { documentPanel } from "./document";
+import { documentPanel, hasPresentedForm } from "./document";
 import { isOwn, noteForm, ownMark } from "./own";
 
 export const CATEGORIES: [Category, string][] = [
@@ -91,8 +91,8 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
         trend.addEventListener("click", () => void showTrend(item.code!));
         detail.appendChild(trend);
       }
-      if (item.resource_type === "DocumentReference") {
-        const view = h("button", { id: "view-document", class: "primary" }, "View document");
+      if (item.resource_type === "DocumentReference" || (item.resource_type === "DiagnosticReport" && hasPresentedForm(d.json))) {
+        const view = h("button", { id: "view-document", class: "primary" }, item.resource_type === "DocumentReference" ? "View document" : "View the report");
         view.addEventListener("click", () => void showDocument(item));
         detail.appendChild(view);
       }
@@ -103,7 +103,8 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
   };
   /** The document in the detail pane (wider while it is read), beside the entries made from it. */
   const showDocument = async (item: ListItem) => {
-    const panel = await documentPanel(person.id, item.id, (entry) => void showDetail(entry));
+    const of = item.resource_type === "DiagnosticReport" ? "DiagnosticReport" : "DocumentReference";
+    const panel = await documentPanel(person.id, item.id, (entry) => void showDetail(entry), of);
     clear(detail);
     split.classList.add("reading");
     const back = h("button", { class: "quiet", id: "document-back" }, "Back to the details");
