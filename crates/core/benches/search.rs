@@ -41,20 +41,13 @@ const QUERIES: [&str; 20] = [
 ];
 
 fn main() {
-    let bundles = copies::sample_bundles();
-    let per_copy: usize = bundles
-        .iter()
-        .map(|b| b["entry"].as_array().unwrap().len())
-        .sum();
-    let target = std::env::var("OWNRECORD_BENCH_RESOURCES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(TARGET_RESOURCES);
-    let copies = target.div_ceil(per_copy);
+    let copies::Plan {
+        bundles,
+        per_copy,
+        copies,
+        chosen,
+    } = copies::plan(TARGET_RESOURCES);
     let work = tempfile::tempdir().unwrap();
-    let chosen = (0..bundles.len())
-        .max_by_key(|&i| bundles[i]["entry"].as_array().unwrap().len())
-        .unwrap();
     let files = copies::write_copies(&bundles, copies, work.path());
     println!(
         "search benchmark: {} resources, {} people, {copies} copies each",

@@ -30,6 +30,35 @@ pub fn sample_bundles() -> Vec<Value> {
         .collect()
 }
 
+/// What a benchmark builds: the sample Bundles, how many copies of each reach the target
+/// (`OWNRECORD_BENCH_RESOURCES`, else `default_target` resources), and the patient with the
+/// most resources (the one a benchmark reads).
+pub struct Plan {
+    pub bundles: Vec<Value>,
+    pub per_copy: usize,
+    pub copies: usize,
+    pub chosen: usize,
+}
+
+pub fn plan(default_target: usize) -> Plan {
+    let bundles = sample_bundles();
+    let entries = |b: &Value| b["entry"].as_array().unwrap().len();
+    let per_copy: usize = bundles.iter().map(entries).sum();
+    let target = std::env::var("OWNRECORD_BENCH_RESOURCES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default_target);
+    let chosen = (0..bundles.len())
+        .max_by_key(|&i| entries(&bundles[i]))
+        .unwrap();
+    Plan {
+        copies: target.div_ceil(per_copy),
+        per_copy,
+        chosen,
+        bundles,
+    }
+}
+
 /// Writes `copies` copies of each Bundle into `dir`: the files of each person, in order.
 pub fn write_copies(bundles: &[Value], copies: usize, dir: &Path) -> Vec<Vec<PathBuf>> {
     let mut files: Vec<Vec<PathBuf>> = vec![Vec::new(); bundles.len()];
