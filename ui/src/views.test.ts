@@ -46,28 +46,60 @@ describe("record view", () => {
     expect(view.querySelector("#count")!.textContent).toBe("1 entry");
   });
 
-  it("asks for the next page with the right offset", async () => {
+  it("lists a long record a page at a time as the view reaches it, drawing only the rows near the view", async () => {
     const calls: unknown[] = [];
     mockIPC((cmd, args) => {
       if (cmd === "list_items") {
         calls.push(args);
-        const a = args as { offset: number };
-        return { total: 150, items: Array.from({ length: a.offset === 0 ? 100 : 50 }, (_, i) => ({ resource_type: "Observation", id: `o${a.offset + i}`, date: null, display: "Glucose", detail: null, code: "2339-0", source: "s" })) };
+        const a = args as { offset: number; limit: number };
+        const n = Math.max(0, Math.min(a.limit, 20_000 - a.offset));
+        return { total: 20_000, items: Array.from({ length: n }, (_, i) => ({ resource_type: "Observation", id: `o${a.offset + i}`, date: null, display: "Glucose", detail: null, code: "2339-0", source: "s" })) };
       }
     });
     const view = recordView(ann);
+    document.body.appendChild(view);
     await tick();
-    const more = view.querySelector<HTMLButtonElement>("#load-more")!;
-    expect(more.hidden).toBe(false);
-    more.click();
+    expect(view.querySelector("#count")!.textContent).toBe("20000 entries");
+    expect(view.querySelector("#load-more")).toBeNull();
+    expect(calls).toEqual([{ person: 7, category: "timeline", offset: 0, limit: 100 }]);
+    expect(view.querySelectorAll("#items .item").length).toBeLessThan(100);
+    const scroll = view.querySelector<HTMLElement>("#items-scroll")!;
+    expect(scroll.contains(view.querySelector("ol#items"))).toBe(true);
+    scroll.scrollTop = 1e9;
+    scroll.dispatchEvent(new Event("scroll"));
     await tick();
-    expect(calls).toEqual([
-      { person: 7, category: "timeline", offset: 0, limit: 100 },
-      { person: 7, category: "timeline", offset: 100, limit: 100 },
-    ]);
-    expect(view.querySelectorAll(".item").length).toBe(150);
-    expect(more.hidden).toBe(true);
+    await tick();
+    expect(calls).toContainEqual({ person: 7, category: "timeline", offset: 19_900, limit: 100 });
+    const last = view.querySelector<HTMLElement>("#items .item[data-index='19999']")!;
+    expect(last.dataset.id).toBe("o19999");
+    expect(last.dataset.type).toBe("Observation");
+    expect(last.closest("li")!.getAttribute("aria-posinset")).toBe("20000");
+    expect(last.closest("li")!.getAttribute("aria-setsize")).toBe("20000");
+    expect(view.querySelectorAll("#items li").length).toBeLessThan(100);
   });
+
+  it("drops the answer for a category no longer chosen", async () => {
+    const answers = new Map<string, (page: unknown) => void>();
+    mockIPC((cmd, args) => {
+      if (cmd === "list_items") {
+        const a = args as { category: string };
+        return new Promise((resolve) => answers.set(a.category, resolve));
+      }
+    });
+    const view = recordView(ann);
+    document.body.appendChild(view);
+    await tick();
+    view.querySelector<HTMLButtonElement>("#tab-labs")!.click();
+    await tick();
+    const entry = (id: string) => ({ resource_type: "Observation", id, date: null, display: id, detail: null, code: null, source: "s" });
+    answers.get("labs")!({ total: 1, items: [entry("lab1")] });
+    await tick();
+    answers.get("timeline")!({ total: 2, items: [entry("t1"), entry("t2")] });
+    await tick();
+    expect([...view.querySelectorAll<HTMLElement>("#items .item")].map((b) => b.dataset.id)).toEqual(["lab1"]);
+    expect(view.querySelector("#count")!.textContent).toBe("1 entry");
+  });
+
 });
 
 describe("whose record", () => {

@@ -1,5 +1,6 @@
-// The record: a timeline and lists per category, full-text search, one resource in detail
-// (with its source and the raw JSON), and the chart of a test or vital sign.
+// The record: a timeline and lists per category (a virtual list: thousands of entries, a page
+// asked for as the view reaches it), full-text search, one resource in detail (with its source and
+// the raw JSON), and the chart of a test or vital sign.
 import { api } from "../api";
 import type { Category } from "../bindings/Category";
 import type { ListItem } from "../bindings/ListItem";
@@ -7,6 +8,7 @@ import type { Person } from "../bindings/Person";
 import { append, clear, h } from "../dom";
 import { showError } from "../errors";
 import { noRecordYet, personBanner } from "../people";
+import { virtualList } from "../virtual";
 import { documentPanel, hasPresentedForm } from "./document";
 import { isOwn, noteForm, ownMark } from "./own";
 
@@ -28,44 +30,45 @@ const PAGE = 100;
 /** The record of `person` (none: the vault holds no record yet), with `open` in the detail. */
 export function recordView(person: Person | null, open?: ListItem): HTMLElement {
   if (!person) return h("section", { class: "record" }, noRecordYet());
-  const list = h("ol", { class: "items", id: "items" });
   const detail = h("section", { class: "detail", id: "detail", "aria-label": "Details", "aria-live": "polite" });
-  const more = h("button", { id: "load-more", class: "quiet", hidden: true }, "Show more");
   const count = h("p", { class: "muted", id: "count" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const search = h("input", { type: "search", id: "search", placeholder: "Search your record", "aria-label": "Search your record" });
-  const panel = h("div", { role: "tabpanel", id: "record-panel", "aria-labelledby": "tab-timeline" }, list, more);
+  // How the number of entries is said: "12 entries" for a category, "3 found" for a search.
+  let counted = (n: number) => `${n} ${n === 1 ? "entry" : "entries"}`;
+  const list = virtualList<ListItem>({
+    scrollId: "items-scroll",
+    listId: "items",
+    pageSize: PAGE,
+    row: (item) => row(item),
+    onTotal: (n) => (count.textContent = counted(n)),
+    onError: (e) => showError(view, e),
+  });
+  const panel = h("div", { role: "tabpanel", id: "record-panel", "aria-labelledby": "tab-timeline" }, list.element);
   const split = h("div", { class: "split" }, panel, detail);
   const view = h("section", { class: "record" }, h("h1", { class: "record-title" }, "My record"), personBanner(person), h("div", { class: "toolbar" }, tabs, search), count, split);
   let category: Category = "timeline";
-  let offset = 0;
+  /** Bumped by each list shown: a search answered after another list was chosen is dropped. */
+  let shown = 0;
 
-  const load = async (reset: boolean) => {
-    if (reset) {
-      offset = 0;
-      clear(list);
-    }
-    try {
-      const page = await api.list(person.id, category, offset, PAGE);
-      for (const item of page.items) list.appendChild(row(item));
-      offset += page.items.length;
-      count.textContent = `${page.total} ${page.total === 1 ? "entry" : "entries"}`;
-      more.hidden = offset >= page.total;
-    } catch (e) {
-      showError(view, e);
-    }
+  const load = () => {
+    shown++;
+    const of = category;
+    counted = (n) => `${n} ${n === 1 ? "entry" : "entries"}`;
+    list.show({ page: (offset, limit) => api.list(person.id, of, offset, limit) });
   };
+  // One line per entry (the list's rows have one height); what does not fit ends in an ellipsis.
   const row = (item: ListItem) => {
     const button = h(
       "button",
       { class: "item", "data-type": item.resource_type, "data-id": item.id },
       h("span", { class: "date" }, item.date ? item.date.slice(0, 10) : "—"),
-      h("span", { class: "label" }, item.display, isOwn(item.source) && ownMark()),
+      h("span", { class: "label" }, h("span", { class: "text" }, item.display), isOwn(item.source) && ownMark()),
       h("span", { class: "muted" }, item.detail ?? ""),
     );
     // The detail is shown, and the keyboard goes there (Tab then reaches its buttons).
     button.addEventListener("click", () => void showDetail(item).then(focusDetail));
-    return h("li", {}, button);
+    return button;
   };
   const showDetail = async (item: ListItem) => {
     try {
@@ -137,7 +140,7 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
       }
       panel.setAttribute("aria-labelledby", tab.id);
       search.value = "";
-      void load(true);
+      load();
     });
     tabs.appendChild(tab);
   }
@@ -153,42 +156,26 @@ export function recordView(person: Person | null, open?: ListItem): HTMLElement 
     next.focus();
     next.click();
   });
-  // Up and down arrows go from entry to entry.
-  list.addEventListener("keydown", (e) => {
-    const key = (e as KeyboardEvent).key;
-    if (key !== "ArrowDown" && key !== "ArrowUp") return;
-    const all = [...list.querySelectorAll<HTMLButtonElement>(".item")];
-    const at = all.indexOf(document.activeElement as HTMLButtonElement);
-    if (at < 0) return;
-    e.preventDefault();
-    all[Math.min(all.length - 1, Math.max(0, at + (key === "ArrowDown" ? 1 : -1)))].focus();
-  });
   const focusDetail = () => {
     const title = detail.querySelector<HTMLElement>("#detail-title");
     title?.setAttribute("tabindex", "-1");
     title?.focus();
   };
-  // "Show more": the keyboard goes to the first entry it added.
-  more.addEventListener("click", () => {
-    const before = list.children.length;
-    void load(false).then(() => list.children[before]?.querySelector<HTMLElement>(".item")?.focus());
-  });
+  // The hits of a search, all known at once, in the same list.
   search.addEventListener("keydown", async (e) => {
     if ((e as KeyboardEvent).key !== "Enter") return;
-    if (!search.value.trim()) return void load(true);
+    if (!search.value.trim()) return load();
+    const asked = ++shown;
     try {
       const hits = await api.search(person.id, search.value);
-      clear(list);
-      more.hidden = true;
-      count.textContent = `${hits.length} found`;
-      for (const hit of hits) {
-        list.appendChild(row({ resource_type: hit.resource_type, id: hit.id, date: hit.date, display: hit.display || hit.resource_type, detail: null, code: null, source: hit.source }));
-      }
+      if (asked !== shown) return;
+      counted = (n) => `${n} found`;
+      list.show({ items: hits.map((hit) => ({ resource_type: hit.resource_type, id: hit.id, date: hit.date, display: hit.display || hit.resource_type, detail: null, code: null, source: hit.source })) });
     } catch (err) {
-      showError(view, err);
+      if (asked === shown) showError(view, err);
     }
   });
-  void load(true);
+  load();
   // An entry opened from elsewhere (the home, the visits, the bills): its detail, focused.
   if (open) {
     void showDetail(open).then(() => {
