@@ -639,10 +639,11 @@ impl<'a> Parser<'a> {
             }
             target
         });
-        let value: serde_json::Value = serde_json::from_str(&resolved)
+        let mut value: serde_json::Value = serde_json::from_str(&resolved)
             .map_err(|e| self.fail(format!("{place} {}", describe_json_error(&e))))?;
-        let (mut facts, entry) = self.read(&value, place)?;
-        let json = match facts.id {
+        // A resource without an id (a transaction's, named by its `urn:uuid:` fullUrl) gets
+        // one before it is read, so that a Patient without an id is its own subject.
+        let json = match value.get("id") {
             Some(_) => resolved.into_owned(),
             None => {
                 let id = full_url.and_then(id_from_full_url).unwrap_or_else(|| {
@@ -650,10 +651,13 @@ impl<'a> Parser<'a> {
                     hex::encode(&digest[..16])
                 });
                 let with_id = insert_id(&resolved, &id);
-                facts.id = Some(id);
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("id".into(), serde_json::Value::String(id));
+                }
                 with_id
             }
         };
+        let (facts, entry) = self.read(&value, place)?;
         Ok(Prepared {
             json,
             facts,
@@ -727,6 +731,10 @@ fn id_from_full_url(full_url: &str) -> Option<String> {
 /// Adds `"id"` as the first element of a resource object that has none.
 fn insert_id(raw: &str, id: &str) -> String {
     match raw.split_once('{') {
+        // An empty object (refused when read, as it names no type) stays valid JSON.
+        Some((before, after)) if after.trim_start().starts_with('}') => {
+            format!("{before}{{\"id\":\"{id}\"{after}")
+        }
         Some((before, after)) => format!("{before}{{\"id\":\"{id}\",{after}"),
         // Not reached: only JSON objects are resources.
         None => raw.to_owned(),

@@ -151,6 +151,42 @@ fn conditional_references_resolve_against_the_vault() {
     assert_eq!(encounter["id"], "5c5e8e8a-0000-4000-8000-000000000001");
 }
 
+/// A transaction's Patient with no id, named only by its `urn:uuid:` fullUrl, is the subject of
+/// itself and of the resources naming that fullUrl: one person, nothing refused.
+#[test]
+fn a_patient_without_an_id_takes_its_full_url_and_is_its_own_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let bundle = files.path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[
+          {"fullUrl":"urn:uuid:7d1f0000-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","name":[{"family":"Noid"}]},"request":{"method":"POST","url":"Patient"}},
+          {"fullUrl":"urn:uuid:7d1f0000-0000-4000-8000-000000000002","resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:7d1f0000-0000-4000-8000-000000000001"},"code":{"text":"Headache"}},"request":{"method":"POST","url":"Condition"}}
+        ]}"#,
+    )
+    .unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let report = vault
+        .import_file(&bundle, PersonChoice::New, &mut no_progress())
+        .unwrap();
+    assert_eq!(report.counts.new, 2);
+    let people = vault.people().unwrap();
+    assert_eq!(people.len(), 1, "one person");
+    let conn = crate::raw_connection(dir.path());
+    let (json, person): (String, i64) = conn
+        .query_row(
+            "SELECT r.json, e.person_id FROM resources r JOIN entries e ON e.resource_id = r.id
+             WHERE r.resource_type = 'Patient'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let patient: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(patient["id"], "7d1f0000-0000-4000-8000-000000000001");
+    assert_eq!(person, people[0].id);
+}
+
 /// A newer version replaces the stored one and the old one is kept in history; an older one is not current.
 #[test]
 fn newer_versions_replace_and_history_is_counted() {
