@@ -125,6 +125,11 @@ pub enum Error {
     )]
     SyncStopped,
 
+    #[error(
+        "The sign-in was stopped before it finished. Nothing was connected; connect again to sign in."
+    )]
+    SignInStopped,
+
     #[error("Say who receives the copy.")]
     NoRecipient,
 
@@ -330,6 +335,7 @@ impl Error {
             Error::WrongPasscode => "wrong_passcode",
             Error::BadStudy => "bad_study",
             Error::SyncStopped => "sync_stopped",
+            Error::SignInStopped => "sign_in_stopped",
             Error::OwnEntry(_) => "own_entry_refused",
             Error::NoRecipient => "no_recipient",
             Error::UnknownStudy(_) => "unknown_study",

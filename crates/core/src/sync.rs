@@ -124,6 +124,16 @@ impl Stop {
     }
 }
 
+/// `work`, unless `stop` is asked first (then `None`; asked before, `work` never starts). Safe
+/// to drop at any await in a sync: every write is one synchronous transaction between awaits.
+async fn unless_stopped<F: std::future::Future>(stop: &Stop, work: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        () = stop.stopped() => None,
+        done = work => Some(done),
+    }
+}
+
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
@@ -348,21 +358,35 @@ impl Vault {
             options: options.clone(),
             clock: self.clock(),
         });
+        let stop = options.stop.clone();
+        let report = SyncReport {
+            connection: id,
+            portal: session.connection.fhir_base.clone(),
+            incremental: false,
+            pages: 0,
+            counts: StoreCounts::default(),
+            referenced: 0,
+            attachments: 0,
+            retries: 0,
+        };
         // Renew before starting if the access token is (nearly) expired.
         if session
             .tokens
             .expires_at
             .is_some_and(|t| t <= now.saturating_add(60))
         {
-            match portal.renew(&session.tokens.access_token).await {
-                Ok(tokens) => self.save_tokens(id, &tokens)?,
-                Err(e) => return self.sync_failed(id, e),
+            match unless_stopped(&stop, portal.renew(&session.tokens.access_token)).await {
+                None => return self.sync_stopped(id, &portal, &report).await,
+                Some(Ok(tokens)) => self.save_tokens(id, &tokens)?,
+                Some(Err(e)) => return self.sync_failed(id, e),
             }
         }
 
         let watermarks = self.watermarks(id)?;
         let incremental = !watermarks.is_empty();
-        let capabilities = portal.capabilities().await;
+        let Some(capabilities) = unless_stopped(&stop, portal.capabilities()).await else {
+            return self.sync_stopped(id, &portal, &report).await;
+        };
         let types: Vec<String> = match (&capabilities, &portal.profile.types) {
             // A payer's profile names its types (claims, coverage).
             (_, Some(listed)) => std::iter::once("Patient".to_owned())
@@ -391,23 +415,21 @@ impl Vault {
         })?;
         // Whose record this is, decided before anything is downloaded: the portal's Patient is
         // fetched and stored with its link to a person, or nothing is.
-        let settle_retries = match self
-            .settle_portal_patient(&portal, id, source_id, &patient, options.person)
-            .await
-        {
-            Ok(retried) => retried,
-            Err(e) => return self.sync_failed(id, e),
+        let settled = unless_stopped(
+            &stop,
+            self.settle_portal_patient(&portal, id, source_id, &patient, options.person),
+        )
+        .await;
+        let settle_retries = match settled {
+            None => return self.sync_stopped(id, &portal, &report).await,
+            Some(Ok(retried)) => retried,
+            Some(Err(e)) => return self.sync_failed(id, e),
         };
 
         let mut report = SyncReport {
-            connection: id,
-            portal: session.connection.fhir_base.clone(),
             incremental,
-            pages: 0,
-            counts: StoreCounts::default(),
-            referenced: 0,
-            attachments: 0,
             retries: settle_retries,
+            ..report
         };
         let (sender, mut receiver) =
             tokio::sync::mpsc::channel::<Message>(options.concurrency.max(1).saturating_mul(2));
@@ -456,7 +478,6 @@ impl Vault {
         let mut complete: Vec<(String, String)> = Vec::new();
         let mut types_done = 0;
         let mut failure = None;
-        let stop = options.stop.clone();
         let mut stopped = false;
         loop {
             let message = tokio::select! {

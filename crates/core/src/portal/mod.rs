@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::audit::AuditKind;
 use crate::error::{Error, Result};
+use crate::sync::Stop;
 use crate::vault::Vault;
 use app_redirect::AppCallbacks;
 use oauth::{Endpoints, Tokens};
@@ -45,6 +46,9 @@ pub struct ConnectRequest {
     pub practice: Option<String>,
     /// A profile other than the vendor's bundled one (a developer's own portal).
     pub profile: Option<VendorProfile>,
+    /// Ends the sign-in early, waiting for the browser included (a lock): [`Error::SignInStopped`],
+    /// nothing stored.
+    pub stop: Stop,
 }
 
 impl ConnectRequest {
@@ -58,6 +62,7 @@ impl ConnectRequest {
             vendor: None,
             practice: None,
             profile: None,
+            stop: Stop::default(),
         }
     }
 }
@@ -130,7 +135,24 @@ impl Vault {
             .await
     }
 
+    /// [`Vault::sign_in`] until `request.stop` asks it to end. Dropping the sign-in at any await
+    /// is safe: its one write (the connection, its tokens and the audit row, in one transaction)
+    /// comes after its last await, so a stopped sign-in has stored nothing.
     async fn connect_through(
+        &mut self,
+        request: ConnectRequest,
+        callbacks: Option<&mut AppCallbacks>,
+        open_browser: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<Connection> {
+        let stop = request.stop.clone();
+        tokio::select! {
+            biased;
+            () = stop.stopped() => Err(Error::SignInStopped),
+            connected = self.sign_in(request, callbacks, open_browser) => connected,
+        }
+    }
+
+    async fn sign_in(
         &mut self,
         request: ConnectRequest,
         callbacks: Option<&mut AppCallbacks>,

@@ -622,3 +622,83 @@ async fn a_stop_ends_a_running_sync_within_a_second_and_the_next_sync_loses_noth
     );
     vault.verify_audit().unwrap();
 }
+
+/// A lock while the patient is still signing in: the wait for the browser ends within a second
+/// of the stop, nothing is connected, and a later sign-in works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_sign_in_waiting_for_the_browser() {
+    use ownrecord_core::sync::Stop;
+    let portal = start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let stop = Stop::new();
+    let request = ConnectRequest {
+        stop: stop.clone(),
+        ..ConnectRequest::new(&portal.fhir_base(), ownrecord_demo_portal::DEMO_CLIENT_ID)
+    };
+    let (shown, address) = tokio::sync::oneshot::channel();
+    let stopper = tokio::spawn(async move {
+        // The sign-in page is open in the browser, and the patient is slow.
+        let _: String = address.await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.stop();
+        std::time::Instant::now()
+    });
+    let result = vault
+        .connect(request, move |url| {
+            let _ = shown.send(url.to_owned());
+            Ok(())
+        })
+        .await;
+    let ended = std::time::Instant::now();
+    let asked = stopper.await.unwrap();
+    assert!(matches!(result, Err(Error::SignInStopped)), "{result:?}");
+    let took = ended.duration_since(asked);
+    assert!(
+        took < Duration::from_secs(1),
+        "the sign-in took {took:?} to stop"
+    );
+    assert!(vault.connections().unwrap().is_empty(), "nothing connected");
+    connect(&mut vault, &portal).await;
+    assert_eq!(vault.connections().unwrap().len(), 1);
+}
+
+/// A stop while the sync is still on its first requests (the Patient read, before any page):
+/// it ends within a second too, nothing stored but what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_before_the_first_page_ends_the_sync_within_a_second() {
+    use ownrecord_core::sync::Stop;
+    let portal = start(Options {
+        // The first sync's Patient read alone takes this long.
+        delay: Duration::from_secs(4),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let connection = connect(&mut vault, &portal).await;
+    let stop = Stop::new();
+    let options = SyncOptions {
+        stop: stop.clone(),
+        ..fast_retries()
+    };
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.stop();
+        std::time::Instant::now()
+    });
+    let result = vault.sync(connection.id, options, &mut |_| {}).await;
+    let ended = std::time::Instant::now();
+    let asked = stopper.await.unwrap();
+    assert!(matches!(result, Err(Error::SyncStopped)), "{result:?}");
+    let took = ended.duration_since(asked);
+    assert!(
+        took < Duration::from_secs(1),
+        "the sync took {took:?} to stop"
+    );
+    assert!(stored(dir.path()).is_empty(), "no page was stored");
+    assert_eq!(
+        vault.connections().unwrap()[0].status,
+        ConnectionStatus::Connected
+    );
+}
