@@ -15,7 +15,7 @@ use ownrecord_core::{Clock, SystemClock, Vault};
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify};
 
-use crate::commands::on_vault;
+use crate::jobs::OpenVault;
 
 const DEFAULT_DELAY: Duration = Duration::from_secs(60);
 const DAILY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -129,7 +129,7 @@ fn a_day_since(last_backup: Option<&str>) -> bool {
 
 /// The automatic backups, for as long as the app runs. Nothing happens while the vault is
 /// locked or no folder is chosen.
-pub async fn schedule(vault: Arc<Mutex<Option<Vault>>>, backups: Arc<Backups>) {
+pub async fn schedule(vault: Arc<OpenVault>, backups: Arc<Backups>) {
     loop {
         let changed = tokio::time::timeout(CHECK_EVERY, backups.changed.notified())
             .await
@@ -144,13 +144,14 @@ pub async fn schedule(vault: Arc<Mutex<Option<Vault>>>, backups: Arc<Backups>) {
                 continue; // "Back up now" or the lock took it meanwhile.
             }
         }
-        let taken = on_vault(&vault, move |v| {
-            if !changed && !a_day_since(v.backup_status()?.last_backup.as_deref()) {
-                return Ok(None);
-            }
-            take(v)
-        })
-        .await;
+        let taken = vault
+            .run(move |v| {
+                if !changed && !a_day_since(v.backup_status()?.last_backup.as_deref()) {
+                    return Ok(None);
+                }
+                take(v)
+            })
+            .await;
         if let Ok(Some((job, folder))) = taken {
             // The outcome, a failure too, is kept for the Backups view.
             let _ = backups.run(job, folder, true).await;

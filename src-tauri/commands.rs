@@ -22,20 +22,20 @@ use ownrecord_core::{KeyProtection, SystemClock, Unlock, Vault};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
-use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::backups::{self, BackupAttempt, Backups};
 use crate::deep_link::SignIns;
 use crate::error::CommandError;
+use crate::jobs::{self, OpenVault};
 use crate::sharing::{DemoShareHost, PendingResearch};
 
 pub(crate) type Result<T> = std::result::Result<T, CommandError>;
 
 pub struct AppState {
     pub vault_dir: PathBuf,
-    /// The open vault, while unlocked.
-    pub vault: Arc<Mutex<Option<Vault>>>,
+    /// The open vault, while unlocked, and the jobs running on it (see [`jobs`]).
+    pub vault: Arc<OpenVault>,
     /// Automatic backups: told of each change, run by [`backups::schedule`].
     pub backups: Arc<Backups>,
     /// The demo portal `cargo xtask run` starts.
@@ -52,7 +52,7 @@ impl AppState {
     pub fn new(vault_dir: PathBuf) -> Self {
         AppState {
             vault_dir,
-            vault: Arc::new(Mutex::new(None)),
+            vault: Arc::new(OpenVault::default()),
             backups: Arc::new(Backups::new()),
             demo_portal: std::env::var("OWNRECORD_DEMO_PORTAL")
                 .unwrap_or_else(|_| "http://127.0.0.1:8765/fhir".to_owned()),
@@ -63,13 +63,13 @@ impl AppState {
     }
 }
 
-/// Runs `f` on the unlocked vault, on a blocking thread (SQLite and the core's network calls
-/// never hold up the window or the async workers). Async core calls inside use [`block_on`].
+/// Runs `f` on the unlocked vault, on a blocking thread (see [`OpenVault::run`]). Async core
+/// calls inside use [`block_on`].
 pub(crate) async fn with_vault<T: Send + 'static>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
 ) -> Result<T> {
-    on_vault(&state.vault, f).await
+    state.vault.run(f).await
 }
 
 /// [`with_vault`] for a command that changes the vault: a backup follows once it is quiet.
@@ -80,30 +80,6 @@ pub(crate) async fn changing<T: Send + 'static>(
     let result = with_vault(state, f).await;
     state.backups.changed();
     result
-}
-
-/// [`with_vault`] on the vault's mutex itself.
-pub(crate) async fn on_vault<T: Send + 'static>(
-    vault: &Mutex<Option<Vault>>,
-    f: impl FnOnce(&mut Vault) -> ownrecord_core::Result<T> + Send + 'static,
-) -> Result<T> {
-    let mut guard = vault.lock().await;
-    let mut vault = guard.take().ok_or(CommandError::Locked)?;
-    let joined = tokio::task::spawn_blocking(move || {
-        let result = f(&mut vault);
-        (vault, result)
-    })
-    .await;
-    match joined {
-        Ok((vault, result)) => {
-            *guard = Some(vault);
-            Ok(result?)
-        }
-        // The task panicked: the vault was dropped (closed); the window shows the lock screen.
-        Err(_) => Err(CommandError::Core(ownrecord_core::Error::Internal(
-            "the operation stopped unexpectedly; unlock the vault again".into(),
-        ))),
-    }
 }
 
 /// Runs `f` on a blocking thread (unlocking derives a key with Argon2id, which takes a while).
@@ -140,12 +116,7 @@ pub struct VaultStatus {
 }
 
 async fn status(state: &State<'_, AppState>) -> VaultStatus {
-    let has_recovery_key = state
-        .vault
-        .lock()
-        .await
-        .as_ref()
-        .map(Vault::has_recovery_key);
+    let has_recovery_key = state.vault.peek(Vault::has_recovery_key).await;
     VaultStatus {
         exists: ownrecord_core::vault::exists(&state.vault_dir),
         unlocked: has_recovery_key.is_some(),
@@ -192,7 +163,7 @@ pub async fn create_vault(
     let recovery_key = vault
         .take_new_recovery_key()
         .map(|k| k.to_text().as_str().to_owned());
-    *state.vault.lock().await = Some(vault);
+    state.vault.open(vault).await;
     Ok(CreatedVault {
         status: status(&state).await,
         recovery_key,
@@ -213,27 +184,35 @@ pub async fn unlock(
     };
     let dir = state.vault_dir.clone();
     let vault = blocking(move || Vault::open(&dir, unlock, Arc::new(SystemClock))).await?;
-    *state.vault.lock().await = Some(vault);
+    state.vault.open(vault).await;
     Ok(status(&state).await)
 }
 
+/// Locks within a second, whatever runs: a sync or sign-in is stopped, and the vault is closed
+/// as soon as the job gives it back (see [`jobs`]).
 #[tauri::command]
 pub async fn lock(state: State<'_, AppState>) -> Result<VaultStatus> {
     state.research.drop_copy();
-    if let Some(vault) = state.vault.lock().await.take() {
-        // A change not yet backed up is backed up now; the job keeps its own copy of the key
-        // only until it is done.
-        let pending = match state.backups.take_pending() {
-            true => backups::take(&vault).ok().flatten(),
-            false => None,
-        };
-        vault.lock()?;
-        if let Some((job, folder)) = pending {
-            let backups = state.backups.clone();
-            tauri::async_runtime::spawn(async move { backups.run(job, folder, true).await });
-        }
-    }
+    lock_vault(&state.vault, state.backups.clone()).await;
     Ok(status(&state).await)
+}
+
+/// [`lock`], also for the operating system's lock and sleep.
+pub(crate) async fn lock_vault(vault: &Arc<OpenVault>, backups: Arc<Backups>) {
+    vault
+        .lock(jobs::LOCK_WAIT, move |vault| {
+            // A change not yet backed up is backed up now; the job keeps its own copy of the
+            // key only until it is done.
+            let pending = match backups.take_pending() {
+                true => backups::take(&vault).ok().flatten(),
+                false => None,
+            };
+            let _ = vault.lock();
+            if let Some((job, folder)) = pending {
+                tauri::async_runtime::spawn(async move { backups.run(job, folder, true).await });
+            }
+        })
+        .await;
 }
 
 /// Restores the newest backup in `from` (a backup folder, or one generation in it) into the
@@ -250,7 +229,6 @@ pub async fn restore_backup(
         recovery_key: secret(recovery_key),
     };
     let to = state.vault_dir.clone();
-    let mut guard = state.vault.lock().await;
     let (vault, report) = blocking(move || {
         let request = RestoreRequest {
             from: Path::new(&from),
@@ -262,7 +240,7 @@ pub async fn restore_backup(
         restore(request, Arc::new(SystemClock))
     })
     .await?;
-    *guard = Some(vault);
+    state.vault.open(vault).await;
     Ok(report)
 }
 
@@ -527,8 +505,14 @@ pub async fn connect_portal(
     on_sign_in: Channel<String>,
 ) -> Result<Connection> {
     let (mut callbacks, _waiting) = state.sign_ins.wait();
+    // A lock ends the wait for the browser.
+    let job = state.vault.job();
+    let stop = job.stop();
     changing(&state, move |v| {
-        let request = connect_request(v, form)?;
+        let request = ConnectRequest {
+            stop,
+            ..connect_request(v, form)?
+        };
         block_on(v.connect_from_app(request, &mut callbacks, move |sign_in| {
             let _ = on_sign_in.send(sign_in.to_owned());
             // No browser (e.g. a test machine) is not an error: the window shows the link.
@@ -547,8 +531,11 @@ pub async fn sync_portal(
     person: Option<PersonChoice>,
     on_progress: Channel<SyncProgress>,
 ) -> Result<SyncReport> {
+    // A lock stops the sync between pages (whole pages are kept; the next sync goes on).
+    let job = state.vault.job();
     let options = SyncOptions {
         person: person.unwrap_or_default(),
+        stop: job.stop(),
         ..SyncOptions::default()
     };
     changing(&state, move |v| {
@@ -769,12 +756,7 @@ pub async fn wipe(state: State<'_, AppState>, confirmation: String) -> Result<Wi
     }
     state.research.drop_copy();
     let _no_backup = state.backups.hold().await;
-    let vault = state
-        .vault
-        .lock()
-        .await
-        .take()
-        .ok_or(CommandError::Locked)?;
+    let vault = state.vault.take().await.ok_or(CommandError::Locked)?;
     let report = tokio::task::spawn_blocking(move || block_on(vault.wipe(false)))
         .await
         .map_err(|_| {

@@ -6,8 +6,10 @@ mod deep_link;
 mod documents;
 mod error;
 mod home;
+mod jobs;
 mod own;
 mod sharing;
+mod system_lock;
 mod text_size;
 
 use tauri::{Builder, Runtime};
@@ -112,6 +114,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
         .setup(move |app| {
             text_size::follow_system(app);
             deep_link::listen(app.handle());
+            system_lock::listen(app.handle());
             tauri::async_runtime::spawn(backups::schedule(vault, backups));
             Ok(())
         })

@@ -405,22 +405,35 @@ fn failures_by_host(refreshed: &Refreshed, shares: &[Share]) -> Vec<HostFailure>
     by_host.into_values().collect()
 }
 
-/// Asks each active link's host who opened it; each new open goes to the disclosure log.
+/// Asks each active link's host who opened it; each new open goes to the disclosure log. A lock
+/// ends it between hosts' answers (the opens recorded so far stay; the rest come next time).
 #[tauri::command]
 pub async fn refresh_shares(state: State<'_, AppState>) -> Result<RefreshView> {
+    let job = state.vault.job();
+    let stop = job.stop();
     changing(&state, move |v| {
-        let refreshed = block_on(v.refresh_shares())?;
+        let refreshed = block_on(async {
+            tokio::select! {
+                biased;
+                () = stop.stopped() => None,
+                refreshed = v.refresh_shares() => Some(refreshed),
+            }
+        });
+        let Some(refreshed) = refreshed.transpose()? else {
+            return Ok(None);
+        };
         let shares = v.shares()?;
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(RefreshView {
+        Ok(Some(RefreshView {
             checked: count(refreshed.checked),
             new_opens: count(refreshed.new_opens),
             new_refusals: count(refreshed.new_refusals),
             failed: failures_by_host(&refreshed, &shares),
             shares: shares.into_iter().map(ShareRecord::from).collect(),
-        })
+        }))
     })
-    .await
+    .await?
+    .ok_or(CommandError::Locked)
 }
 
 /// Stops a link at its host (it no longer opens) and records it.

@@ -7,5 +7,6 @@ mod e2e;
 mod e2e_chart;
 mod e2e_documents;
 mod e2e_home;
+mod e2e_lock;
 mod e2e_own;
 mod readme;

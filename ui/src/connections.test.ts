@@ -292,3 +292,33 @@ describe("a connection's name", () => {
     expect(connectionName(connection({ name: "fhir.example.org", fhir_base: "https://fhir.example.org/r4", vendor: null }), vendorsByCode)).toBe("Portal at fhir.example.org");
   });
 });
+
+describe("a lock during a job", () => {
+  it("a sync stopped by a lock says so calmly in the connection's status, with no error", async () => {
+    const sentence = "The sync was stopped before it finished. Everything downloaded so far is kept; the next sync goes on from there.";
+    mockIPC((cmd) => {
+      if (cmd === "connections") return [connection({})];
+      if (cmd === "people" || cmd === "portal_vendors") return [];
+      if (cmd === "sync_portal") throw { code: "sync_stopped", message: sentence };
+    });
+    const view = show();
+    await tick();
+    $(view, ".connection .sync").click();
+    await tick(5);
+    expect($(view, ".connection .status").textContent).toBe(sentence);
+    expect(view.querySelector(".error")).toBeNull();
+    expect($(view, ".connection .sync-progress").hidden).toBe(true);
+  });
+
+  it("a sign-in stopped by a lock ends with nothing to say", async () => {
+    portals([], () => {
+      throw { code: "sign_in_stopped", message: "The sign-in was stopped before it finished. Nothing was connected; connect again to sign in." };
+    });
+    const view = show();
+    await tick();
+    $(view, "#connect-demo").click();
+    await tick(5);
+    expect(view.querySelector(".error")).toBeNull();
+    expect($(view, "#sign-in").hidden).toBe(true);
+  });
+});

@@ -80,7 +80,8 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
       return true;
     } catch (e) {
       signIn.hidden = true;
-      showError(view, e);
+      // Stopped by a lock: nothing to say (the lock screen shows; nothing was connected).
+      if (!(e instanceof AppError && e.code === "sign_in_stopped")) showError(view, e);
       return false;
     }
   };
@@ -120,7 +121,9 @@ export function connectionsView(demoPortal: string, dropped: string[] = []): HTM
           state.textContent = "Not synced: nothing was downloaded.";
         }
       } catch (e) {
-        showError(view, e);
+        // Stopped by a lock: the lock screen shows; the sentence is for the return, not an error.
+        if (e instanceof AppError && e.code === "sync_stopped") state.textContent = e.message;
+        else showError(view, e);
       } finally {
         progress.hidden = true;
         sync.removeAttribute("aria-disabled");
