@@ -393,8 +393,8 @@ fn rss_mb(pid: u32) -> f64 {
 }
 
 /// A passphrase vault holding ≥ 200k resources, in which the first person (the one the window
-/// shows after unlock) has ≥ 20k timeline entries: copies of the largest sample patient until
-/// they do, then copies of every sample patient. Each copy has fresh ids, all from one file
+/// shows after unlock) has ≥ 20k timeline entries: every sample patient, the largest first, then
+/// copies of the largest until they have, then copies of everyone. Each copy has fresh ids, all from one file
 /// source (so the copies are not shown as duplicates across sources), and each copy's patients
 /// are linked to the people the first copy made by the automatic match. Returns the resources
 /// and the first person's timeline entries.
@@ -407,12 +407,10 @@ fn fill_vault(dir: &Path, work: &Path) -> (usize, i64) {
             .cloned()
             .unwrap_or_default()
     };
-    let files = ownrecord_testkit::sample_files();
-    let largest = files
-        .iter()
-        .max_by_key(|f| entries_of(f).len())
-        .map(entries_of)
-        .unwrap();
+    // The largest sample patient first, so that the first copy makes them the first person.
+    let mut files = ownrecord_testkit::sample_files();
+    files.sort_by_key(|f| std::cmp::Reverse(entries_of(f).len()));
+    let largest = entries_of(&files[0]);
     // Organizations and practitioners recur across the sample files: each once per copy.
     let mut seen = std::collections::HashSet::new();
     let everyone: Vec<serde_json::Value> = files
@@ -450,7 +448,9 @@ fn fill_vault(dir: &Path, work: &Path) -> (usize, i64) {
         let person = vault.people().unwrap()[0].id;
         vault.list(person, Category::Timeline, 0, 1).unwrap().total
     };
-    written += import(&largest, &mut vault);
+    // Every sample patient once (into an empty vault, the automatic match makes each a person),
+    // then the largest until they have enough entries, then everyone again.
+    written += import(&everyone, &mut vault);
     while first_timeline(&vault) < TIMELINE {
         written += import(&largest, &mut vault);
     }
