@@ -21,25 +21,6 @@ pub fn subject_id(subject: &Subject) -> Option<&str> {
     }
 }
 
-/// The search-index word of a source's Patient: every resource of theirs carries it in its
-/// search text, so a search for one person intersects the words typed with their Patients' words
-/// inside the full-text index. It names (source, Patient id), never a person, so it never
-/// changes when people are linked or split. Letters and digits only (one token).
-pub fn subject_token(source_id: i64, patient_id: &str) -> String {
-    use sha2::Digest;
-    let digest: [u8; 32] =
-        sha2::Sha256::digest(format!("{source_id}|{patient_id}").as_bytes()).into();
-    format!("ownrecordsubject{}", hex::encode(&digest[..8]))
-}
-
-/// A resource's text for the search index: its readable text and its Patient's word.
-pub fn search_text(text: &str, source_id: i64, subject: &Subject) -> Option<String> {
-    match subject_id(subject) {
-        Some(patient) => Some(format!("{text}\n{}", subject_token(source_id, patient))),
-        None => (!text.is_empty()).then(|| text.to_owned()),
-    }
-}
-
 /// Every `system|code` of the entry's main concept, one per line.
 fn codes_text(entry: &Entry) -> String {
     let mut codes: Vec<String> = entry

@@ -114,32 +114,23 @@ impl Vault {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        // Only this person's Patients' resources: their words, inside the index.
-        let tokens: Vec<String> = self
-            .db()
-            .prepare_cached(
-                "SELECT source_id, patient_id FROM person_patients WHERE person_id = ?1",
-            )?
-            .query_map([person], |r| {
-                Ok(crate::vault::entries::subject_token(
-                    r.get(0)?,
-                    &r.get::<_, String>(1)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        if tokens.is_empty() {
-            return Ok(Vec::new());
-        }
-        let query = format!("({query}) AND ({})", tokens.join(" OR "));
-        // CROSS JOIN keeps the index's matches the outer loop: the other way round SQLite would
-        // run the full-text query once for each of the person's entries.
+        // The index's matches are the outer loop (CROSS JOIN), each looked up in `entries_search`
+        // (person, resource, date; shown entries only): one person's part of a narrow index, a
+        // few cached pages however many people and Patients the vault holds, where the entry
+        // table's own rows would be a page read (and decrypted) per match of anyone's, which is
+        // what SQLite picks unless told (INDEXED BY). Only the newest `limit` are read in full.
         let mut stmt = self.db().prepare_cached(
-            "SELECT r.resource_type, r.fhir_id, e.date, e.display, coalesce(c.name, s.name)
-             FROM resource_text t CROSS JOIN entries e ON e.resource_id = t.rowid
-             JOIN resources r ON r.id = t.rowid JOIN sources s ON s.id = r.source_id
+            "WITH hits AS MATERIALIZED (
+                 SELECT e.resource_id, e.date
+                 FROM resource_text t CROSS JOIN entries e INDEXED BY entries_search
+                      ON e.person_id = ?3 AND e.resource_id = t.rowid
+                 WHERE resource_text MATCH ?1 AND e.duplicate_of IS NULL
+                 ORDER BY e.date DESC, e.resource_id DESC LIMIT ?2)
+             SELECT r.resource_type, r.fhir_id, h.date, e.display, coalesce(c.name, s.name)
+             FROM hits h JOIN entries e ON e.resource_id = h.resource_id
+             JOIN resources r ON r.id = h.resource_id JOIN sources s ON s.id = r.source_id
              LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
-             WHERE resource_text MATCH ?1 AND e.person_id = ?3 AND e.duplicate_of IS NULL
-             ORDER BY e.date DESC, e.resource_id DESC LIMIT ?2",
+             ORDER BY h.date DESC, h.resource_id DESC",
         )?;
         let hits = stmt
             .query_map(rusqlite::params![query, limit as i64, person], |r| {

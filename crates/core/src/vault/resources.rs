@@ -188,7 +188,7 @@ impl<'a, 't> ResourceWriter<'a, 't> {
                     now
                 ])?;
             let row_id = self.tx.last_insert_rowid();
-            self.index(row_id, source_id, facts, entry)?;
+            self.index(row_id, facts)?;
             self.put_entry(row_id, source_id, entry)?;
             return Ok(Stored::New);
         };
@@ -244,7 +244,7 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         self.tx
             .prepare_cached("DELETE FROM identifiers WHERE resource_id = ?1")?
             .execute([row_id])?;
-        self.index(row_id, source_id, facts, entry)?;
+        self.index(row_id, facts)?;
         self.put_entry(row_id, source_id, entry)?;
         Ok(Stored::Updated)
     }
@@ -279,20 +279,14 @@ impl<'a, 't> ResourceWriter<'a, 't> {
         entries::put(self.tx, row_id, source_id, entry, person)
     }
 
-    fn index(
-        &mut self,
-        row_id: i64,
-        source_id: i64,
-        facts: &ResourceFacts,
-        entry: &Entry,
-    ) -> Result<()> {
+    fn index(&mut self, row_id: i64, facts: &ResourceFacts) -> Result<()> {
         for (system, value) in &facts.identifiers {
             self.tx
                 .prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, resource_id) VALUES (?1, ?2, ?3)")?
                 .execute(params![system, value, row_id])?;
         }
-        if let Some(text) = entries::search_text(&facts.text, source_id, &entry.subject) {
-            self.pending_text.push((row_id, text));
+        if !facts.text.is_empty() {
+            self.pending_text.push((row_id, facts.text.clone()));
         }
         if self.pending_text.len() >= TEXT_BATCH {
             self.flush_text()?;

@@ -18,6 +18,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0004_preferences.sql"),
     include_str!("../../migrations/0005_vendor_connections.sql"),
     include_str!("../../migrations/0006_own_entries.sql"),
+    include_str!("../../migrations/0007_search_by_person.sql"),
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -91,7 +92,9 @@ fn people_and_entries(tx: &Transaction<'_>) -> HookResult {
             let text = ResourceFacts::of(&value)
                 .map(|f| f.text)
                 .unwrap_or_default();
-            texts.extend(entries::search_text(&text, source_id, &entry.subject).map(|t| (id, t)));
+            if !text.is_empty() {
+                texts.push((id, text));
+            }
             match &entry.subject {
                 Subject::Itself(patient) => {
                     patients.push((source_id, patient.clone(), Demographics::of(&value)))

@@ -403,6 +403,154 @@ fn same_name_other_birth_date_is_never_linked_automatically() {
     assert_eq!(vault.people().unwrap().len(), 1);
 }
 
+/// A file of one Patient with the given problems, `(id, name, onset date)`.
+fn problems_file(dir: &Path, id: &str, birth: &str, problems: &[(&str, &str, &str)]) -> PathBuf {
+    let mut entry = vec![
+        serde_json::json!({"resource": {"resourceType": "Patient", "id": id,
+        "gender": "female", "birthDate": birth, "name": [{"family": "Garcia", "given": ["Maria"]}]}}),
+    ];
+    for (problem, name, onset) in problems {
+        entry.push(
+            serde_json::json!({"resource": {"resourceType": "Condition", "id": problem,
+            "subject": {"reference": format!("Patient/{id}")}, "code": {"text": name},
+            "onsetDateTime": onset}}),
+        );
+    }
+    let path = dir.join(format!("{id}.json"));
+    let bundle =
+        serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entry});
+    std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    path
+}
+
+/// Two people, each with several Patients (files) of the same words: each one's search finds
+/// their own entries only, all of them, newest first, however the limit cuts them and whoever
+/// has the newer ones; a split source's entries move to the new person's search and back.
+#[test]
+fn a_search_of_a_person_with_several_patients_reads_only_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut vault = keyring_vault(dir.path());
+    let import = |vault: &mut ownrecord_core::Vault, path: PathBuf, choice| {
+        let report = vault
+            .import_file(&path, choice, &mut no_progress())
+            .unwrap();
+        report.people[0].person
+    };
+    let a_files = [
+        (
+            "a1",
+            [
+                ("a1-1", "Asthma", "2001-01-01"),
+                ("a1-2", "Asthma", "2011-01-01"),
+            ],
+        ),
+        (
+            "a2",
+            [
+                ("a2-1", "Asthma", "2002-01-01"),
+                ("a2-2", "Asthma", "2012-01-01"),
+            ],
+        ),
+        (
+            "a3",
+            [
+                ("a3-1", "Asthma", "2003-01-01"),
+                ("a3-2", "Asthma", "2013-01-01"),
+            ],
+        ),
+    ];
+    let mut a = None;
+    for (patient, problems) in &a_files {
+        let path = problems_file(files.path(), patient, "1970-03-04", problems);
+        let choice = a.map_or(PersonChoice::New, PersonChoice::Existing);
+        a = Some(import(&mut vault, path, choice));
+    }
+    let a = a.unwrap();
+    // B's asthma is newer than all of A's, and B alone has eczema.
+    let b_problems = [
+        (
+            "b1",
+            [
+                ("b1-1", "Asthma", "2021-01-01"),
+                ("b1-2", "Eczema", "2022-01-01"),
+            ],
+        ),
+        (
+            "b2",
+            [
+                ("b2-1", "Asthma", "2023-01-01"),
+                ("b2-2", "Asthma", "2024-01-01"),
+            ],
+        ),
+    ];
+    let mut b = None;
+    for (patient, problems) in &b_problems {
+        let path = problems_file(files.path(), patient, "2001-05-06", problems);
+        let choice = b.map_or(PersonChoice::New, PersonChoice::Existing);
+        b = Some(import(&mut vault, path, choice));
+    }
+    let b = b.unwrap();
+    assert_ne!(a, b);
+    assert_eq!(vault.people().unwrap().len(), 2);
+
+    let ids =
+        |vault: &ownrecord_core::Vault, person: i64, text: &str, limit: usize| -> Vec<String> {
+            let hits = vault.search(person, text, limit).unwrap();
+            assert!(
+                hits.iter().all(|h| h.resource_type == "Condition"),
+                "{hits:?}"
+            );
+            hits.into_iter().map(|h| h.id).collect()
+        };
+    let newest_first = |found: &[&str]| -> Vec<String> {
+        let mut all: Vec<(&str, &str)> = a_files
+            .iter()
+            .flat_map(|(_, p)| p.iter())
+            .chain(b_problems.iter().flat_map(|(_, p)| p.iter()))
+            .filter(|(id, _, _)| found.contains(id))
+            .map(|(id, _, date)| (*date, *id))
+            .collect();
+        all.sort();
+        all.into_iter().rev().map(|(_, id)| id.to_owned()).collect()
+    };
+    let a_all = ["a1-1", "a1-2", "a2-1", "a2-2", "a3-1", "a3-2"];
+    assert_eq!(ids(&vault, a, "asthma", 50), newest_first(&a_all));
+    assert_eq!(
+        ids(&vault, a, "asthma", 2),
+        ["a3-2", "a2-2"],
+        "A's newest, not B's"
+    );
+    assert_eq!(ids(&vault, a, "asth", 50), newest_first(&a_all), "prefixes");
+    assert!(ids(&vault, a, "eczema", 50).is_empty(), "B's word");
+    assert_eq!(
+        ids(&vault, b, "asthma", 50),
+        newest_first(&["b1-1", "b2-1", "b2-2"])
+    );
+    assert_eq!(ids(&vault, b, "eczema", 50), ["b1-2"]);
+
+    // A's third file split off: its entries are the new person's, and back again when linked.
+    let source = vault
+        .people()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == a)
+        .unwrap()
+        .sources
+        .into_iter()
+        .find(|s| s.patient_id == "a3")
+        .unwrap()
+        .id;
+    let split = vault.unlink_source(a, source).unwrap();
+    assert_eq!(ids(&vault, split, "asthma", 50), ["a3-2", "a3-1"]);
+    assert_eq!(
+        ids(&vault, a, "asthma", 50),
+        newest_first(&["a1-1", "a1-2", "a2-1", "a2-2"])
+    );
+    vault.link_people(a, split).unwrap();
+    assert_eq!(ids(&vault, a, "asthma", 50), newest_first(&a_all));
+}
+
 /// A file whose resources belong to no patient is refused, naming the entry.
 #[test]
 fn a_resource_whose_patient_cannot_be_told_is_refused() {
