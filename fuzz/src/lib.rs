@@ -50,6 +50,11 @@ pub const TARGETS: &[Target] = &[
         run: targets::search_page::run,
     },
     Target {
+        name: "device",
+        about: "this computer's registration answer and a JWT-bearer renewal's answer",
+        run: targets::device::run,
+    },
+    Target {
         name: "loopback",
         about: "the sign-in redirect listener's HTTP request parser",
         run: targets::loopback::run,

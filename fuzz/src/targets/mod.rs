@@ -1,6 +1,7 @@
 //! One module per target; each has `run(&[u8]) -> String`.
 
 pub mod ccda;
+pub mod device;
 pub mod fhir_import;
 pub mod fhir_model;
 pub mod loopback;

@@ -87,17 +87,28 @@ pub async fn register(
     if !status.is_success() {
         return Err(refused(format!("it answered {status}")));
     }
-    let registered: Registered = response
-        .json()
+    let answer = response
+        .bytes()
         .await
-        .map_err(|_| refused("its answer was not understood".into()))?;
-    if registered.client_id.is_empty() {
-        return Err(refused("it gave no client id".into()));
-    }
+        .map_err(|e| refused(http::describe(&e)))?;
     Ok(Device {
-        client_id: registered.client_id,
+        client_id: read_registration_answer(&answer, portal)?,
         key: private.to_string(),
     })
+}
+
+/// The client id in a registration endpoint's answer (RFC 7591 §3.2.1).
+pub fn read_registration_answer(body: &[u8], portal: &str) -> Result<String> {
+    let refused = |why: &str| Error::RegistrationRefused {
+        portal: portal.to_owned(),
+        why: why.to_owned(),
+    };
+    let registered: Registered =
+        serde_json::from_slice(body).map_err(|_| refused("its answer was not understood"))?;
+    if registered.client_id.is_empty() {
+        return Err(refused("it gave no client id"));
+    }
+    Ok(registered.client_id)
 }
 
 /// A new access token through the JWT-bearer grant: an assertion from `device` about `patient`.
@@ -138,7 +149,16 @@ pub async fn renew(
             status: status.as_u16(),
         });
     }
-    let answer: SmartTokenResponse = response.json().await.map_err(|_| {
+    let answer = response.bytes().await.map_err(|e| Error::Portal {
+        portal: portal_name.to_owned(),
+        why: http::describe(&e),
+    })?;
+    read_renewal_answer(&answer, now, patient)
+}
+
+/// The tokens in the token endpoint's answer to a JWT-bearer renewal, for `patient`.
+pub fn read_renewal_answer(body: &[u8], now: i64, patient: &str) -> Result<Tokens> {
+    let answer: SmartTokenResponse = serde_json::from_slice(body).map_err(|_| {
         Error::SignInFailed("the portal's answer was not understood while renewing access".into())
     })?;
     let mut tokens = crate::portal::oauth::tokens(&answer, now, None);
@@ -186,6 +206,36 @@ fn unix(t: std::time::SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registration_answer_gives_its_client_id_or_a_refusal_naming_the_portal() {
+        let answer = br#"{"client_id":"dyn-7","client_id_issued_at":1700000000}"#;
+        assert_eq!(read_registration_answer(answer, "P").unwrap(), "dyn-7");
+        for hostile in [
+            &br#"{"client_id":""}"#[..],
+            b"",
+            b"<html>",
+            br#"{"client_id":7}"#,
+        ] {
+            match read_registration_answer(hostile, "P") {
+                Err(Error::RegistrationRefused { portal, .. }) => assert_eq!(portal, "P"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_renewal_answer_keeps_the_patient_and_saturates_a_hostile_lifetime() {
+        let answer =
+            br#"{"access_token":"a","token_type":"bearer","expires_in":18446744073709551615}"#;
+        let tokens = read_renewal_answer(answer, 1_700_000_000, "p-1").unwrap();
+        assert_eq!(tokens.patient.as_deref(), Some("p-1"));
+        assert!(tokens.expires_at.is_none_or(|t| t >= 1_700_000_000));
+        assert!(matches!(
+            read_renewal_answer(b"{", 0, "p-1"),
+            Err(Error::SignInFailed(_))
+        ));
+    }
 
     #[test]
     fn an_assertion_verifies_with_the_registered_key_and_says_who() {
