@@ -294,6 +294,10 @@ function run(box, loaded, done) {
 ";
 
 async fn frames(c: &Client, script: &str) -> Frames {
+    // Scrolling 20k+ entries a screen per frame takes longer than WebDriver's default 30 s.
+    let timeouts =
+        fantoccini::wd::TimeoutConfiguration::new(Some(Duration::from_secs(600)), None, None);
+    c.update_timeouts(timeouts).await.unwrap();
     let v = c
         .execute_async(
             &format!("{SCROLL_LOOP}{script}"),

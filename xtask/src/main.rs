@@ -7,7 +7,7 @@
 //!   peers (oidc-provider, medplum, axe-core for the app's accessibility scan), then runs
 //!   fmt, clippy, the dependency-boundary check and every test under a private D-Bus session with
 //!   an unlocked gnome-keyring (the real Secret Service).
-//! - `bench [import|sync|browse|search|backup|pdf|ccda|app|share-host]`: the benchmarks, in release mode
+//! - `bench [import|sync|browse|home|search|backup|pdf|ccda|app|share-host]`: the benchmarks, in release mode
 //!   (`ccda` first installs the npm and PyPI C-CDA converters it compares with).
 //! - `bundle`: the Linux packages (.deb, AppImage) with the Tauri CLI from npm.
 //! - `fuzz TARGET|all [--minutes N] | fuzz TARGET --replay PATH`: AFL++ on one parser, or each
@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         ["bench", "sync"] => bench("sync"),
         ["bench", "browse"] => bench("browse"),
         ["bench", "search"] => bench("search"),
+        ["bench", "home"] => bench("home"),
         ["bench", "backup"] => bench("backup"),
         ["bench", "directory"] => bench("directory"),
         ["directory"] => directory(),
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
             .and_then(|()| bench("pdf"))
             .and_then(|()| bench_ccda()),
         _ => Err(
-            "usage: cargo xtask run | test | bench [import|sync|browse|search|backup|directory|pdf|ccda|app|share-host] \
+            "usage: cargo xtask run | test | bench [import|sync|browse|home|search|backup|directory|pdf|ccda|app|share-host] \
              | directory | bundle | screenshots | fuzz TARGET|all [--minutes N | --replay PATH]"
                 .into(),
         ),
