@@ -10,8 +10,6 @@
 //! and prints p50/p95 for both vaults and the ratio: what the person filter costs when 21 other
 //! people share the tables. Targets: ratio ≤ 1.1, every p95 < 50 ms.
 
-use std::time::Instant;
-
 use ownrecord_core::Vault;
 use ownrecord_core::vault::browse::Category;
 
@@ -59,25 +57,12 @@ fn main() {
         }),
     ];
     for (name, query) in queries {
-        let (p50, p95) = percentiles(&people_vault, person, query);
-        let (b50, b95) = percentiles(&alone_vault, alone, query);
+        let (p50, p95) = copies::percentiles(RUNS, || query(&people_vault, person));
+        let (b50, b95) = copies::percentiles(RUNS, || query(&alone_vault, alone));
         println!(
             "{name:<22} {p50:>12.2} {p95:>12.2} {b50:>12.2} {b95:>12.2} {:>7.2}",
             p95 / b95
         );
     }
     println!("targets: ratio (p95 with 22 people / p95 alone) ≤ 1.10; every p95 < 50 ms");
-}
-
-fn percentiles(vault: &Vault, person: i64, query: fn(&Vault, i64)) -> (f64, f64) {
-    query(vault, person);
-    let mut ms: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            query(vault, person);
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    (ms[RUNS / 2], ms[RUNS * 95 / 100])
 }

@@ -6,8 +6,6 @@
 //! p50/p95 of each against the same run's baseline, the timeline's first page (one indexed
 //! page: what any screen after an unlock costs at least). Target: people + home < 500 ms.
 
-use std::time::Instant;
-
 use ownrecord_core::Vault;
 use ownrecord_core::vault::browse::Category;
 
@@ -53,10 +51,10 @@ fn main() {
             v.home(Some(p)).unwrap();
         }),
     ];
-    let (_, base95) = percentiles(&vault, person, steps[0].1);
+    let (_, base95) = copies::percentiles(RUNS, || (steps[0].1)(&vault, person));
     let mut total = 0.0;
     for (name, step) in steps {
-        let (p50, p95) = percentiles(&vault, person, step);
+        let (p50, p95) = copies::percentiles(RUNS, || step(&vault, person));
         if name != "timeline first page" {
             total += p95;
         }
@@ -66,17 +64,4 @@ fn main() {
         "people + home p95: {total:.1} ms (target < 500 ms: {})",
         if total < 500.0 { "met" } else { "NOT met" }
     );
-}
-
-fn percentiles(vault: &Vault, person: i64, step: fn(&Vault, i64)) -> (f64, f64) {
-    step(vault, person);
-    let mut ms: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            step(vault, person);
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    (ms[RUNS / 2], ms[RUNS * 95 / 100])
 }

@@ -7,8 +7,6 @@
 //! record only, newest 50) against the baseline's newest 50 matches of the whole table.
 //! Target: every p95 < 50 ms.
 
-use std::time::Instant;
-
 use ownrecord_core::fhir::ResourceFacts;
 use serde_json::Value;
 
@@ -65,10 +63,10 @@ fn main() {
     let mut ratios = Vec::new();
     for query in QUERIES {
         let hits = vault.search(person, query, 50).unwrap().len();
-        let (p50, p95) = percentiles(|| {
+        let (p50, p95) = copies::percentiles(RUNS, || {
             vault.search(person, query, 50).unwrap();
         });
-        let (b50, b95) = percentiles(|| {
+        let (b50, b95) = copies::percentiles(RUNS, || {
             plain_search(&baseline, query);
         });
         worst = worst.max(p95);
@@ -85,19 +83,6 @@ fn main() {
         ratios[ratios.len() / 2]
     );
     drop(vault);
-}
-
-fn percentiles(mut run: impl FnMut()) -> (f64, f64) {
-    run();
-    let mut ms: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    (ms[RUNS / 2], ms[RUNS * 95 / 100])
 }
 
 /// The baseline: the same search text in one plain FTS5 table, with each resource's date and

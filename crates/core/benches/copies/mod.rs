@@ -1,5 +1,5 @@
-//! Copies of the 22 sample patients, for benchmarks at a lifetime's scale (shared by the browse
-//! and search benchmarks): each copy a collection Bundle whose ids are rewritten and whose dates
+//! Copies of the 22 sample patients, for benchmarks at a lifetime's scale (shared by the browse,
+//! home and search benchmarks): each copy a collection Bundle whose ids are rewritten and whose dates
 //! move by whole days, so copies are distinct facts, all copies of a patient one person.
 
 use std::path::{Path, PathBuf};
@@ -137,4 +137,18 @@ fn shift_dates(v: &mut Value, days: i64) {
         Value::Object(map) => map.values_mut().for_each(|i| shift_dates(i, days)),
         _ => {}
     }
+}
+
+/// p50 and p95 in milliseconds of `runs` timed runs of `run`, after one untimed warm-up run.
+pub fn percentiles(runs: usize, mut run: impl FnMut()) -> (f64, f64) {
+    run();
+    let mut ms: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            run();
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    (ms[runs / 2], ms[runs * 95 / 100])
 }
