@@ -229,12 +229,13 @@ function vitalsBlock(table: HomeTable | undefined, actions: HomeActions): HTMLEl
   return block("vitals", "Latest vital signs", table, latest, ["Measurement", "Value", "Unit", "Date"], actions, { earlier: (row) => earlier.get(row)!.join(", ") });
 }
 
-/** The results flagged out of range (the summary's strong cells). */
+/**
+ * The results flagged out of range (the summary's strong cells: the core sends only those, and says in
+ * the table's note and empty sentence how many results it looked through).
+ */
 function resultsBlock(table: HomeTable | undefined, actions: HomeActions): HTMLElement {
-  const rows = table?.rows ?? [];
-  const flagged = rows.filter((r) => r.strong.some(Boolean));
-  const empty = rows.length > 0 ? `No result out of range: ${rows.length} ${rows.length === 1 ? "result" : "results"} checked. ${table?.note ?? ""}`.trim() : undefined;
-  const part = block("results", "Results out of range", table, flagged.slice(0, MOST_RESULTS), ["Test", "Result", "Unit", "Reference range", "Flag", "Date"], actions, { empty });
+  const flagged = (table?.rows ?? []).filter((r) => r.strong.some(Boolean));
+  const part = block("results", "Results out of range", table, flagged.slice(0, MOST_RESULTS), ["Test", "Result", "Unit", "Reference range", "Flag", "Date"], actions);
   if (flagged.length > MOST_RESULTS) {
     part.appendChild(h("p", { class: "muted" }, `And ${flagged.length - MOST_RESULTS} more out of range: see Labs under My record.`));
   }

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use rusqlite::OptionalExtension;
+
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 use crate::vault::people::Person;
@@ -73,6 +75,25 @@ impl Record {
         types: &[&str],
         shared_types: &[&str],
     ) -> Result<Record> {
+        let types: Vec<&str> = std::iter::once("Patient")
+            .chain(types.iter().copied().filter(|t| *t != "Patient"))
+            .collect();
+        Record::load_where(vault, person, Chosen::Types(&types), shared_types)
+    }
+
+    /// The record of `person` holding only the given resources of theirs (row ids; a view that
+    /// shows a few of each kind, like the home, chose them from the entry index) and their
+    /// Patient, with the summary's shared types. Its `all` lists only those.
+    pub fn load_resources(vault: &Vault, person: Option<i64>, ids: &[i64]) -> Result<Record> {
+        Record::load_where(vault, person, Chosen::Resources(ids), SHARED_TYPES)
+    }
+
+    fn load_where(
+        vault: &Vault,
+        person: Option<i64>,
+        chosen: Chosen<'_>,
+        shared_types: &[&str],
+    ) -> Result<Record> {
         let person_id = vault.reading_person(person)?;
         let person = vault.person(person_id)?;
         let conn = vault.db();
@@ -81,10 +102,6 @@ impl Record {
             .iter()
             .map(|s| (s.id, s.name.clone()))
             .collect();
-        let types: Vec<&str> = std::iter::once("Patient")
-            .chain(types.iter().copied().filter(|t| *t != "Patient"))
-            .collect();
-        let placeholders = vec!["?"; types.len()].join(",");
         let mut resources: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
         let mut displays = HashMap::new();
         let mut shown_by_row: HashMap<i64, (String, i64)> = HashMap::new();
@@ -97,17 +114,28 @@ impl Record {
             .collect();
         let mut own = std::collections::HashSet::new();
         {
+            let (which, chosen): (String, Vec<rusqlite::types::Value>) = match &chosen {
+                Chosen::Types(types) => (
+                    format!("r.resource_type IN ({})", vec!["?"; types.len()].join(",")),
+                    types
+                        .iter()
+                        .map(|t| rusqlite::types::Value::from((*t).to_owned()))
+                        .collect(),
+                ),
+                Chosen::Resources(ids) => (
+                    "e.resource_id IN (SELECT value FROM json_each(?))".to_owned(),
+                    vec![rusqlite::types::Value::from(
+                        serde_json::Value::from(ids.to_vec()).to_string(),
+                    )],
+                ),
+            };
             let mut stmt = conn.prepare(&format!(
                 "SELECT r.id, r.resource_type, r.fhir_id, r.json, e.display, r.source_id, coalesce(r.last_updated, '')
                  FROM entries e JOIN resources r ON r.id = e.resource_id
-                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL AND r.resource_type IN ({placeholders})
+                 WHERE e.person_id = ?1 AND e.duplicate_of IS NULL AND {which}
                  ORDER BY r.resource_type, r.fhir_id, coalesce(r.last_updated, '') DESC, r.id DESC"
             ))?;
-            let params = std::iter::once(rusqlite::types::Value::from(person_id)).chain(
-                types
-                    .iter()
-                    .map(|t| rusqlite::types::Value::from((*t).to_owned())),
-            );
+            let params = std::iter::once(rusqlite::types::Value::from(person_id)).chain(chosen);
             let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
             while let Some(row) = rows.next()? {
                 let resource_type: String = row.get(1)?;
@@ -137,11 +165,22 @@ impl Record {
         // Every source of each fact shown: its own and those of the entries repeating it.
         let mut also_from: HashMap<String, Vec<String>> = HashMap::new();
         {
-            let mut stmt = conn.prepare(
+            // Of chosen resources, only their repeats (by `entries_duplicates`).
+            let repeats = match &chosen {
+                Chosen::Types(_) => "e.duplicate_of IS NOT NULL AND ?2 IS NULL",
+                Chosen::Resources(_) => {
+                    "e.duplicate_of IN (SELECT value FROM json_each(?2)) AND e.duplicate_of IS NOT NULL"
+                }
+            };
+            let shown: Option<String> = match &chosen {
+                Chosen::Types(_) => None,
+                Chosen::Resources(ids) => Some(serde_json::Value::from(ids.to_vec()).to_string()),
+            };
+            let mut stmt = conn.prepare(&format!(
                 "SELECT e.duplicate_of, r.source_id FROM entries e JOIN resources r ON r.id = e.resource_id
-                 WHERE e.person_id = ?1 AND e.duplicate_of IS NOT NULL",
-            )?;
-            let mut rows = stmt.query([person_id])?;
+                 WHERE e.person_id = ?1 AND {repeats}"
+            ))?;
+            let mut rows = stmt.query(rusqlite::params![person_id, shown])?;
             while let Some(row) = rows.next()? {
                 let Some((key, own_source)) = shown_by_row.get(&row.get::<_, i64>(0)?) else {
                     continue;
@@ -156,8 +195,43 @@ impl Record {
                 }
             }
         }
-        // Shared resources sent by this person's sources.
-        {
+        // Shared resources sent by this person's sources: those the chosen resources point to, or
+        // every one of the shared types.
+        if let Chosen::Resources(_) = chosen {
+            // Each one looked up by (source, type, id), the resources' unique index; the first
+            // stored wins, as below.
+            let mut stmt = conn.prepare(
+                "SELECT r.id, r.json FROM resources r
+                 WHERE r.source_id = ?1 AND r.resource_type = ?2 AND r.fhir_id = ?3
+                   AND EXISTS (SELECT 1 FROM entries e WHERE e.resource_id = r.id
+                                 AND e.person_id IS NULL AND e.subject IS NULL)",
+            )?;
+            for (resource_type, id) in pointed_to(&resources, shared_types) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = resources
+                    .entry(resource_type.clone())
+                    .or_default()
+                    .entry(id)
+                {
+                    let mut first: Option<(i64, String)> = None;
+                    for source in &person.sources {
+                        let found: Option<(i64, String)> = stmt
+                            .query_row(
+                                rusqlite::params![source.id, resource_type, slot.key()],
+                                |r| Ok((r.get(0)?, r.get(1)?)),
+                            )
+                            .optional()?;
+                        if let Some(found) = found
+                            && first.as_ref().is_none_or(|f| found.0 < f.0)
+                        {
+                            first = Some(found);
+                        }
+                    }
+                    if let Some((_, json)) = first {
+                        slot.insert(parse(&json)?);
+                    }
+                }
+            }
+        } else {
             let sources: Vec<i64> = person.sources.iter().map(|s| s.id).collect();
             let mut stmt = conn.prepare(&format!(
                 "SELECT r.resource_type, r.fhir_id, r.json FROM resources r JOIN entries e ON e.resource_id = r.id
@@ -204,7 +278,7 @@ impl Record {
                 "SELECT s.kind, coalesce(c.name, s.name),
                         (SELECT count(*) FROM resources r JOIN entries e ON e.resource_id = r.id
                           WHERE r.source_id = s.id AND e.person_id = ?1),
-                        coalesce(c.last_sync_at, (SELECT max(r.imported_at) FROM resources r WHERE r.source_id = s.id))
+                        coalesce(c.last_sync_at, s.updated_at)
                  FROM sources s
                  LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
                  WHERE s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
@@ -275,6 +349,48 @@ impl Record {
     pub fn patient_id(&self) -> &str {
         self.patient.get("id").and_then(Value::as_str).unwrap_or("")
     }
+}
+
+/// `(type, id)` of every resource of `types` that a reference in `resources` points to.
+fn pointed_to(
+    resources: &BTreeMap<String, BTreeMap<String, Value>>,
+    types: &[&str],
+) -> std::collections::BTreeSet<(String, String)> {
+    fn walk(
+        value: &Value,
+        types: &[&str],
+        found: &mut std::collections::BTreeSet<(String, String)>,
+    ) {
+        match value {
+            Value::Object(object) => {
+                if object.contains_key("reference") {
+                    let target = crate::fhir::Reference::of(value);
+                    if let (Some(t), Some(id)) = (target.resource_type, target.id)
+                        && types.contains(&t.as_str())
+                    {
+                        found.insert((t, id));
+                    }
+                }
+                object.values().for_each(|v| walk(v, types, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, types, found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    resources
+        .values()
+        .flat_map(BTreeMap::values)
+        .for_each(|r| walk(r, types, &mut found));
+    found
+}
+
+/// Which of the person's resources a record holds.
+enum Chosen<'a> {
+    /// Every one of these types.
+    Types(&'a [&'a str]),
+    /// These rows.
+    Resources(&'a [i64]),
 }
 
 fn parse(json: &str) -> Result<Value> {

@@ -393,13 +393,18 @@ impl Settler {
 impl Vault {
     /// Every person in the vault, in the order they were added.
     pub fn people(&self) -> Result<Vec<Person>> {
+        self.people_of(None)
+    }
+
+    /// Every person, or only the one with id `only`.
+    fn people_of(&self, only: Option<i64>) -> Result<Vec<Person>> {
         let conn = self.db();
         let mut people: Vec<Person> = conn
             .prepare(
                 "SELECT p.id, p.name, (SELECT count(*) FROM entries e WHERE e.person_id = p.id)
-                 FROM people p ORDER BY p.id",
+                 FROM people p WHERE ?1 IS NULL OR p.id = ?1 ORDER BY p.id",
             )?
-            .query_map([], |r| {
+            .query_map([only], |r| {
                 Ok(Person {
                     id: r.get(0)?,
                     name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
@@ -415,9 +420,10 @@ impl Vault {
              FROM person_patients pp JOIN sources s ON s.id = pp.source_id
              LEFT JOIN connections c ON s.kind = 'portal' AND c.fhir_base = s.name AND c.patient_id = s.patient_id
              LEFT JOIN resources r ON r.source_id = pp.source_id AND r.resource_type = 'Patient' AND r.fhir_id = pp.patient_id
+             WHERE ?1 IS NULL OR pp.person_id = ?1
              ORDER BY pp.person_id, coalesce(r.last_updated, '') DESC, s.id",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([only])?;
         while let Some(row) = rows.next()? {
             let person_id: i64 = row.get(0)?;
             let Some(person) = people.iter_mut().find(|p| p.id == person_id) else {
@@ -449,7 +455,7 @@ impl Vault {
     }
 
     pub fn person(&self, id: i64) -> Result<Person> {
-        self.people()?
+        self.people_of(Some(id))?
             .into_iter()
             .find(|p| p.id == id)
             .ok_or_else(|| Error::NoSuchPerson(id.to_string()))

@@ -77,7 +77,7 @@ impl Vault {
                 "SELECT s.kind, s.name,
                         (SELECT count(*) FROM resources r JOIN entries e ON e.resource_id = r.id
                           WHERE r.source_id = s.id AND (?1 IS NULL OR e.person_id = ?1)),
-                        (SELECT max(r.imported_at) FROM resources r WHERE r.source_id = s.id)
+                        s.updated_at
                  FROM sources s
                  WHERE ?1 IS NULL OR s.id IN (SELECT source_id FROM person_patients WHERE person_id = ?1)
                  ORDER BY s.kind, s.name",

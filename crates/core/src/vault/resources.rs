@@ -31,7 +31,8 @@ impl SourceKind {
 }
 
 /// The id of a source row, created on first use: a file by its name (`patient_id` empty), a
-/// portal by its FHIR base and the patient signed in there.
+/// portal by its FHIR base and the patient signed in there. Every store into a source asks for
+/// it, so this also records `now` as the source's last update (import or sync).
 pub fn source_id(
     tx: &Transaction<'_>,
     kind: SourceKind,
@@ -40,8 +41,8 @@ pub fn source_id(
     now: &str,
 ) -> Result<i64> {
     tx.execute(
-        "INSERT INTO sources (kind, name, patient_id, added_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (kind, name, patient_id) DO NOTHING",
+        "INSERT INTO sources (kind, name, patient_id, added_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (kind, name, patient_id) DO UPDATE SET updated_at = excluded.updated_at",
         params![kind.as_str(), name, patient_id, now],
     )?;
     Ok(tx.query_row(

@@ -19,6 +19,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0005_vendor_connections.sql"),
     include_str!("../../migrations/0006_own_entries.sql"),
     include_str!("../../migrations/0007_search_by_person.sql"),
+    include_str!("../../migrations/0008_source_updated_at.sql"),
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -10,6 +10,7 @@ mod chart;
 mod directory;
 mod document;
 mod export;
+mod home;
 mod import;
 mod malformed;
 mod own;
