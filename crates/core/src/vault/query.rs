@@ -114,17 +114,15 @@ impl Vault {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        // The index's matches are the outer loop (CROSS JOIN), each looked up in `entries_search`
-        // (person, resource, date; shown entries only): one person's part of a narrow index, a
-        // few cached pages however many people and Patients the vault holds, where the entry
-        // table's own rows would be a page read (and decrypted) per match of anyone's, which is
-        // what SQLite picks unless told (INDEXED BY). Only the newest `limit` are read in full.
+        // The person's shown entries, newest first along their timeline index, each kept when
+        // the full-text index matches it: the matches are read once into a set of rows (IN), and
+        // the walk stops at the `limit`th hit, so it costs the words' matches plus at most the
+        // person's own entries, never a lookup per match of anyone's. Only those are read in full.
         let mut stmt = self.db().prepare_cached(
             "WITH hits AS MATERIALIZED (
-                 SELECT e.resource_id, e.date
-                 FROM resource_text t CROSS JOIN entries e INDEXED BY entries_search
-                      ON e.person_id = ?3 AND e.resource_id = t.rowid
-                 WHERE resource_text MATCH ?1 AND e.duplicate_of IS NULL
+                 SELECT e.resource_id, e.date FROM entries e INDEXED BY entries_timeline
+                 WHERE e.person_id = ?3 AND e.duplicate_of IS NULL
+                   AND e.resource_id IN (SELECT rowid FROM resource_text WHERE resource_text MATCH ?1)
                  ORDER BY e.date DESC, e.resource_id DESC LIMIT ?2)
              SELECT r.resource_type, r.fhir_id, h.date, e.display, coalesce(c.name, s.name)
              FROM hits h JOIN entries e ON e.resource_id = h.resource_id
