@@ -113,6 +113,11 @@ impl Record {
             .map(|s| s.id)
             .collect();
         let mut own = std::collections::HashSet::new();
+        // The chosen rows as one JSON array, for `json_each`.
+        let chosen_ids: Option<String> = match &chosen {
+            Chosen::Types(_) => None,
+            Chosen::Resources(ids) => Some(Value::from(ids.to_vec()).to_string()),
+        };
         {
             let (which, chosen): (String, Vec<rusqlite::types::Value>) = match &chosen {
                 Chosen::Types(types) => (
@@ -122,11 +127,9 @@ impl Record {
                         .map(|t| rusqlite::types::Value::from((*t).to_owned()))
                         .collect(),
                 ),
-                Chosen::Resources(ids) => (
+                Chosen::Resources(_) => (
                     "e.resource_id IN (SELECT value FROM json_each(?))".to_owned(),
-                    vec![rusqlite::types::Value::from(
-                        serde_json::Value::from(ids.to_vec()).to_string(),
-                    )],
+                    vec![rusqlite::types::Value::from(chosen_ids.clone())],
                 ),
             };
             let mut stmt = conn.prepare(&format!(
@@ -172,15 +175,11 @@ impl Record {
                     "e.duplicate_of IN (SELECT value FROM json_each(?2)) AND e.duplicate_of IS NOT NULL"
                 }
             };
-            let shown: Option<String> = match &chosen {
-                Chosen::Types(_) => None,
-                Chosen::Resources(ids) => Some(serde_json::Value::from(ids.to_vec()).to_string()),
-            };
             let mut stmt = conn.prepare(&format!(
                 "SELECT e.duplicate_of, r.source_id FROM entries e JOIN resources r ON r.id = e.resource_id
                  WHERE e.person_id = ?1 AND {repeats}"
             ))?;
-            let mut rows = stmt.query(rusqlite::params![person_id, shown])?;
+            let mut rows = stmt.query(rusqlite::params![person_id, chosen_ids])?;
             while let Some(row) = rows.next()? {
                 let Some((key, own_source)) = shown_by_row.get(&row.get::<_, i64>(0)?) else {
                     continue;
